@@ -1,0 +1,118 @@
+import type { PermissionLevelName } from './permission-level';
+
+/**
+ * The validated, normalized model that every executor reads: the CLI and the
+ * reconciler get it from pgcred.yaml, the constructs build it in TypeScript and
+ * write it into the manifest. Durations are milliseconds, paths are absolute.
+ */
+export interface Config {
+  readonly version: 1;
+  readonly databases: readonly DatabaseSpec[];
+  readonly apps: readonly AppSpec[];
+  readonly attachments: readonly AttachmentSpec[];
+  readonly control: ControlSpec;
+}
+
+export interface ControlSpec {
+  /** Where the control store lives; default: PGCRED_CONTROL_URL, else the first database's primary. */
+  readonly url?: string;
+  /** The AES-256-GCM key file; default: PGCRED_MASTER_KEY, else ./.pgcred/master.key beside the file. */
+  readonly keyFile?: string;
+}
+
+export type DatabaseRole = 'primary' | 'follower' | 'fork';
+export type Executor = 'pgcred' | 'terraform';
+
+export interface DatabaseSpec {
+  /** Heroku-style resource name, e.g. postgresql-sunny-1234; also how the CLI refers to it. */
+  readonly name: string;
+  /** Admin connection URL. A secret: never printed. */
+  readonly url: string;
+  readonly plan: string;
+  readonly color: string;
+  readonly role: DatabaseRole;
+  /** For a follower or fork: the database it follows or was forked from. */
+  readonly source?: string;
+  /** Username of the default credential; default: the database owner, or one derived from the name. */
+  readonly owner?: string;
+  /** Credentials allowed besides default; default: the plan's limit (60). */
+  readonly credentialLimit?: number;
+  /** Who owns roles and grants of this database. Passwords, rotation and attachments are always pgcred's. */
+  readonly executor: Executor;
+  /** Roles pgcred neither manages nor reports. */
+  readonly ignoreRoles: readonly string[];
+  readonly credentials: readonly CredentialSpec[];
+}
+
+export interface CredentialSpec {
+  readonly name: string;
+  /** A level, or custom grants; a credential with neither can log in and read nothing. */
+  readonly access: Access;
+  readonly rotation?: RotationPolicy;
+}
+
+export type Access =
+  | { readonly kind: 'level'; readonly level: PermissionLevelName }
+  | { readonly kind: 'grants'; readonly grants: readonly GrantSpec[] };
+
+export type GrantOn =
+  | 'database'
+  | 'schema'
+  | 'table'
+  | 'sequence'
+  | 'all-tables'
+  | 'all-sequences'
+  | 'default-tables'
+  | 'default-sequences'
+  | 'default-schemas';
+
+export const GRANT_ON: readonly GrantOn[] = [
+  'database',
+  'schema',
+  'table',
+  'sequence',
+  'all-tables',
+  'all-sequences',
+  'default-tables',
+  'default-sequences',
+  'default-schemas',
+];
+
+export interface GrantSpec {
+  readonly privileges: readonly string[];
+  readonly on: GrantOn;
+  /**
+   * schema names for schema, all-* and default-* (default-* without objects: every schema);
+   * `schema.name` for table and sequence (unqualified means public). Absent for database.
+   */
+  readonly objects: readonly string[];
+}
+
+export interface RotationPolicy {
+  /** Rotate when the password is older than this; absent: only on request. */
+  readonly everyMs?: number;
+  /** How long old connections may live before they are terminated (default 30 minutes). */
+  readonly graceMs: number;
+}
+
+export const DEFAULT_GRACE_MS = 30 * 60_000;
+
+export interface AppSpec {
+  readonly name: string;
+  /** Rewritten atomically, mode 0600, with every config var of the app. */
+  readonly envFile?: string;
+  /** Run after each config change ("restart"). */
+  readonly restart?: string;
+  readonly restartTimeoutMs: number;
+}
+
+export interface AttachmentSpec {
+  readonly database: string;
+  /** A credential of that database, or `default`. */
+  readonly credential: string;
+  readonly app: string;
+  /** Attachment name; the config var is `<as>_URL`. Default: DATABASE, else HEROKU_POSTGRESQL_<COLOR>. */
+  readonly as?: string;
+}
+
+export const DEFAULT_CREDENTIAL = 'default';

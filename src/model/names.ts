@@ -1,0 +1,48 @@
+/**
+ * Credential names: letters, digits, '-' and '_', at most 50 characters, so that
+ * `<name>-rotating` (59 bytes) still fits PostgreSQL's 63-byte identifiers.
+ */
+export const CREDENTIAL_NAME_PATTERN = /^[A-Za-z0-9_-]{1,50}$/;
+export const CREDENTIAL_NAME_MAX = 50;
+export const ROTATING_SUFFIX = '-rotating';
+
+/**
+ * Names a credential may not take: the listing's `default`, PostgreSQL's own roles
+ * and the pseudo-roles that GRANT understands. Compared case-insensitively because a
+ * reviewer reading `Public` in a plan would take it for PUBLIC.
+ */
+const RESERVED = new Set([
+  'default',
+  'postgres',
+  'public',
+  'current_user',
+  'current_role',
+  'session_user',
+  'user',
+  'none',
+  'all',
+  'pgcred',
+]);
+
+export function credentialNameProblem(name: unknown): string | undefined {
+  if (typeof name !== 'string') return 'must be a string';
+  if (!CREDENTIAL_NAME_PATTERN.test(name)) {
+    return `${JSON.stringify(name)} may contain only letters, digits, '-' and '_' (at most ${CREDENTIAL_NAME_MAX})`;
+  }
+  const lower = name.toLowerCase();
+  if (RESERVED.has(lower)) return `${JSON.stringify(name)} is a reserved name`;
+  if (lower.startsWith('pg_')) return `${JSON.stringify(name)} is reserved: names starting with pg_ belong to PostgreSQL`;
+  if (lower.endsWith(ROTATING_SUFFIX)) {
+    return `${JSON.stringify(name)} is reserved: names ending in ${ROTATING_SUFFIX} are used during rotation`;
+  }
+  return undefined;
+}
+
+export function rotatingUsername(credential: string): string {
+  return `${credential}${ROTATING_SUFFIX}`;
+}
+
+/** App and config-var names follow Heroku's: lower-case app names, upper-case var names. */
+export const APP_NAME_PATTERN = /^[a-z][a-z0-9-]{1,29}$/;
+export const ATTACHMENT_NAME_PATTERN = /^[A-Z][A-Z0-9_]{0,49}$/;
+export const DATABASE_NAME_PATTERN = /^[A-Za-z0-9_-]{1,63}$/;

@@ -1,0 +1,167 @@
+import { type Config, DEFAULT_CREDENTIAL, type GrantOn, type GrantSpec } from './config';
+import { parseQualifiedName, parseSchemaName } from './identifiers';
+import { credentialNameProblem } from './names';
+import { SCHEMA_PRIVILEGES, SEQUENCE_PRIVILEGES, TABLE_PRIVILEGES } from './permission-level';
+import { ESSENTIAL_TIER_MESSAGE, FOLLOWER_MESSAGE, planLimits } from './plans';
+import type { Problem } from './problem';
+
+const ALLOWED_PRIVILEGES: Record<GrantOn, readonly string[]> = {
+  database: ['CONNECT', 'TEMPORARY'],
+  schema: SCHEMA_PRIVILEGES.filter((p) => p !== 'CREATE'),
+  table: [...TABLE_PRIVILEGES, 'ALL'],
+  'all-tables': [...TABLE_PRIVILEGES, 'ALL'],
+  'default-tables': [...TABLE_PRIVILEGES, 'ALL'],
+  sequence: [...SEQUENCE_PRIVILEGES, 'ALL'],
+  'all-sequences': [...SEQUENCE_PRIVILEGES, 'ALL'],
+  'default-sequences': [...SEQUENCE_PRIVILEGES, 'ALL'],
+  'default-schemas': ['USAGE'],
+};
+
+/**
+ * The rules that a JSON Schema cannot say: limits, uniqueness, references between
+ * sections, and the Essential-tier and follower rules. Pure, so the file loader, the
+ * constructs (at synth) and the imperative commands share it.
+ */
+export function validateConfig(config: Config): Problem[] {
+  const problems: Problem[] = [];
+  const add = (path: string, message: string) => problems.push({ path, message });
+
+  const databaseIndex = new Map<string, number>();
+  config.databases.forEach((db, d) => {
+    const at = `databases[${d}]`;
+    if (databaseIndex.has(db.name)) {
+      add(`${at}.name`, `duplicate database "${db.name}" (also databases[${databaseIndex.get(db.name)}])`);
+    } else {
+      databaseIndex.set(db.name, d);
+    }
+    const limits = planLimits(db.plan, db.credentialLimit);
+    if (db.role === 'follower' && db.credentials.length > 0) {
+      add(`${at}.credentials`, `${FOLLOWER_MESSAGE} A follower has its primary's credentials: declare them there.`);
+    } else if (limits.defaultOnly && db.credentials.length > 0) {
+      add(`${at}.credentials`, `${ESSENTIAL_TIER_MESSAGE} (plan ${db.plan})`);
+    } else if (db.credentials.length > limits.credentials) {
+      add(
+        `${at}.credentials[${limits.credentials}]`,
+        `database ${db.name} allows at most ${limits.credentials} credentials besides default ` +
+          `(plan ${db.plan}); this file declares ${db.credentials.length}`,
+      );
+    }
+    if (db.role !== 'primary' && !db.source) {
+      add(`${at}.source`, `a ${db.role} names the database it came from`);
+    }
+    if (db.role === 'primary' && db.source) {
+      add(`${at}.source`, 'only a follower or a fork has a source');
+    }
+    const seen = new Map<string, number>();
+    db.credentials.forEach((credential, c) => {
+      const cat = `${at}.credentials[${c}]`;
+      const nameProblem = credentialNameProblem(credential.name);
+      if (nameProblem) add(`${cat}.name`, nameProblem);
+      const key = credential.name.toLowerCase();
+      if (seen.has(key)) {
+        add(`${cat}.name`, `duplicate credential "${credential.name}" (also ${at}.credentials[${seen.get(key)}])`);
+      } else {
+        seen.set(key, c);
+      }
+      if (db.owner && credential.name === db.owner) {
+        add(`${cat}.name`, `"${credential.name}" is the default credential's username (owner)`);
+      }
+      if (credential.access.kind === 'grants') {
+        credential.access.grants.forEach((grant, g) => {
+          for (const problem of grantProblems(grant)) add(`${cat}.grants[${g}]${problem.path}`, problem.message);
+        });
+      }
+      if (credential.rotation?.everyMs !== undefined && credential.rotation.everyMs < credential.rotation.graceMs) {
+        add(`${cat}.rotation`, 'every must be longer than grace');
+      }
+    });
+  });
+
+  config.databases.forEach((db, d) => {
+    if (db.source && db.role !== 'primary') {
+      const source = config.databases.find((other) => other.name === db.source);
+      if (!source) add(`databases[${d}].source`, `unknown database "${db.source}"`);
+      else if (source === db) add(`databases[${d}].source`, 'a database cannot follow itself');
+    }
+  });
+
+  const appIndex = new Map<string, number>();
+  config.apps.forEach((app, a) => {
+    if (appIndex.has(app.name)) add(`apps[${a}].name`, `duplicate app "${app.name}" (also apps[${appIndex.get(app.name)}])`);
+    else appIndex.set(app.name, a);
+  });
+
+  const names = new Map<string, number>();
+  config.attachments.forEach((attachment, i) => {
+    const at = `attachments[${i}]`;
+    const db = config.databases.find((candidate) => candidate.name === attachment.database);
+    if (!db) {
+      add(`${at}.database`, `unknown database "${attachment.database}"`);
+    } else if (
+      attachment.credential !== DEFAULT_CREDENTIAL &&
+      !credentialsOf(config, db.name).some((credential) => credential === attachment.credential)
+    ) {
+      add(`${at}.credential`, `unknown credential "${attachment.credential}" of database ${db.name}`);
+    }
+    if (!appIndex.has(attachment.app)) add(`${at}.app`, `unknown app "${attachment.app}"`);
+    if (attachment.as) {
+      if (attachment.as.endsWith('_URL')) {
+        add(`${at}.as`, `give the attachment name without _URL: "${attachment.as.slice(0, -4)}"`);
+      }
+      const key = `${attachment.app}\u0000${attachment.as}`;
+      if (names.has(key)) {
+        add(`${at}.as`, `app ${attachment.app} already has an attachment named ${attachment.as} (attachments[${names.get(key)}])`);
+      } else {
+        names.set(key, i);
+      }
+    }
+  });
+  return problems;
+}
+
+/** A follower's credentials are its primary's; a fork's are its own. */
+export function credentialsOf(config: Config, database: string): string[] {
+  const db = config.databases.find((candidate) => candidate.name === database);
+  if (!db) return [];
+  if (db.role === 'follower' && db.source && db.source !== db.name) {
+    const primary = config.databases.find((candidate) => candidate.name === db.source);
+    return primary && primary.role !== 'follower' ? primary.credentials.map((c) => c.name) : [];
+  }
+  return db.credentials.map((credential) => credential.name);
+}
+
+function grantProblems(grant: GrantSpec): Problem[] {
+  const problems: Problem[] = [];
+  const allowed = ALLOWED_PRIVILEGES[grant.on];
+  grant.privileges.forEach((privilege, p) => {
+    if (!allowed.includes(privilege)) {
+      problems.push({
+        path: `.privileges[${p}]`,
+        message: `${privilege} cannot be granted on ${grant.on}; use ${allowed.join(', ')}`,
+      });
+    }
+  });
+  if (grant.on === 'database') {
+    if (grant.objects.length > 0) problems.push({ path: '.objects', message: 'a database grant names no objects' });
+    return problems;
+  }
+  const optional = grant.on.startsWith('default-');
+  if (!optional && grant.objects.length === 0) {
+    problems.push({
+      path: '.objects',
+      message: grant.on === 'table' || grant.on === 'sequence' ? 'name at least one schema.name' : 'name at least one schema',
+    });
+  }
+  grant.objects.forEach((object, o) => {
+    try {
+      if (grant.on === 'table' || grant.on === 'sequence') parseQualifiedName(object);
+      else parseSchemaName(object);
+    } catch (error) {
+      problems.push({ path: `.objects[${o}]`, message: (error as Error).message });
+    }
+  });
+  if (grant.on === 'default-schemas' && grant.objects.length > 0) {
+    problems.push({ path: '.objects', message: 'default privileges on schemas apply to the whole database: name no schema' });
+  }
+  return problems;
+}
