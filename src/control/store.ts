@@ -1,0 +1,219 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { Client, type ClientBase } from 'pg';
+import { projectFile } from '../project';
+import type { MasterKey } from './crypto';
+
+export const CONTROL_SCHEMA = 'pgcred';
+// One advisory lock key for migrations; the reconciler uses its own.
+const MIGRATION_LOCK = [0x70676372, 0x6d696772] as const;
+
+interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+function migrations(): Migration[] {
+  const dir = projectFile('src', 'control', 'migrations');
+  return readdirSync(dir)
+    .filter((file) => /^\d+_.*\.sql$/.test(file))
+    .sort()
+    .map((file) => ({
+      version: Number(file.split('_')[0]),
+      name: file,
+      sql: readFileSync(`${dir}/${file}`, 'utf8'),
+    }));
+}
+
+export interface AuditEntry {
+  readonly action: string;
+  readonly database?: string;
+  readonly subject?: string;
+  readonly detail?: Record<string, unknown>;
+}
+
+/**
+ * The control store, in a `pgcred` schema of a PostgreSQL database: passwords,
+ * apps, attachments, config vars, the rotation journal and the audit log.
+ */
+export class ControlStore {
+  private constructor(
+    readonly client: Client,
+    readonly key: MasterKey,
+    /** The database (PostgreSQL name) that holds the store. */
+    readonly database: string,
+    readonly actor: string,
+  ) {}
+
+  static async open(url: string, key: MasterKey, actor = defaultActor()): Promise<ControlStore> {
+    const client = new Client({ connectionString: url, application_name: 'pgcred control' });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+    } catch (error) {
+      throw new Error(`cannot reach the control store: ${describeConnectionError(error)}`);
+    }
+    try {
+      await migrate(client);
+      const database = (await client.query('SELECT current_database() AS db')).rows[0].db as string;
+      const store = new ControlStore(client, key, database, actor);
+      await store.checkKey();
+      return store;
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.client.end().catch(() => undefined);
+  }
+
+  /** The first key used with a store is remembered by its fingerprint, so a wrong key fails here and not in a URL. */
+  private async checkKey(): Promise<void> {
+    const fingerprint = this.key.fingerprint();
+    const { rows } = await this.client.query(
+      `INSERT INTO pgcred.meta (key, value) VALUES ('key_fingerprint', $1)
+       ON CONFLICT (key) DO UPDATE SET value = pgcred.meta.value RETURNING value`,
+      [fingerprint],
+    );
+    if (rows[0].value !== fingerprint) {
+      throw new Error(
+        `the master key (${this.key.source}) is not the one this control store was written with; ` +
+          'set PGCRED_MASTER_KEY or the key file to the original key',
+      );
+    }
+  }
+
+  async getPassword(database: string, username: string): Promise<string | undefined> {
+    const { rows } = await this.client.query(
+      'SELECT password FROM pgcred.secrets WHERE database = $1 AND username = $2',
+      [database, username],
+    );
+    return rows[0] ? this.key.decrypt(rows[0].password, `${database}/${username}`) : undefined;
+  }
+
+  async passwordSetAt(database: string, username: string): Promise<Date | undefined> {
+    const { rows } = await this.client.query(
+      'SELECT set_at FROM pgcred.secrets WHERE database = $1 AND username = $2',
+      [database, username],
+    );
+    return rows[0]?.set_at;
+  }
+
+  async getPasswords(database: string): Promise<Map<string, string>> {
+    const { rows } = await this.client.query('SELECT username, password FROM pgcred.secrets WHERE database = $1', [
+      database,
+    ]);
+    return new Map(rows.map((row) => [row.username, this.key.decrypt(row.password, `${database}/${row.username}`)]));
+  }
+
+  async setPassword(database: string, username: string, password: string, db: ClientBase = this.client): Promise<void> {
+    await db.query(
+      `INSERT INTO pgcred.secrets (database, username, password) VALUES ($1, $2, $3)
+       ON CONFLICT (database, username) DO UPDATE SET password = EXCLUDED.password, set_at = now()`,
+      [database, username, this.key.encrypt(password, `${database}/${username}`)],
+    );
+  }
+
+  async deletePassword(database: string, username: string, db: ClientBase = this.client): Promise<void> {
+    await db.query('DELETE FROM pgcred.secrets WHERE database = $1 AND username = $2', [database, username]);
+  }
+
+  async audit(entry: AuditEntry, db: ClientBase = this.client): Promise<void> {
+    await db.query('INSERT INTO pgcred.audit (actor, action, database, subject, detail) VALUES ($1, $2, $3, $4, $5)', [
+      this.actor,
+      entry.action,
+      entry.database ?? null,
+      entry.subject ?? null,
+      JSON.stringify(entry.detail ?? {}),
+    ]);
+  }
+
+  /** Runs `work` in one transaction of the control store. */
+  async transaction<T>(work: (db: ClientBase) => Promise<T>): Promise<T> {
+    await this.client.query('BEGIN');
+    try {
+      const result = await work(this.client);
+      await this.client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await this.client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+  }
+}
+
+async function migrate(client: Client): Promise<void> {
+  const all = migrations();
+  // Fast path: nothing to do, and no lock taken on every command.
+  const exists = await client.query(
+    `SELECT to_regclass('pgcred.migrations') IS NOT NULL AS present`,
+  );
+  if (exists.rows[0].present) {
+    const { rows } = await client.query('SELECT max(version) AS v FROM pgcred.migrations');
+    if ((rows[0].v ?? 0) >= all[all.length - 1]!.version) return;
+  }
+  await client.query('BEGIN');
+  try {
+    await client.query('SELECT pg_advisory_xact_lock($1, $2)', [...MIGRATION_LOCK]);
+    await client.query('CREATE SCHEMA IF NOT EXISTS pgcred');
+    await client.query(
+      'CREATE TABLE IF NOT EXISTS pgcred.migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())',
+    );
+    const { rows } = await client.query('SELECT version FROM pgcred.migrations');
+    const done = new Set(rows.map((row) => row.version as number));
+    for (const migration of all) {
+      if (done.has(migration.version)) continue;
+      await client.query(migration.sql);
+      await client.query('INSERT INTO pgcred.migrations (version, name) VALUES ($1, $2)', [migration.version, migration.name]);
+    }
+    // Default privileges of whoever runs this may have granted credentials access to
+    // the new schema and tables: take every grant back before anyone can see them.
+    await client.query(`
+      DO $$
+      DECLARE r record;
+      BEGIN
+        REVOKE ALL ON SCHEMA pgcred FROM PUBLIC;
+        REVOKE ALL ON ALL TABLES IN SCHEMA pgcred FROM PUBLIC;
+        REVOKE ALL ON ALL SEQUENCES IN SCHEMA pgcred FROM PUBLIC;
+        FOR r IN SELECT DISTINCT a.grantee::regrole::text AS grantee
+                   FROM pg_namespace n, aclexplode(n.nspacl) a
+                  WHERE n.nspname = 'pgcred' AND a.grantee <> n.nspowner AND a.grantee <> 0
+                 UNION
+                 SELECT DISTINCT a.grantee::regrole::text
+                   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace, aclexplode(c.relacl) a
+                  WHERE n.nspname = 'pgcred' AND a.grantee <> c.relowner AND a.grantee <> 0
+        LOOP
+          EXECUTE format('REVOKE ALL ON SCHEMA pgcred FROM %s', r.grantee);
+          EXECUTE format('REVOKE ALL ON ALL TABLES IN SCHEMA pgcred FROM %s', r.grantee);
+          EXECUTE format('REVOKE ALL ON ALL SEQUENCES IN SCHEMA pgcred FROM %s', r.grantee);
+        END LOOP;
+      END $$`);
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw new Error(`control store migration failed: ${(error as Error).message}`);
+  }
+}
+
+function defaultActor(): string {
+  let user = 'unknown';
+  try {
+    user = userInfo().username;
+  } catch {
+    // no passwd entry (some containers)
+  }
+  return process.env.PGCRED_ACTOR ?? user;
+}
+
+/** A connection error in words, without the URL (it holds a password). */
+export function describeConnectionError(error: unknown): string {
+  const e = error as { code?: string; message?: string };
+  if (e.code === 'ECONNREFUSED') return 'connection refused';
+  if (e.code === 'ENOTFOUND') return 'host not found';
+  if (e.code === '28P01') return 'password authentication failed';
+  if (e.code === '3D000') return e.message ?? 'database does not exist';
+  return e.message ?? String(error);
+}

@@ -1,0 +1,129 @@
+import { readFileSync } from 'node:fs';
+import type { ClientBase } from 'pg';
+import type { QualifiedName } from '../model/identifiers';
+import { projectFile } from '../project';
+import {
+  type AclEntry,
+  type DeclaredObject,
+  type DefaultObjectType,
+  type DefaultPrivilegeEntry,
+  EXCEPTION_CAP,
+  type ForeignOwnership,
+  type LiveRole,
+  type LiveSchema,
+  type LiveServer,
+  type LiveState,
+  type RelationClass,
+  type RelationPrivilegeGroup,
+} from './live-state';
+
+const sqlCache = new Map<string, string>();
+
+/** Catalog SQL lives in .sql files beside the inspector; read once per process. */
+export function catalogSql(name: string): string {
+  let text = sqlCache.get(name);
+  if (text === undefined) {
+    text = readFileSync(projectFile('src', 'reconciler', 'sql', `${name}.sql`), 'utf8');
+    sqlCache.set(name, text);
+  }
+  return text;
+}
+
+export interface InspectOptions {
+  /** Tables and sequences named by custom grants, to learn which exist. */
+  readonly declaredObjects?: readonly QualifiedName[];
+}
+
+/**
+ * Reads one database's live state with a fixed number of catalog queries,
+ * whatever the number of roles, schemas and tables.
+ */
+export async function inspect(client: ClientBase, options: InspectOptions = {}): Promise<LiveState> {
+  const declared = options.declaredObjects ?? [];
+  // One after the other: a pg client runs one query at a time anyway.
+  const server = (await client.query(catalogSql('server'))).rows[0];
+  const roles = (await client.query(catalogSql('roles'))).rows;
+  const schemas = (await client.query(catalogSql('schemas'))).rows;
+  const relations = (await client.query(catalogSql('relation_privileges'), [EXCEPTION_CAP])).rows;
+  const defaults = (await client.query(catalogSql('default_privileges'))).rows;
+  const owners = (await client.query(catalogSql('owners'))).rows;
+  const objects =
+    declared.length > 0
+      ? (
+          await client.query(catalogSql('declared_objects'), [
+            declared.map((o) => o.schema),
+            declared.map((o) => o.name),
+          ])
+        ).rows
+      : [];
+
+  const liveServer: LiveServer = {
+    versionNum: server.version_num,
+    currentUser: server.current_user,
+    isSuperuser: server.is_superuser,
+    canCreateRoles: server.can_create_roles,
+    inRecovery: server.in_recovery,
+    database: server.database,
+    owner: server.owner,
+    ownerIsSuperuser: server.owner_is_superuser,
+    bootstrapUser: server.bootstrap_user,
+    publicSchemaOwner: server.public_schema_owner,
+    acl: server.acl as AclEntry[],
+  };
+  const roleMap = new Map<string, LiveRole>();
+  for (const row of roles) {
+    roleMap.set(row.name, {
+      name: row.name,
+      superuser: row.superuser,
+      createdb: row.createdb,
+      createrole: row.createrole,
+      replication: row.replication,
+      bypassrls: row.bypassrls,
+      login: row.login,
+      inherit: row.inherit,
+      connectionLimit: row.connection_limit,
+      hasValidUntil: row.has_valid_until,
+      config: row.config,
+      comment: row.comment,
+      memberOf: row.member_of,
+      connections: row.connections,
+    });
+  }
+  const relationTotals: { schema: string; class: RelationClass; total: number }[] = [];
+  const relationPrivileges: RelationPrivilegeGroup[] = [];
+  for (const row of relations) {
+    if (row.privilege === null) {
+      relationTotals.push({ schema: row.schema, class: row.class, total: row.total });
+      continue;
+    }
+    relationPrivileges.push({
+      schema: row.schema,
+      class: row.class,
+      grantee: row.grantee,
+      privilege: row.privilege,
+      holding: row.holding,
+      total: row.total,
+      ...(row.holders ? { holders: row.holders } : {}),
+      ...(row.lacking ? { lacking: row.lacking } : {}),
+    });
+  }
+  const objtypes: Record<string, DefaultObjectType> = { r: 'tables', S: 'sequences', n: 'schemas' };
+  return {
+    server: liveServer,
+    roles: roleMap,
+    schemas: schemas as LiveSchema[],
+    relationTotals,
+    relationPrivileges,
+    defaultPrivileges: defaults.map(
+      (row): DefaultPrivilegeEntry => ({
+        owner: row.owner,
+        schema: row.schema,
+        objtype: objtypes[row.objtype]!,
+        grantee: row.grantee,
+        privilege: row.privilege,
+      }),
+    ),
+    foreignOwnership: owners as ForeignOwnership[],
+    declaredObjects: objects.map((row): DeclaredObject => ({ schema: row.schema, name: row.name, class: row.class })),
+  };
+}

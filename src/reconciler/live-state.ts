@@ -1,0 +1,104 @@
+/**
+ * What inspection finds in one database: plain data, so the diff that reads it is
+ * a pure function and its tests can write it out by hand.
+ */
+export type RelationClass = 'tables' | 'sequences';
+
+export interface AclEntry {
+  /** null is PUBLIC */
+  readonly grantee: string | null;
+  readonly privilege: string;
+}
+
+export interface LiveServer {
+  readonly versionNum: number;
+  readonly currentUser: string;
+  readonly isSuperuser: boolean;
+  readonly canCreateRoles: boolean;
+  readonly inRecovery: boolean;
+  readonly database: string;
+  readonly owner: string;
+  readonly ownerIsSuperuser: boolean;
+  readonly bootstrapUser: string;
+  readonly publicSchemaOwner: string | null;
+  readonly acl: readonly AclEntry[];
+}
+
+export interface LiveRole {
+  readonly name: string;
+  readonly superuser: boolean;
+  readonly createdb: boolean;
+  readonly createrole: boolean;
+  readonly replication: boolean;
+  readonly bypassrls: boolean;
+  readonly login: boolean;
+  readonly inherit: boolean;
+  readonly connectionLimit: number;
+  readonly hasValidUntil: boolean;
+  /** `role=analyst` and the like, from ALTER ROLE ... SET */
+  readonly config: readonly string[];
+  readonly comment: string | null;
+  readonly memberOf: readonly { readonly role: string; readonly admin: boolean }[];
+  readonly connections: number;
+}
+
+export interface LiveSchema {
+  readonly name: string;
+  readonly owner: string;
+  readonly acl: readonly AclEntry[];
+}
+
+export interface RelationPrivilegeGroup {
+  readonly schema: string;
+  readonly class: RelationClass;
+  /** null is PUBLIC */
+  readonly grantee: string | null;
+  readonly privilege: string;
+  readonly holding: number;
+  readonly total: number;
+  /** The relations that hold it, when few do. */
+  readonly holders?: readonly string[];
+  /** The relations that lack it, when few do. */
+  readonly lacking?: readonly string[];
+}
+
+export type DefaultObjectType = 'tables' | 'sequences' | 'schemas';
+
+export interface DefaultPrivilegeEntry {
+  readonly owner: string;
+  /** null: the database-wide entry */
+  readonly schema: string | null;
+  readonly objtype: DefaultObjectType;
+  readonly grantee: string | null;
+  readonly privilege: string;
+}
+
+export interface ForeignOwnership {
+  readonly owner: string;
+  readonly schema: string;
+  readonly kind: string;
+  readonly count: number;
+  readonly sample: readonly string[];
+}
+
+export interface DeclaredObject {
+  readonly schema: string;
+  readonly name: string;
+  readonly class: RelationClass | null;
+}
+
+export interface LiveState {
+  readonly server: LiveServer;
+  readonly roles: ReadonlyMap<string, LiveRole>;
+  readonly schemas: readonly LiveSchema[];
+  /** How many relations of each class each schema has. */
+  readonly relationTotals: readonly { readonly schema: string; readonly class: RelationClass; readonly total: number }[];
+  readonly relationPrivileges: readonly RelationPrivilegeGroup[];
+  readonly defaultPrivileges: readonly DefaultPrivilegeEntry[];
+  readonly foreignOwnership: readonly ForeignOwnership[];
+  /** Tables and sequences named by custom grants, found or not. */
+  readonly declaredObjects: readonly DeclaredObject[];
+}
+
+/** How many exception names inspection ships per group. */
+export const EXCEPTION_CAP = 50;

@@ -1,0 +1,64 @@
+import { Client, type ClientBase } from 'pg';
+import type { PasswordStatus } from './diff';
+import { catalogSql } from './inspect';
+import type { LiveState } from './live-state';
+import { verifyScram } from './scram';
+import type { Endpoint } from './connection';
+
+/**
+ * Whether each known password still opens its role. A superuser admin checks the
+ * stored SCRAM verifiers (one query, no logins); anyone else logs in with each
+ * known password, which never changes a verifier either.
+ */
+export async function checkPasswords(
+  admin: ClientBase,
+  live: LiveState,
+  endpoint: Endpoint,
+  known: ReadonlyMap<string, string>,
+  usernames: readonly string[],
+): Promise<Map<string, PasswordStatus>> {
+  const status = new Map<string, PasswordStatus>();
+  const toCheck = usernames.filter((name) => live.roles.has(name));
+  for (const name of toCheck) if (!known.has(name)) status.set(name, 'unknown');
+  const withPassword = toCheck.filter((name) => known.has(name));
+  if (withPassword.length === 0) return status;
+  if (live.server.isSuperuser) {
+    const { rows } = await admin.query(catalogSql('role_verifiers'), [withPassword]);
+    const verifiers = new Map(rows.map((row) => [row.name as string, row.verifier as string | null]));
+    for (const name of withPassword) {
+      status.set(name, verifyScram(known.get(name)!, verifiers.get(name) ?? null) ? 'ok' : 'changed');
+    }
+    return status;
+  }
+  const results = await Promise.all(withPassword.map((name) => tryLogin(endpoint, name, known.get(name)!)));
+  withPassword.forEach((name, i) => {
+    status.set(name, results[i]!);
+  });
+  return status;
+}
+
+async function tryLogin(endpoint: Endpoint, user: string, password: string): Promise<PasswordStatus> {
+  const client = new Client({
+    host: endpoint.host,
+    port: endpoint.port,
+    database: endpoint.database,
+    user,
+    password,
+    connectionTimeoutMillis: 10_000,
+    application_name: 'pgcred password check',
+  });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    return 'ok';
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    // 28P01: wrong password. Anything after authentication (no CONNECT, too many
+    // connections) means the password itself was accepted.
+    if (code === '28P01') return 'changed';
+    if (code === '42501' || code === '53300' || code === '28000') return 'ok';
+    throw new Error(`cannot check the password of ${user}: ${(error as Error).message}`);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * A plan: what pgcred would change, in words and in SQL. Text, markdown, JSON,
+ * drift reports and the audit log all print from this one record, and it never
+ * holds a secret: a password is the placeholder :'password', filled in by apply.
+ */
+export type ChangeAction =
+  | 'create'
+  | 'adopt'
+  | 'alter'
+  | 'reset-password'
+  | 'grant'
+  | 'revoke'
+  | 'grant-membership'
+  | 'revoke-membership'
+  | 'set-owner'
+  | 'drop';
+
+export interface Change {
+  readonly id: number;
+  readonly action: ChangeAction;
+  /** Who gains or loses: a credential, `default`, PUBLIC, or another role. */
+  readonly subject: string;
+  /** What it is about, as a reviewer reads it: `all tables in schema public`. */
+  readonly target: string;
+  readonly description: string;
+  readonly destructive: boolean;
+  /** Index into Plan.statements of the statement that makes this change. */
+  readonly statement: number;
+  readonly sql: string;
+}
+
+export interface Statement {
+  readonly sql: string;
+  /** Set when sql ends in PASSWORD :'password': apply puts this role's SCRAM verifier there. */
+  readonly passwordFor?: string;
+  readonly changes: readonly number[];
+}
+
+export type FindingKind =
+  | 'unmanaged-role'
+  | 'foreign-owner'
+  | 'undeclared-credential'
+  | 'missing-object'
+  | 'password-unknown';
+
+/** Something drift reports that apply does not change (or changes only when asked). */
+export interface Finding {
+  readonly kind: FindingKind;
+  readonly subject: string;
+  readonly description: string;
+  readonly remedy: string;
+}
+
+export type ExecutorName = 'pgcred' | 'terraform';
+
+export interface Plan {
+  /** The database as the config names it. */
+  readonly database: string;
+  readonly executor: ExecutorName;
+  readonly changes: readonly Change[];
+  readonly statements: readonly Statement[];
+  readonly findings: readonly Finding[];
+  /** Reasons this plan must not be applied (a follower, a name taken in the cluster). */
+  readonly errors: readonly string[];
+}
+
+export const PASSWORD_PLACEHOLDER = ":'password'";
+
+export function isEmptyPlan(plan: Plan): boolean {
+  return plan.changes.length === 0;
+}
+
+export function hasDrift(plan: Plan): boolean {
+  return plan.changes.length > 0 || plan.findings.length > 0;
+}
+
+/** Subjects in the order a reviewer expects: default first, then credentials by name, PUBLIC last. */
+export function subjectOrder(a: string, b: string): number {
+  const rank = (s: string) => (s === 'default' ? 0 : s === 'PUBLIC' ? 2 : 1);
+  return rank(a) - rank(b) || a.localeCompare(b);
+}

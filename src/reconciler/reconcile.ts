@@ -1,0 +1,223 @@
+import type { ClientBase } from 'pg';
+import type { ControlStore } from '../control/store';
+import { CONTROL_SCHEMA } from '../control/store';
+import type { Config, DatabaseSpec } from '../model/config';
+import { quoteLiteral } from '../model/identifiers';
+import { rotatingUsername } from '../model/names';
+import { generatePassword } from '../model/password';
+import { connectAdmin, endpointOf } from './connection';
+import { declaredObjectsOf } from './desired';
+import { type DesiredDatabase, diff, ownerName } from './diff';
+import { inspect } from './inspect';
+import type { LiveState } from './live-state';
+import { checkPasswords } from './passwords';
+import { PASSWORD_PLACEHOLDER, type Plan } from './plan';
+import { scramVerifier } from './scram';
+
+/** Everything the reconciler needs besides the database: the model, the control store, a place for progress. */
+export interface ReconcileContext {
+  readonly config: Config;
+  readonly control: ControlStore;
+  /** Progress and warnings, for stderr. */
+  readonly progress: (line: string) => void;
+}
+
+export interface PlanOptions {
+  /** Destroy managed credentials no longer declared. */
+  readonly prune?: boolean;
+}
+
+export interface ApplyOptions extends PlanOptions {
+  /** Asked with the plan once the lock is held; false leaves everything as it was. */
+  readonly confirm?: (plan: Plan) => Promise<boolean>;
+  /** How long to wait for another apply of the same database (default 5 minutes). */
+  readonly lockTimeoutMs?: number;
+}
+
+export class PlanRefusedError extends Error {
+  constructor(
+    readonly database: string,
+    readonly reasons: readonly string[],
+  ) {
+    super(reasons.join('\n'));
+    this.name = 'PlanRefusedError';
+  }
+}
+
+/** The database whose credentials a database has: a follower has its primary's. */
+export function credentialSource(config: Config, spec: DatabaseSpec): DatabaseSpec {
+  if (spec.role === 'follower' && spec.source) {
+    return config.databases.find((db) => db.name === spec.source) ?? spec;
+  }
+  return spec;
+}
+
+// Advisory locks are per database; one key for "pgcred is changing roles here".
+const APPLY_LOCK = [0x70676372, 0x61706c79] as const;
+
+async function desiredState(
+  ctx: ReconcileContext,
+  spec: DatabaseSpec,
+  client: ClientBase,
+  live: LiveState,
+  options: PlanOptions,
+): Promise<DesiredDatabase> {
+  const source = credentialSource(ctx.config, spec);
+  const owner = ownerName({ name: source.name, owner: source.owner } as DesiredDatabase, live);
+  const known = await ctx.control.getPasswords(source.name);
+  const rotating = await openRotations(ctx.control, source.name);
+  const names = [owner, ...source.credentials.map((c) => c.name)];
+  const adminPassword = new URL(spec.url).password;
+  if (owner === live.server.currentUser && adminPassword) known.set(owner, decodeURIComponent(adminPassword));
+  const passwords = await checkPasswords(client, live, endpointOf(spec.url), known, names);
+  const attached = await attachedApps(ctx.control, source.name);
+  return {
+    name: source.name,
+    executor: spec.executor,
+    owner: source.owner,
+    credentials: source.credentials.map((c) => ({ name: c.name, access: c.access })),
+    ignoreRoles: spec.ignoreRoles,
+    controlSchema: CONTROL_SCHEMA,
+    rotating: rotating.map((name) => rotatingUsername(name)),
+    passwords,
+    prune: options.prune ?? false,
+    attachedApps: attached,
+  };
+}
+
+async function openRotations(control: ControlStore, database: string): Promise<string[]> {
+  const { rows } = await control.client.query(
+    'SELECT credential FROM pgcred.rotations WHERE database = $1 AND finished_at IS NULL',
+    [database],
+  );
+  return rows.map((row) => row.credential as string);
+}
+
+async function attachedApps(control: ControlStore, database: string): Promise<Map<string, string[]>> {
+  const { rows } = await control.client.query(
+    'SELECT credential, array_agg(DISTINCT app ORDER BY app) AS apps FROM pgcred.attachments WHERE database = $1 GROUP BY credential',
+    [database],
+  );
+  return new Map(rows.map((row) => [row.credential as string, row.apps as string[]]));
+}
+
+async function computePlan(
+  ctx: ReconcileContext,
+  spec: DatabaseSpec,
+  client: ClientBase,
+  options: PlanOptions,
+): Promise<{ plan: Plan; live: LiveState }> {
+  const source = credentialSource(ctx.config, spec);
+  const live = await inspect(client, { declaredObjects: declaredObjectsOf(source.credentials.map((c) => c.access)) });
+  const desired = await desiredState(ctx, spec, client, live, options);
+  const plan = diff(desired, live);
+  return { plan: { ...plan, database: spec.name }, live };
+}
+
+/** The plan for one database, read-only: nothing is locked or changed. */
+export async function planDatabase(ctx: ReconcileContext, spec: DatabaseSpec, options: PlanOptions = {}): Promise<Plan> {
+  const client = await connectAdmin(spec.url, spec.name);
+  try {
+    await client.query('BEGIN READ ONLY');
+    const { plan } = await computePlan(ctx, spec, client, options);
+    await client.query('ROLLBACK');
+    return plan;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+export interface ApplyResult {
+  readonly plan: Plan;
+  readonly applied: boolean;
+}
+
+/**
+ * Applies one database's plan in one transaction under an advisory lock: the plan
+ * is computed after the lock is held, so two applies never act on a stale view,
+ * and any failure rolls everything back.
+ */
+export async function applyDatabase(
+  ctx: ReconcileContext,
+  spec: DatabaseSpec,
+  options: ApplyOptions = {},
+): Promise<ApplyResult> {
+  const client = await connectAdmin(spec.url, spec.name);
+  const source = credentialSource(ctx.config, spec);
+  try {
+    await client.query('BEGIN');
+    await lockForApply(client, spec.name, options.lockTimeoutMs ?? 300_000, ctx.progress);
+    const { plan } = await computePlan(ctx, spec, client, options);
+    if (plan.errors.length > 0) throw new PlanRefusedError(spec.name, plan.errors);
+    if (plan.changes.length === 0) {
+      await client.query('ROLLBACK');
+      return { plan, applied: false };
+    }
+    if (options.confirm && !(await options.confirm(plan))) {
+      await client.query('ROLLBACK');
+      return { plan, applied: false };
+    }
+    const known = await ctx.control.getPasswords(source.name);
+    for (const statement of plan.statements) {
+      let sql = statement.sql;
+      if (statement.passwordFor) {
+        const password = await passwordFor(ctx.control, source.name, statement.passwordFor, known);
+        sql = sql.slice(0, sql.length - PASSWORD_PLACEHOLDER.length) + quoteLiteral(scramVerifier(password));
+      }
+      try {
+        await client.query(sql);
+      } catch (error) {
+        const change = plan.changes[statement.changes[0]!];
+        throw new Error(
+          `apply of ${spec.name} failed at "${change ? `${change.subject}: ${change.description}` : statement.sql}" ` +
+            `(${statement.sql.replace(PASSWORD_PLACEHOLDER, "'…'")}): ${(error as Error).message}. Nothing was changed.`,
+        );
+      }
+    }
+    await client.query('COMMIT');
+    await ctx.control.audit({
+      action: 'apply',
+      database: spec.name,
+      detail: {
+        changes: plan.changes.map((c) => ({ action: c.action, subject: c.subject, target: c.target, description: c.description })),
+      },
+    });
+    return { plan, applied: true };
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** The stored password of a username, or a new one, stored (committed) before the database is touched. */
+async function passwordFor(
+  control: ControlStore,
+  database: string,
+  username: string,
+  known: Map<string, string>,
+): Promise<string> {
+  const existing = known.get(username);
+  if (existing) return existing;
+  const password = generatePassword();
+  await control.setPassword(database, username, password);
+  known.set(username, password);
+  return password;
+}
+
+async function lockForApply(client: ClientBase, label: string, timeoutMs: number, progress: (line: string) => void) {
+  const { rows } = await client.query('SELECT pg_try_advisory_xact_lock($1, $2) AS got', [...APPLY_LOCK]);
+  if (rows[0].got) return;
+  progress(`Waiting for another pgcred apply on ${label} to finish...`);
+  await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.round(timeoutMs))}`);
+  try {
+    await client.query('SELECT pg_advisory_xact_lock($1, $2)', [...APPLY_LOCK]);
+  } catch (error) {
+    if ((error as { code?: string }).code === '55P03') {
+      throw new Error(`another pgcred apply on ${label} held its lock for more than ${Math.round(timeoutMs / 1000)} s; nothing was changed`);
+    }
+    throw error;
+  }
+  await client.query('SET LOCAL lock_timeout = 0');
+}
