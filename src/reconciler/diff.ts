@@ -49,6 +49,24 @@ export interface DesiredDatabase {
   readonly prune: boolean;
   /** Apps each credential is attached to: an attached credential is never pruned. */
   readonly attachedApps?: ReadonlyMap<string, readonly string[]>;
+  /**
+   * Plan only these credentials (an imperative command): no default-credential
+   * setup, no hardening, no findings about anything else.
+   */
+  readonly scope?: ReadonlySet<string>;
+  /** Changes a command adds to the plan (ownership hand-over, a destroy), made in the same transaction. */
+  readonly extra?: readonly ExtraChange[];
+}
+
+export interface ExtraChange {
+  /** 'first' runs before everything else, 'last' after. */
+  readonly when: 'first' | 'last';
+  readonly action: ChangeAction;
+  readonly subject: string;
+  readonly target: string;
+  readonly description: string;
+  readonly sql: string;
+  readonly destructive: boolean;
 }
 
 const OWNER_MEMBERSHIPS = ['pg_monitor', 'pg_read_all_settings', 'pg_read_all_stats', 'pg_signal_backend'];
@@ -194,6 +212,7 @@ class PlanBuilder {
 }
 
 enum Phase {
+  First = -1,
   CreateRole = 0,
   AlterRole = 1,
   Membership = 2,
@@ -201,6 +220,7 @@ enum Phase {
   Revoke = 4,
   Grant = 5,
   Drop = 6,
+  Last = 7,
 }
 
 /**
@@ -241,12 +261,20 @@ export function diff(desired: DesiredDatabase, live: LiveState): Plan {
     }
   }
 
-  planOwner(b, desired, live, owner, ownerIsAdmin);
-  for (const credential of desired.credentials) planCredential(b, desired, live, credential.name, owner, ownerIsAdmin);
+  for (const extra of desired.extra ?? []) {
+    b.simple(extra.when === 'first' ? Phase.First : Phase.Last, extra.action, extra.subject, extra.target, extra.description, extra.sql, {
+      destructive: extra.destructive,
+    });
+  }
+  const scope = desired.scope;
+  if (!scope) planOwner(b, desired, live, owner, ownerIsAdmin);
+  for (const credential of desired.credentials) {
+    if (!scope || scope.has(credential.name)) planCredential(b, desired, live, credential.name, owner, ownerIsAdmin);
+  }
 
   // Managed roles of this database that are no longer declared, and rotations that ended.
   const staleRotating: string[] = [];
-  for (const role of roles.values()) {
+  for (const role of scope ? [] : roles.values()) {
     const mark = parseManagedComment(role.comment);
     if (!mark || mark.database !== db) continue;
     if (mark.kind === 'rotating username' && !rotatingExpected.has(role.name)) staleRotating.push(role.name);
@@ -278,17 +306,23 @@ export function diff(desired: DesiredDatabase, live: LiveState): Plan {
   const schemas = live.schemas.map((schema) => schema.name).filter((name) => name !== controlSchema);
   const liveSchemas = new Set(live.schemas.map((schema) => schema.name));
   const accesses = new Map<string, ExpandedAccess>();
-  for (const credential of desired.credentials) accesses.set(credential.name, expandAccess(credential.access, schemas));
-  accesses.set(PUBLIC, emptyAccess());
-  for (const name of rotatingExpected) if (roles.has(name)) accesses.set(name, emptyAccess());
+  for (const credential of desired.credentials) {
+    if (!scope || scope.has(credential.name)) accesses.set(credential.name, expandAccess(credential.access, schemas));
+  }
+  if (!scope) {
+    accesses.set(PUBLIC, emptyAccess());
+    for (const name of rotatingExpected) if (roles.has(name)) accesses.set(name, emptyAccess());
+  }
 
   reportMissingObjects(b, desired, live, accesses, liveSchemas);
   planDatabasePrivileges(b, live, accesses);
   planSchemaPrivileges(b, live, accesses);
   planRelationPrivileges(b, live, accesses);
   planDefaultPrivileges(b, live, accesses, owner, liveSchemas);
-  reportUnmanaged(b, desired, live, owner, declared);
-  reportForeignOwners(b, desired, live, owner);
+  if (!scope) {
+    reportUnmanaged(b, desired, live, owner, declared);
+    reportForeignOwners(b, desired, live, owner);
+  }
 
   return b.build(desired.name, db, owner, desired.executor);
 }

@@ -7,7 +7,7 @@ import { rotatingUsername } from '../model/names';
 import { generatePassword } from '../model/password';
 import { connectAdmin, endpointOf } from './connection';
 import { declaredObjectsOf } from './desired';
-import { type DesiredDatabase, diff, ownerName } from './diff';
+import { type DesiredCredential, type DesiredDatabase, type ExtraChange, diff, ownerName } from './diff';
 import { inspect } from './inspect';
 import type { LiveState } from './live-state';
 import { checkPasswords } from './passwords';
@@ -25,6 +25,14 @@ export interface ReconcileContext {
 export interface PlanOptions {
   /** Destroy managed credentials no longer declared. */
   readonly prune?: boolean;
+  /** Credentials to plan instead of the declared ones (imperative commands). */
+  readonly credentials?: readonly DesiredCredential[];
+  /** Only these credentials are planned. */
+  readonly scope?: ReadonlySet<string>;
+  /** Changes a command adds, computed from the live state under the lock. */
+  readonly extra?: (live: LiveState, owner: string) => ExtraChange[];
+  /** Refuse before any change (e.g. the credential is attached), computed under the lock. */
+  readonly check?: (live: LiveState, owner: string) => string[];
 }
 
 export interface ApplyOptions extends PlanOptions {
@@ -66,7 +74,8 @@ async function desiredState(
   const owner = ownerName({ name: source.name, owner: source.owner } as DesiredDatabase, live);
   const known = await ctx.control.getPasswords(source.name);
   const rotating = await openRotations(ctx.control, source.name);
-  const names = [owner, ...source.credentials.map((c) => c.name)];
+  const credentials = options.credentials ?? source.credentials.map((c) => ({ name: c.name, access: c.access }));
+  const names = [owner, ...credentials.map((c) => c.name)];
   const adminPassword = new URL(spec.url).password;
   if (owner === live.server.currentUser && adminPassword) known.set(owner, decodeURIComponent(adminPassword));
   const passwords = await checkPasswords(client, live, endpointOf(spec.url), known, names);
@@ -75,13 +84,15 @@ async function desiredState(
     name: source.name,
     executor: spec.executor,
     owner: source.owner,
-    credentials: source.credentials.map((c) => ({ name: c.name, access: c.access })),
+    credentials,
     ignoreRoles: spec.ignoreRoles,
     controlSchema: CONTROL_SCHEMA,
     rotating: rotating.map((name) => rotatingUsername(name)),
     passwords,
     prune: options.prune ?? false,
     attachedApps: attached,
+    scope: options.scope,
+    extra: options.extra?.(live, owner),
   };
 }
 
@@ -108,10 +119,12 @@ async function computePlan(
   options: PlanOptions,
 ): Promise<{ plan: Plan; live: LiveState }> {
   const source = credentialSource(ctx.config, spec);
-  const live = await inspect(client, { declaredObjects: declaredObjectsOf(source.credentials.map((c) => c.access)) });
+  const accesses = (options.credentials ?? source.credentials).map((c) => c.access);
+  const live = await inspect(client, { declaredObjects: declaredObjectsOf(accesses) });
   const desired = await desiredState(ctx, spec, client, live, options);
   const plan = diff(desired, live);
-  return { plan: { ...plan, database: spec.name }, live };
+  const refusals = options.check?.(live, ownerName(desired, live)) ?? [];
+  return { plan: { ...plan, database: spec.name, errors: [...plan.errors, ...refusals] }, live };
 }
 
 /** The plan for one database, read-only: nothing is locked or changed. */

@@ -1,0 +1,7 @@
+#!/usr/bin/env node
+'use strict';
+const { runCli } = require('../dist/cli/main.js');
+
+runCli(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

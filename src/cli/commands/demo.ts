@@ -1,0 +1,128 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { Client } from 'pg';
+import { startPostgres } from '../../embedded/server';
+import { projectFile } from '../../project';
+import type { CommandContext } from '../context';
+import type { Io } from '../io';
+import { UserError } from '../io';
+
+/**
+ * `npm run demo`: the main job on a private PostgreSQL. It starts one, applies
+ * examples/basic/pgcred.yaml, lets the app's migrations create tables as the
+ * default credential, logs in as each credential to show its level, prints the
+ * listing and the plans, and stops the server.
+ */
+export function registerDemo(program: Command, context: () => CommandContext): void {
+  program
+    .command('demo')
+    .description('run pgcred against a private PostgreSQL it starts and stops (npm run demo)')
+    .option('--config-file <file>', 'the file to apply', projectFile('examples', 'basic', 'pgcred.yaml'))
+    .action(async (options: { configFile: string }) => {
+      const ctx = context();
+      await runDemo(ctx.io, options.configFile);
+    });
+}
+
+async function runDemo(io: Io, configFile: string): Promise<void> {
+  // Imported here: main imports this file, and the demo runs the CLI itself.
+  const { runCli } = await import('../main');
+  const say = (line: string) => io.stderr(`\n=== ${line}\n`);
+  say('Starting a private PostgreSQL (scram-sha-256, loopback only)');
+  const server = await startPostgres();
+  const work = mkdtempSync(join(tmpdir(), 'pgcred-demo-'));
+  try {
+    io.stderr(`PostgreSQL ${server.majorVersion} on 127.0.0.1:${server.port}\n`);
+    const database = 'postgresql-sunny-1234';
+    await withClient(server.url(), (c) => c.query(`CREATE DATABASE "${database}"`));
+    const env: NodeJS.ProcessEnv = {
+      ...io.env,
+      DATABASE_ADMIN_URL: server.url(database),
+      PGCRED_MASTER_KEY: randomBytes(32).toString('hex'),
+      PGCRED_CONTROL_URL: '',
+    };
+    const sub: Io = { ...io, env, cwd: work, interactive: false };
+    const cli = async (...args: string[]) => {
+      io.stderr(`\n$ pgcred ${args.join(' ')}\n`);
+      const status = await runCli(['-f', configFile, ...args], sub);
+      if (status !== 0 && !(args[0] === 'drift' && status === 2)) throw new UserError(`pgcred ${args[0]} exited ${status}`);
+      return status;
+    };
+
+    say('What apply will do');
+    await cli('plan');
+    say('Apply it, in one transaction');
+    await cli('apply', '--yes');
+
+    say("The app's migrations run as the default credential");
+    const defaultUrl = await captureUrl(runCli, sub, configFile, 'default');
+    await withClient(defaultUrl, (c) =>
+      c.query(`CREATE TABLE public.users (id serial PRIMARY KEY, email text NOT NULL);
+               INSERT INTO public.users (email) VALUES ('ada@example.com'), ('grace@example.com');
+               CREATE SCHEMA billing;
+               CREATE TABLE billing.invoices (id serial PRIMARY KEY, amount_cents int NOT NULL);`),
+    );
+    io.stderr('created public.users, schema billing and billing.invoices\n');
+
+    say('Apply again: the table that limited_user is granted now exists');
+    await cli('apply', '--yes');
+
+    say('Each credential logs in and tries what its level allows');
+    for (const [credential, sql] of [
+      ['analyst', 'SELECT count(*) AS n FROM billing.invoices'],
+      ['analyst', "INSERT INTO public.users (email) VALUES ('eve@example.com')"],
+      ['limited_user', 'SELECT count(*) AS n FROM public.users'],
+      ['limited_user', 'SELECT count(*) AS n FROM billing.invoices'],
+      ['billing', 'INSERT INTO billing.invoices (amount_cents) VALUES (1200)'],
+      ['billing', 'CREATE TABLE public.sneaky (id int)'],
+    ] as const) {
+      const url = await captureUrl(runCli, sub, configFile, credential);
+      const outcome = await withClient(url, (c) => c.query(sql)).then(
+        () => 'allowed',
+        (error: Error) => `refused (${error.message})`,
+      );
+      io.stderr(`${credential.padEnd(13)} ${sql.padEnd(62)} ${outcome}\n`);
+    }
+
+    say('Credentials');
+    await cli('credentials');
+    say('Drift check (what a scheduled job runs)');
+    await cli('drift');
+  } finally {
+    say('Stopping PostgreSQL');
+    await server.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+async function captureUrl(
+  runCli: (argv: readonly string[], io: Io) => Promise<number>,
+  io: Io,
+  configFile: string,
+  name: string,
+): Promise<string> {
+  let out = '';
+  const status = await runCli(['-f', configFile, 'credentials:url', '--name', name], {
+    ...io,
+    stdout: (text) => {
+      out += text;
+    },
+  });
+  const url = out.split('\n').find((line) => line.trim().startsWith('postgres://'));
+  if (status !== 0 || !url) throw new UserError(`no URL for ${name}`);
+  return url.trim();
+}
+
+async function withClient<T>(url: string, work: (client: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: url });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}

@@ -1,0 +1,128 @@
+import { type Command, Option } from 'commander';
+import { loadManifest } from '../../config/manifest';
+import type { DatabaseSpec } from '../../model/config';
+import { hasDrift, type Plan } from '../../reconciler/plan';
+import { applyDatabase, planDatabase } from '../../reconciler/reconcile';
+import { planJson, renderMarkdown, renderText } from '../../reconciler/render';
+import type { CommandContext } from '../context';
+import { UserError } from '../io';
+import { setStatus } from '../main';
+
+type Format = 'text' | 'markdown' | 'json';
+
+const formatOption = () =>
+  new Option('--format <format>', 'text for people, markdown for pull requests, json for machines')
+    .choices(['text', 'markdown', 'json'])
+    .default('text');
+
+function output(ctx: CommandContext, plans: readonly Plan[], format: Format, title: string): void {
+  if (format === 'json') {
+    ctx.io.stdout(`${JSON.stringify({ databases: plans.map(planJson) }, null, 2)}\n`);
+    return;
+  }
+  const render = format === 'markdown' ? renderMarkdown : renderText;
+  ctx.io.stdout(plans.map((plan) => render(plan, { title: format === 'markdown' ? `pgcred ${title.toLowerCase()}` : title })).join('\n'));
+}
+
+/** The databases a plan, apply or drift covers: the one named, or all of the file's. */
+function targets(ctx: CommandContext, database: string | undefined, options: { manifest?: string }): DatabaseSpec[] {
+  if (options.manifest) {
+    const { config } = loadManifest(options.manifest, ctx.io.env);
+    ctx.useConfig(config);
+  }
+  if (database) return [ctx.database(database)];
+  const config = ctx.config();
+  return [...config.databases];
+}
+
+export function registerPlanCommands(program: Command, context: () => CommandContext): void {
+  program
+    .command('plan')
+    .description('show what apply would change, per credential, with its SQL (nothing is changed)')
+    .argument('[database]', 'a database of the file (default: all)')
+    .option('--manifest <path>', 'read the manifest that cdktf synth wrote instead of pgcred.yaml')
+    .option('--prune', 'include destroying managed credentials that are no longer declared')
+    .addOption(formatOption())
+    .action(async (database: string | undefined, options: { manifest?: string; prune?: boolean; format: Format }) => {
+      const ctx = context();
+      const specs = targets(ctx, database, options).filter((db) => db.role !== 'follower');
+      const rc = await ctx.reconcileContext();
+      const plans: Plan[] = [];
+      for (const spec of specs) plans.push(await planDatabase(rc, spec, { prune: options.prune }));
+      output(ctx, plans, options.format, 'Plan');
+    });
+
+  program
+    .command('apply')
+    .description('make each database match the file, in one transaction per database')
+    .argument('[database]', 'a database of the file (default: all)')
+    .option('--manifest <path>', 'read the manifest that cdktf synth wrote instead of pgcred.yaml')
+    .option('--prune', 'destroy managed credentials that are no longer declared')
+    .option('-y, --yes', 'apply destructive changes without asking')
+    .addOption(formatOption())
+    .action(
+      async (database: string | undefined, options: { manifest?: string; prune?: boolean; yes?: boolean; format: Format }) => {
+        const ctx = context();
+        const specs = targets(ctx, database, options);
+        const rc = await ctx.reconcileContext();
+        const applied: Plan[] = [];
+        for (const spec of specs) {
+          if (spec.role === 'follower') {
+            ctx.io.stderr(`Skipping ${spec.name}: a follower gets its credentials from ${spec.source} by replication.\n`);
+            continue;
+          }
+          const result = await applyDatabase(rc, spec, {
+            prune: options.prune,
+            confirm: async (plan) => {
+              const destructive = plan.changes.filter((c) => c.destructive);
+              if (destructive.length === 0 || options.yes) return true;
+              ctx.io.stderr(renderText(plan));
+              await ctx.confirm(
+                spec.name,
+                [`This plan makes ${destructive.length} destructive change${destructive.length === 1 ? '' : 's'} to ${spec.name}.`],
+                undefined,
+              ).catch((error) => {
+                throw new UserError(
+                  error instanceof UserError && !ctx.io.interactive
+                    ? `${spec.name}: the plan has ${destructive.length} destructive change${destructive.length === 1 ? '' : 's'}; re-run with --yes to apply them`
+                    : (error as Error).message,
+                );
+              });
+              return true;
+            },
+          });
+          applied.push(result.plan);
+          ctx.io.stderr(
+            result.applied
+              ? `Applied ${result.plan.changes.length} change${result.plan.changes.length === 1 ? '' : 's'} to ${spec.name} in one transaction.\n`
+              : `${spec.name} already matches the declaration.\n`,
+          );
+        }
+        output(ctx, applied, options.format, 'Applied');
+      },
+    );
+
+  program
+    .command('drift')
+    .description('compare live databases with the file: exit 0 in sync, 2 drifted, 1 on error')
+    .argument('[database]', 'a database of the file (default: all)')
+    .option('--manifest <path>', 'read the manifest that cdktf synth wrote instead of pgcred.yaml')
+    .addOption(formatOption())
+    .action(async (database: string | undefined, options: { manifest?: string; format: Format }, command: Command) => {
+      const ctx = context();
+      const specs = targets(ctx, database, options);
+      const rc = await ctx.reconcileContext();
+      const plans: Plan[] = [];
+      for (const spec of specs) {
+        const plan = await planDatabase(rc, spec);
+        // A follower cannot be changed, but it can drift from its primary's declaration.
+        plans.push({ ...plan, errors: plan.errors.filter((e) => !e.startsWith('This operation is not supported')) });
+      }
+      output(ctx, plans, options.format, 'Drift');
+      const drifted = plans.filter(hasDrift);
+      if (drifted.length > 0) {
+        ctx.io.stderr(`Drift found in ${drifted.map((p) => p.database).join(', ')}.\n`);
+        setStatus(command, 2);
+      }
+    });
+}

@@ -1,0 +1,148 @@
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { loadConfigFile } from '../config/load';
+import { MasterKey } from '../control/crypto';
+import { ControlStore } from '../control/store';
+import type { Config, DatabaseSpec } from '../model/config';
+import { defaultColor } from '../config/load';
+import type { ReconcileContext } from '../reconciler/reconcile';
+import { type Io, UserError } from './io';
+
+export const DEFAULT_CONFIG = 'pgcred.yaml';
+
+export interface GlobalOptions {
+  readonly config?: string;
+}
+
+/**
+ * What every command shares: the config file, the database an argument names,
+ * the control store, and the confirmation of destructive actions.
+ */
+export class CommandContext {
+  private configCache?: Config;
+  private control?: ControlStore;
+
+  constructor(
+    readonly io: Io,
+    private readonly options: GlobalOptions,
+  ) {}
+
+  get hasConfigFile(): boolean {
+    return existsSync(this.configPath);
+  }
+
+  get configPath(): string {
+    return resolve(this.io.cwd, this.options.config ?? DEFAULT_CONFIG);
+  }
+
+  /** The config file, or an empty one when a command names its database by URL and there is no file. */
+  config(allowMissing = false): Config {
+    if (this.configCache) return this.configCache;
+    if (allowMissing && !this.options.config && !existsSync(this.configPath)) {
+      this.configCache = { version: 1, databases: [], apps: [], attachments: [], control: {} };
+    } else {
+      this.configCache = loadConfigFile(this.configPath, { env: this.io.env });
+    }
+    return this.configCache;
+  }
+
+  useConfig(config: Config): void {
+    this.configCache = config;
+  }
+
+  /** `[DATABASE]`: a name from the config file, a postgres:// URL, or (omitted) the only primary. */
+  database(arg: string | undefined): DatabaseSpec {
+    const isUrl = arg !== undefined && /^postgres(ql)?:\/\//.test(arg);
+    const config = this.config(isUrl);
+    if (isUrl) {
+      const found = config.databases.find((db) => db.url === arg);
+      if (found) return found;
+      const url = new URL(arg);
+      const name = decodeURIComponent(url.pathname.replace(/^\//, '')) || 'postgres';
+      const spec: DatabaseSpec = {
+        name,
+        url: arg,
+        plan: 'standard-0',
+        color: defaultColor(name),
+        role: 'primary',
+        executor: 'pgcred',
+        ignoreRoles: [],
+        credentials: [],
+      };
+      this.configCache = { ...config, databases: [...config.databases, spec] };
+      return spec;
+    }
+    if (arg === undefined) {
+      const primaries = config.databases.filter((db) => db.role !== 'follower');
+      if (config.databases.length === 1) return config.databases[0]!;
+      if (primaries.length === 1) return primaries[0]!;
+      throw new UserError(
+        `name the database: ${this.configPath} declares ${config.databases.map((db) => db.name).join(', ')}`,
+      );
+    }
+    const found = config.databases.find((db) => db.name === arg);
+    if (!found) {
+      throw new UserError(
+        `unknown database "${arg}": ${this.configPath} declares ${config.databases.map((db) => db.name).join(', ') || 'none'}`,
+      );
+    }
+    return found;
+  }
+
+  async controlStore(): Promise<ControlStore> {
+    if (this.control) return this.control;
+    const env = this.io.env;
+    const config = this.configCache ?? this.config(true);
+    const url = env.PGCRED_CONTROL_URL || config.control.url || config.databases.find((db) => db.role !== 'follower')?.url;
+    if (!url) throw new UserError('no control store: set PGCRED_CONTROL_URL or control.url, or declare a database');
+    const baseDir = existsSync(this.configPath) ? dirname(this.configPath) : this.io.cwd;
+    const keyFile = config.control.keyFile ?? env.PGCRED_KEY_FILE ?? join(baseDir, '.pgcred', 'master.key');
+    let key: MasterKey;
+    try {
+      key = MasterKey.fromEnvironmentOrFile(env, keyFile);
+    } catch (error) {
+      throw new UserError((error as Error).message);
+    }
+    this.control = await ControlStore.open(url, key);
+    return this.control;
+  }
+
+  async reconcileContext(): Promise<ReconcileContext> {
+    return { config: this.config(), control: await this.controlStore(), progress: (line) => this.io.stderr(`${line}\n`) };
+  }
+
+  /**
+   * Heroku's confirmation: state the impact, then ask for the database's name,
+   * unless --confirm NAME was given. Without a terminal it refuses.
+   */
+  async confirm(name: string, impact: readonly string[], given: string | undefined): Promise<void> {
+    if (given !== undefined) {
+      if (given !== name) throw new UserError(`Confirmation ${given} did not match ${name}. Aborted.`);
+      return;
+    }
+    const lines = [' ▸    WARNING: Destructive Action', ...impact.map((line) => ` ▸    ${line}`)];
+    if (!this.io.interactive) {
+      throw new UserError(`${impact.join(' ')} To proceed, re-run this command with --confirm ${name}`);
+    }
+    this.io.stderr(`${lines.join('\n')}\n ▸    To proceed, type ${name} or re-run this command with --confirm ${name}\n\n`);
+    const answer = (await this.io.prompt('> ')).trim();
+    if (answer !== name) throw new UserError(`Confirmation ${answer} did not match ${name}. Aborted.`);
+  }
+
+  /** `Doing something... done` on stderr, the way the Heroku CLI reports an action. */
+  async action<T>(label: string, work: () => Promise<T>, suffix?: (result: T) => string): Promise<T> {
+    this.io.stderr(`${label}... `);
+    try {
+      const result = await work();
+      this.io.stderr(`done${suffix ? suffix(result) : ''}\n`);
+      return result;
+    } catch (error) {
+      this.io.stderr('!\n');
+      throw error;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.control?.close();
+  }
+}

@@ -1,0 +1,89 @@
+import { Command, CommanderError, Option } from 'commander';
+import { InvalidInputError, formatProblem } from '../model/problem';
+import { PlanRefusedError } from '../reconciler/reconcile';
+import { CredentialError } from '../reconciler/credentials';
+import { registerCredentialCommands } from './commands/credentials';
+import { registerDemo } from './commands/demo';
+import { registerPlanCommands } from './commands/plan';
+import { CommandContext } from './context';
+import { type Io, UserError, processIo } from './io';
+
+export const VERSION = '0.1.0';
+
+/** Builds the command tree; one file per command family under commands/. */
+export function buildProgram(io: Io, contexts: CommandContext[]): Command {
+  const program = new Command('pgcred');
+  program
+    .description('Heroku Postgres credentials for any PostgreSQL: declared as code, planned, applied, checked for drift.')
+    .version(VERSION, '-v, --version')
+    .addOption(new Option('-f, --config <file>', 'the declarative file').default(undefined, './pgcred.yaml'))
+    .showHelpAfterError('(run pgcred --help for usage)')
+    .configureOutput({
+      writeOut: (text) => io.stdout(text),
+      writeErr: (text) => io.stderr(text),
+    })
+    .exitOverride();
+  const context = () => {
+    const ctx = new CommandContext(io, program.opts());
+    contexts.push(ctx);
+    return ctx;
+  };
+  registerPlanCommands(program, context);
+  registerCredentialCommands(program, context);
+  registerDemo(program, context);
+  for (const command of program.commands) {
+    command.exitOverride().configureOutput({ writeOut: (t) => io.stdout(t), writeErr: (t) => io.stderr(t) });
+  }
+  return program;
+}
+
+/** Runs one command line and returns its exit status: 0 done, 1 error, 2 drift found. */
+export async function runCli(argv: readonly string[], io: Io = processIo()): Promise<number> {
+  const contexts: CommandContext[] = [];
+  const program = buildProgram(io, contexts);
+  let status = 0;
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    status = (program as Command & { pgcredStatus?: number }).pgcredStatus ?? 0;
+  } catch (error) {
+    status = report(error, io);
+  } finally {
+    for (const ctx of contexts) await ctx.close();
+  }
+  return status;
+}
+
+function report(error: unknown, io: Io): number {
+  if (error instanceof CommanderError) {
+    // Commander has printed its message; help and version exit 0.
+    return error.exitCode === 0 ? 0 : 1;
+  }
+  if (error instanceof InvalidInputError) {
+    for (const problem of error.problems) io.stderr(`${error.source ? `${error.source}: ` : ''}${formatProblem(problem)}\n`);
+    return 1;
+  }
+  if (error instanceof PlanRefusedError) {
+    for (const reason of error.reasons) io.stderr(` ▸    ${reason}\n`);
+    return 1;
+  }
+  if (error instanceof UserError || error instanceof CredentialError) {
+    io.stderr(` ▸    ${error.message}\n`);
+    return (error as UserError).exitCode ?? 1;
+  }
+  io.stderr(` ▸    ${(error as Error).message ?? String(error)}\n`);
+  if (io.env.PGCRED_DEBUG) io.stderr(`${(error as Error).stack}\n`);
+  return 1;
+}
+
+/** Commands set the process status this way (drift exits 2). */
+export function setStatus(command: Command, status: number): void {
+  let root: Command = command;
+  while (root.parent) root = root.parent;
+  (root as Command & { pgcredStatus?: number }).pgcredStatus = status;
+}
+
+if (require.main === module) {
+  runCli(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

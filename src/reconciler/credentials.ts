@@ -1,0 +1,232 @@
+import type { DatabaseSpec } from '../model/config';
+import { DEFAULT_CREDENTIAL } from '../model/config';
+import { quoteIdent } from '../model/identifiers';
+import { credentialNameProblem, rotatingUsername } from '../model/names';
+import { type PermissionLevelName, PermissionLevel } from '../model/permission-level';
+import { ESSENTIAL_TIER_MESSAGE, FOLLOWER_MESSAGE, planLimits } from '../model/plans';
+import { connectAdmin } from './connection';
+import type { DesiredCredential, ExtraChange } from './diff';
+import { catalogSql, inspect } from './inspect';
+import type { LiveState } from './live-state';
+import { parseManagedComment } from './markers';
+import { type ApplyResult, applyDatabase, credentialSource, type ReconcileContext } from './reconcile';
+
+export class CredentialError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CredentialError';
+  }
+}
+
+/** Managed credentials of a database, as live roles show them (not counting default). */
+export function liveCredentials(live: LiveState): string[] {
+  const names: string[] = [];
+  for (const role of live.roles.values()) {
+    const mark = parseManagedComment(role.comment);
+    if (mark?.kind === 'credential' && mark.database === live.server.database) names.push(role.name);
+  }
+  return names.sort();
+}
+
+/** Reads the live state of a database without changing it. */
+export async function inspectDatabase(spec: DatabaseSpec): Promise<LiveState> {
+  const client = await connectAdmin(spec.url, spec.name);
+  try {
+    return await inspect(client);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** The checks every credential-changing command makes first, in the seed's words. */
+export function refuseUnlessWritable(spec: DatabaseSpec, live: LiveState | undefined): void {
+  if (spec.role === 'follower' || live?.server.inRecovery) throw new CredentialError(FOLLOWER_MESSAGE);
+}
+
+function declaredCredentials(ctx: ReconcileContext, spec: DatabaseSpec, except?: string): DesiredCredential[] {
+  return credentialSource(ctx.config, spec)
+    .credentials.filter((c) => c.name !== except)
+    .map((c) => ({ name: c.name, access: c.access }));
+}
+
+/** `credentials:create`: a LOGIN role with CONNECT and the given level (none by default). */
+export async function createCredential(
+  ctx: ReconcileContext,
+  spec: DatabaseSpec,
+  name: string,
+  level: PermissionLevelName = 'none',
+): Promise<ApplyResult> {
+  refuseUnlessWritable(spec, undefined);
+  if (name === DEFAULT_CREDENTIAL) throw new CredentialError('the default credential exists with every database');
+  const problem = credentialNameProblem(name);
+  if (problem) throw new CredentialError(`--name: ${problem}`);
+  const limits = planLimits(spec.plan, spec.credentialLimit);
+  if (limits.defaultOnly) throw new CredentialError(ESSENTIAL_TIER_MESSAGE);
+  return applyDatabase(ctx, spec, {
+    credentials: [...declaredCredentials(ctx, spec, name), { name, access: { kind: 'level', level } }],
+    scope: new Set([name]),
+    check: (live) => {
+      if (live.server.inRecovery) return [FOLLOWER_MESSAGE];
+      const existing = liveCredentials(live);
+      if (existing.includes(name)) return [`credential ${name} already exists on ${spec.name}`];
+      if (live.roles.has(name)) return [`a role named ${name} already exists in this cluster; choose another name`];
+      if (existing.length >= limits.credentials) {
+        return [
+          `${spec.name} already has ${existing.length} credentials besides default, the most its plan (${spec.plan}) allows`,
+        ];
+      }
+      return [];
+    },
+  });
+}
+
+/** `credentials:permissions`: converge the credential to exactly this level. */
+export async function setPermissionLevel(
+  ctx: ReconcileContext,
+  spec: DatabaseSpec,
+  name: string,
+  level: PermissionLevelName,
+): Promise<ApplyResult> {
+  refuseUnlessWritable(spec, undefined);
+  PermissionLevel.of(level);
+  if (name === DEFAULT_CREDENTIAL) throw new CredentialError('the default credential owns the database; its access has no level');
+  return applyDatabase(ctx, spec, {
+    credentials: [...declaredCredentials(ctx, spec, name), { name, access: { kind: 'level', level } }],
+    scope: new Set([name]),
+    check: (live) => {
+      if (live.server.inRecovery) return [FOLLOWER_MESSAGE];
+      return liveCredentials(live).includes(name) ? [] : [`Could not find credential ${name} on ${spec.name}`];
+    },
+  });
+}
+
+/**
+ * `credentials:destroy`: objects it owns go to the default credential (REASSIGN
+ * OWNED), its privileges go (DROP OWNED), then the role, in one transaction.
+ */
+export async function destroyCredential(ctx: ReconcileContext, spec: DatabaseSpec, name: string): Promise<ApplyResult> {
+  refuseUnlessWritable(spec, undefined);
+  if (name === DEFAULT_CREDENTIAL) throw new CredentialError('Default credential cannot be destroyed.');
+  const source = credentialSource(ctx.config, spec).name;
+  const apps = await attachedAppsOf(ctx, source, name);
+  if (apps.length > 0) throw new CredentialError(detachFirstMessage(name, apps));
+  const result = await applyDatabase(ctx, spec, {
+    credentials: declaredCredentials(ctx, spec, name),
+    scope: new Set(),
+    check: (live, owner) => {
+      if (live.server.inRecovery) return [FOLLOWER_MESSAGE];
+      if (name === owner) return ['Default credential cannot be destroyed.'];
+      return liveCredentials(live).includes(name) ? [] : [`Could not find credential ${name} on ${spec.name}`];
+    },
+    extra: (live, owner) => {
+      const usernames = [name, rotatingUsername(name)].filter((u) => live.roles.has(u));
+      return usernames.flatMap((username): ExtraChange[] => [
+        {
+          when: 'last',
+          action: 'drop',
+          subject: name,
+          target: `role ${username}`,
+          description: `objects owned by ${username} are assigned to the default credential`,
+          sql: `REASSIGN OWNED BY ${quoteIdent(username)} TO ${quoteIdent(owner)}`,
+          destructive: true,
+        },
+        {
+          when: 'last',
+          action: 'drop',
+          subject: name,
+          target: `role ${username}`,
+          description: `privileges of ${username} are dropped`,
+          sql: `DROP OWNED BY ${quoteIdent(username)}`,
+          destructive: true,
+        },
+        {
+          when: 'last',
+          action: 'drop',
+          subject: name,
+          target: `role ${username}`,
+          description: `role ${username} is dropped`,
+          sql: `DROP ROLE ${quoteIdent(username)}`,
+          destructive: true,
+        },
+      ]);
+    },
+  });
+  await ctx.control.transaction(async (db) => {
+    await db.query('DELETE FROM pgcred.secrets WHERE database = $1 AND username = ANY($2)', [
+      source,
+      [name, rotatingUsername(name)],
+    ]);
+    await db.query('UPDATE pgcred.rotations SET finished_at = now(), note = $3 WHERE database = $1 AND credential = $2 AND finished_at IS NULL', [
+      source,
+      name,
+      'credential destroyed',
+    ]);
+    await ctx.control.audit({ action: 'credentials:destroy', database: spec.name, subject: name }, db);
+  });
+  return result;
+}
+
+export function detachFirstMessage(name: string, apps: readonly string[]): string {
+  return `Credential ${name} must be detached from the app${apps.length > 1 ? 's' : ''} ${apps.map((a) => `⬢ ${a}`).join(', ')} before destroying.`;
+}
+
+export async function attachedAppsOf(ctx: ReconcileContext, database: string, credential: string): Promise<string[]> {
+  const { rows } = await ctx.control.client.query(
+    'SELECT DISTINCT app FROM pgcred.attachments WHERE database = $1 AND credential = $2 ORDER BY app',
+    [database, credential],
+  );
+  return rows.map((row) => row.app as string);
+}
+
+/**
+ * `credentials:repair-default`: the default credential becomes the owner of every
+ * object, gets admin option on every credential, and the factory permissions come
+ * back, all in one transaction.
+ */
+export async function repairDefault(ctx: ReconcileContext, spec: DatabaseSpec): Promise<ApplyResult> {
+  refuseUnlessWritable(spec, undefined);
+  const client = await connectAdmin(spec.url, spec.name);
+  let objects: { kind: string; identity: string; owner: string }[];
+  try {
+    objects = (await client.query(catalogSql('foreign_objects'))).rows;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+  return applyDatabase(ctx, spec, {
+    check: (live) => (live.server.inRecovery ? [FOLLOWER_MESSAGE] : []),
+    extra: (live, owner) => {
+      const changes: ExtraChange[] = [];
+      const credentials = new Set(liveCredentials(live));
+      const reassigned = new Set<string>();
+      for (const object of objects) {
+        if (object.owner === owner) continue;
+        const role = live.roles.get(object.owner);
+        // Credentials hand over everything at once; superusers own system objects too, so theirs go one by one.
+        if (credentials.has(object.owner) || (role && !role.superuser && parseManagedComment(role.comment))) {
+          if (reassigned.has(object.owner)) continue;
+          reassigned.add(object.owner);
+          changes.push({
+            when: 'first',
+            action: 'set-owner',
+            subject: 'default',
+            target: `objects of ${object.owner}`,
+            description: `becomes the owner of every object ${object.owner} owns`,
+            sql: `REASSIGN OWNED BY ${quoteIdent(object.owner)} TO ${quoteIdent(owner)}`,
+            destructive: false,
+          });
+          continue;
+        }
+        changes.push({
+          when: 'first',
+          action: 'set-owner',
+          subject: 'default',
+          target: `${object.kind} ${object.identity}`,
+          description: `becomes the owner of ${object.kind} ${object.identity} (was ${object.owner})`,
+          sql: `ALTER ${object.kind.toUpperCase()} ${object.identity} OWNER TO ${quoteIdent(owner)}`,
+          destructive: false,
+        });
+      }
+      return changes;
+    },
+  });
+}

@@ -1,0 +1,86 @@
+import type { DatabaseSpec } from '../model/config';
+import { type RotationStep, USERNAME_STATE_TEXT, usernamesAt } from '../rotation/steps';
+import { inspectDatabase, liveCredentials } from './credentials';
+import { ownerName } from './diff';
+import { credentialSource, type ReconcileContext } from './reconcile';
+
+export interface ListedUsername {
+  readonly user: string;
+  readonly state: string;
+  readonly connections: number;
+}
+
+export interface ListedCredential {
+  readonly name: string;
+  /** active, rotating, or `not created` for a declared credential that apply has not made yet */
+  readonly state: string;
+  readonly username: string;
+  readonly attachments: readonly { readonly app: string; readonly name: string }[];
+  /** During a rotation: both usernames with their states and connections. */
+  readonly usernames?: readonly ListedUsername[];
+}
+
+/** `pgcred credentials`: default first, then by name; the attachments of each; usernames while rotating. */
+export async function listCredentials(ctx: ReconcileContext, spec: DatabaseSpec): Promise<ListedCredential[]> {
+  const live = await inspectDatabase(spec);
+  const source = credentialSource(ctx.config, spec);
+  const owner = ownerName({ name: source.name, owner: source.owner } as never, live);
+  const { rows: attachments } = await ctx.control.client.query(
+    'SELECT app, name, credential FROM pgcred.attachments WHERE database = $1 ORDER BY app, name',
+    [source.name],
+  );
+  const { rows: rotations } = await ctx.control.client.query(
+    'SELECT credential, step, force FROM pgcred.rotations WHERE database = $1 AND finished_at IS NULL',
+    [source.name],
+  );
+  const rotationOf = new Map(rotations.map((r) => [r.credential as string, r as { step: RotationStep; force: boolean }]));
+  const names = new Set(liveCredentials(live));
+  const declared = source.credentials.map((c) => c.name);
+  const all = ['default', ...[...new Set([...names, ...declared])].sort()];
+  return all.map((name) => {
+    const username = name === 'default' ? owner : name;
+    const exists = live.roles.has(username);
+    const rotation = rotationOf.get(name);
+    const listed: ListedCredential = {
+      name,
+      state: !exists ? 'not created' : rotation ? 'rotating' : 'active',
+      username,
+      attachments: attachments.filter((a) => a.credential === name).map((a) => ({ app: a.app, name: a.name })),
+      ...(rotation
+        ? {
+            usernames: usernamesAt(username, rotation.step, rotation.force).map((u) => ({
+              user: u.user,
+              state: USERNAME_STATE_TEXT[u.state],
+              connections: live.roles.get(u.user)?.connections ?? 0,
+            })),
+          }
+        : {}),
+    };
+    return listed;
+  });
+}
+
+/** The listing as the Heroku CLI prints it. */
+export function renderListing(credentials: readonly ListedCredential[]): string {
+  const width = Math.max('Credential'.length, ...credentials.map((c) => c.name.length), 40);
+  const stateWidth = Math.max('State'.length, ...credentials.map((c) => c.state.length));
+  const lines = [`${'Credential'.padEnd(width)}  State`, `${'─'.repeat(width)}  ${'─'.repeat(stateWidth)}`];
+  for (const credential of credentials) {
+    lines.push(`${credential.name.padEnd(width)}  ${credential.state}`);
+    credential.attachments.forEach((attachment, i) => {
+      const branch = i === credential.attachments.length - 1 ? '└─' : '├─';
+      lines.push(` ${branch} as ${attachment.name} on ${attachment.app} app`);
+    });
+    if (credential.usernames) {
+      lines.push('       Usernames currently active for this credential:');
+      const userWidth = Math.max(...credential.usernames.map((u) => u.user.length));
+      const stateText = Math.max(...credential.usernames.map((u) => u.state.length));
+      for (const u of credential.usernames) {
+        lines.push(
+          `       ${u.user.padEnd(userWidth)}  ${u.state.padEnd(stateText)}  ${u.connections} connection${u.connections === 1 ? '' : 's'}`,
+        );
+      }
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}

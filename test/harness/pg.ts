@@ -1,0 +1,93 @@
+import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
+
+export interface TestServer {
+  readonly host: string;
+  readonly port: number;
+  readonly password: string;
+  readonly majorVersion: number;
+  readonly binDir: string;
+}
+
+export function testServer(): TestServer {
+  const raw = process.env.PGCRED_TEST_SERVER;
+  if (!raw) throw new Error('PGCRED_TEST_SERVER is not set: run the tests with jest (its global setup starts PostgreSQL)');
+  return JSON.parse(raw) as TestServer;
+}
+
+/** The superuser URL of a database on the test server. */
+export function adminUrl(database = 'postgres'): string {
+  const s = testServer();
+  return `postgres://postgres:${s.password}@${s.host}:${s.port}/${encodeURIComponent(database)}`;
+}
+
+export function userUrl(database: string, user: string, password: string): string {
+  const s = testServer();
+  return `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@${s.host}:${s.port}/${encodeURIComponent(database)}`;
+}
+
+/** Roles are cluster-wide and test files run side by side: every name a test makes is unique. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}_${randomBytes(4).toString('hex')}`;
+}
+
+export async function withClient<T>(url: string, work: (client: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: url });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+export interface TestDatabase {
+  readonly name: string;
+  readonly url: string;
+  /** Runs SQL as the superuser in this database. */
+  sql(text: string, params?: unknown[]): Promise<Record<string, unknown>[]>;
+  drop(): Promise<void>;
+}
+
+/** A fresh database for one test file, dropped (with the roles it made, if asked) afterwards. */
+export async function createTestDatabase(prefix = 'db'): Promise<TestDatabase> {
+  const name = uniqueName(prefix);
+  await withClient(adminUrl(), (c) => c.query(`CREATE DATABASE "${name}"`));
+  const url = adminUrl(name);
+  return {
+    name,
+    url,
+    sql: (text, params) => withClient(url, async (c) => (await c.query(text, params)).rows),
+    drop: async () => {
+      await withClient(adminUrl(), async (c) => {
+        await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      });
+    },
+  };
+}
+
+/** Drops roles made by a test; their privileges in dropped databases went with the databases. */
+export async function dropRoles(names: readonly string[]): Promise<void> {
+  await withClient(adminUrl(), async (c) => {
+    for (const name of names) {
+      await c.query(`DROP ROLE IF EXISTS "${name.replace(/"/g, '""')}"`).catch(() => undefined);
+    }
+  });
+}
+
+/** Logs in as a credential and runs one statement: the way a user finds out what a credential can do. */
+export async function tryAs(url: string, sql: string): Promise<{ ok: true; rows: Record<string, unknown>[] } | { ok: false; code: string; message: string }> {
+  const client = new Client({ connectionString: url });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    const result = await client.query(sql);
+    return { ok: true, rows: result.rows };
+  } catch (error) {
+    const e = error as { code?: string; message: string };
+    return { ok: false, code: e.code ?? 'unknown', message: e.message };
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
