@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-'use strict';
+
 const { runCli } = require('../dist/cli/main.js');
 
 runCli(process.argv.slice(2)).then((code) => {

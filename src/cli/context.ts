@@ -1,10 +1,9 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { loadConfigFile } from '../config/load';
+import { defaultColor, loadConfigFile } from '../config/load';
 import { MasterKey } from '../control/crypto';
 import { ControlStore } from '../control/store';
 import type { Config, DatabaseSpec } from '../model/config';
-import { defaultColor } from '../config/load';
 import type { ReconcileContext } from '../reconciler/reconcile';
 import { type Io, UserError } from './io';
 
@@ -93,8 +92,12 @@ export class CommandContext {
     if (this.control) return this.control;
     const env = this.io.env;
     const config = this.configCache ?? this.config(true);
-    const url = env.PGCRED_CONTROL_URL || config.control.url || config.databases.find((db) => db.role !== 'follower')?.url;
-    if (!url) throw new UserError('no control store: set PGCRED_CONTROL_URL or control.url, or declare a database');
+    const url =
+      env.PGCRED_CONTROL_URL ||
+      config.control.url ||
+      config.databases.find((db) => db.role !== 'follower')?.url;
+    if (!url)
+      throw new UserError('no control store: set PGCRED_CONTROL_URL or control.url, or declare a database');
     const baseDir = existsSync(this.configPath) ? dirname(this.configPath) : this.io.cwd;
     const keyFile = config.control.keyFile ?? env.PGCRED_KEY_FILE ?? join(baseDir, '.pgcred', 'master.key');
     let key: MasterKey;
@@ -108,7 +111,11 @@ export class CommandContext {
   }
 
   async reconcileContext(): Promise<ReconcileContext> {
-    return { config: this.config(), control: await this.controlStore(), progress: (line) => this.io.stderr(`${line}\n`) };
+    return {
+      config: this.config(),
+      control: await this.controlStore(),
+      progress: (line) => this.io.stderr(`${line}\n`),
+    };
   }
 
   /**
@@ -124,7 +131,9 @@ export class CommandContext {
     if (!this.io.interactive) {
       throw new UserError(`${impact.join(' ')} To proceed, re-run this command with --confirm ${name}`);
     }
-    this.io.stderr(`${lines.join('\n')}\n ▸    To proceed, type ${name} or re-run this command with --confirm ${name}\n\n`);
+    this.io.stderr(
+      `${lines.join('\n')}\n ▸    To proceed, type ${name} or re-run this command with --confirm ${name}\n\n`,
+    );
     const answer = (await this.io.prompt('> ')).trim();
     if (answer !== name) throw new UserError(`Confirmation ${answer} did not match ${name}. Aborted.`);
   }

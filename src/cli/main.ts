@@ -1,12 +1,12 @@
 import { Command, CommanderError, Option } from 'commander';
-import { InvalidInputError, formatProblem } from '../model/problem';
-import { PlanRefusedError } from '../reconciler/reconcile';
+import { formatProblem, InvalidInputError } from '../model/problem';
 import { CredentialError } from '../reconciler/credentials';
+import { PlanRefusedError } from '../reconciler/reconcile';
 import { registerCredentialCommands } from './commands/credentials';
 import { registerDemo } from './commands/demo';
 import { registerPlanCommands } from './commands/plan';
 import { CommandContext } from './context';
-import { type Io, UserError, processIo } from './io';
+import { type Io, processIo, UserError } from './io';
 
 export const VERSION = '0.1.0';
 
@@ -14,7 +14,9 @@ export const VERSION = '0.1.0';
 export function buildProgram(io: Io, contexts: CommandContext[]): Command {
   const program = new Command('pgcred');
   program
-    .description('Heroku Postgres credentials for any PostgreSQL: declared as code, planned, applied, checked for drift.')
+    .description(
+      'Heroku Postgres credentials for any PostgreSQL: declared as code, planned, applied, checked for drift.',
+    )
     .version(VERSION, '-v, --version')
     .addOption(new Option('-f, --config <file>', 'the declarative file').default(undefined, './pgcred.yaml'))
     .showHelpAfterError('(run pgcred --help for usage)')
@@ -59,7 +61,8 @@ function report(error: unknown, io: Io): number {
     return error.exitCode === 0 ? 0 : 1;
   }
   if (error instanceof InvalidInputError) {
-    for (const problem of error.problems) io.stderr(`${error.source ? `${error.source}: ` : ''}${formatProblem(problem)}\n`);
+    for (const problem of error.problems)
+      io.stderr(`${error.source ? `${error.source}: ` : ''}${formatProblem(problem)}\n`);
     return 1;
   }
   if (error instanceof PlanRefusedError) {

@@ -8,8 +8,8 @@ import {
   type AttachmentSpec,
   type Config,
   type CredentialSpec,
-  DEFAULT_GRACE_MS,
   type DatabaseSpec,
+  DEFAULT_GRACE_MS,
   type GrantOn,
 } from '../model/config';
 import { parseDuration } from '../model/duration';
@@ -45,7 +45,9 @@ export function loadConfigFile(path: string, options: LoadOptions = {}): Config 
 export function parseConfig(text: string, options: LoadOptions & { file?: string } = {}): Config {
   const file = options.file ?? 'pgcred.yaml';
   if (Buffer.byteLength(text) > MAX_CONFIG_BYTES) {
-    throw new InvalidInputError([{ path: '', message: `${file}: larger than the ${MAX_CONFIG_BYTES}-byte limit` }]);
+    throw new InvalidInputError([
+      { path: '', message: `${file}: larger than the ${MAX_CONFIG_BYTES}-byte limit` },
+    ]);
   }
   // A small alias budget stops "billion laughs" documents before they expand.
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
@@ -64,10 +66,14 @@ export function parseConfig(text: string, options: LoadOptions & { file?: string
   try {
     raw = doc.toJS({ maxAliasCount: 50 });
   } catch (error) {
-    throw new InvalidInputError([{ path: '', message: `${file}: ${(error as Error).message.split('\n')[0]}` }]);
+    throw new InvalidInputError([
+      { path: '', message: `${file}: ${(error as Error).message.split('\n')[0]}` },
+    ]);
   }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new InvalidInputError([{ path: '', message: `${file}: must be a mapping with version and databases` }]);
+    throw new InvalidInputError([
+      { path: '', message: `${file}: must be a mapping with version and databases` },
+    ]);
   }
   const envProblems: Problem[] = [];
   const substituted = substituteEnv(raw, options.env ?? process.env, '', envProblems);
@@ -98,7 +104,8 @@ function substituteEnv(value: unknown, env: NodeJS.ProcessEnv, path: string, pro
       })
       .replace(/\$\$\{/g, '${');
   }
-  if (Array.isArray(value)) return value.map((item, i) => substituteEnv(item, env, `${path}[${i}]`, problems));
+  if (Array.isArray(value))
+    return value.map((item, i) => substituteEnv(item, env, `${path}[${i}]`, problems));
   if (value && typeof value === 'object') {
     return Object.fromEntries(
       Object.entries(value).map(([key, item]) => [
@@ -143,7 +150,8 @@ interface RawConfig {
 }
 
 function normalize(raw: RawConfig, baseDir: string): Config {
-  const path = (p: string | undefined) => (p === undefined ? undefined : isAbsolute(p) ? p : resolve(baseDir, p));
+  const path = (p: string | undefined) =>
+    p === undefined ? undefined : isAbsolute(p) ? p : resolve(baseDir, p);
   const databases: DatabaseSpec[] = raw.databases.map((db) => ({
     name: db.name,
     url: db.url,

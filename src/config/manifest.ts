@@ -16,11 +16,16 @@ export interface Manifest {
  * The manifest that `cdktf synth` writes beside cdk.tf.json: the same model as
  * pgcred.yaml, so one synth serves both `cdktf deploy` and the reconciler.
  */
-export function loadManifest(path: string, env: NodeJS.ProcessEnv = process.env): { manifest: Manifest; config: Config } {
+export function loadManifest(
+  path: string,
+  env: NodeJS.ProcessEnv = process.env,
+): { manifest: Manifest; config: Config } {
   let text: string;
   try {
     if (statSync(path).size > MAX_CONFIG_BYTES) {
-      throw new InvalidInputError([{ path: '', message: `${path}: larger than the ${MAX_CONFIG_BYTES}-byte limit` }]);
+      throw new InvalidInputError([
+        { path: '', message: `${path}: larger than the ${MAX_CONFIG_BYTES}-byte limit` },
+      ]);
     }
     text = readFileSync(path, 'utf8');
   } catch (error) {

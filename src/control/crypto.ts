@@ -21,7 +21,9 @@ export class MasterKey {
     if (existsSync(keyFile)) {
       const mode = statSync(keyFile).mode & 0o777;
       if (mode & 0o077) {
-        throw new Error(`key file ${keyFile} is open to other users (mode ${mode.toString(8)}): run chmod 600 ${keyFile}`);
+        throw new Error(
+          `key file ${keyFile} is open to other users (mode ${mode.toString(8)}): run chmod 600 ${keyFile}`,
+        );
       }
       return MasterKey.parse(readFileSync(keyFile, 'utf8').trim(), `key file ${keyFile}`);
     }
@@ -64,7 +66,9 @@ export class MasterKey {
     try {
       return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8');
     } catch {
-      throw new Error(`cannot decrypt the stored secret of ${context}: ${this.source} is not the key it was stored with`);
+      throw new Error(
+        `cannot decrypt the stored secret of ${context}: ${this.source} is not the key it was stored with`,
+      );
     }
   }
 }

@@ -103,13 +103,21 @@ export class ControlStore {
   }
 
   async getPasswords(database: string): Promise<Map<string, string>> {
-    const { rows } = await this.client.query('SELECT username, password FROM pgcred.secrets WHERE database = $1', [
-      database,
-    ]);
-    return new Map(rows.map((row) => [row.username, this.key.decrypt(row.password, `${database}/${row.username}`)]));
+    const { rows } = await this.client.query(
+      'SELECT username, password FROM pgcred.secrets WHERE database = $1',
+      [database],
+    );
+    return new Map(
+      rows.map((row) => [row.username, this.key.decrypt(row.password, `${database}/${row.username}`)]),
+    );
   }
 
-  async setPassword(database: string, username: string, password: string, db: ClientBase = this.client): Promise<void> {
+  async setPassword(
+    database: string,
+    username: string,
+    password: string,
+    db: ClientBase = this.client,
+  ): Promise<void> {
     await db.query(
       `INSERT INTO pgcred.secrets (database, username, password) VALUES ($1, $2, $3)
        ON CONFLICT (database, username) DO UPDATE SET password = EXCLUDED.password, set_at = now()`,
@@ -122,13 +130,16 @@ export class ControlStore {
   }
 
   async audit(entry: AuditEntry, db: ClientBase = this.client): Promise<void> {
-    await db.query('INSERT INTO pgcred.audit (actor, action, database, subject, detail) VALUES ($1, $2, $3, $4, $5)', [
-      this.actor,
-      entry.action,
-      entry.database ?? null,
-      entry.subject ?? null,
-      JSON.stringify(entry.detail ?? {}),
-    ]);
+    await db.query(
+      'INSERT INTO pgcred.audit (actor, action, database, subject, detail) VALUES ($1, $2, $3, $4, $5)',
+      [
+        this.actor,
+        entry.action,
+        entry.database ?? null,
+        entry.subject ?? null,
+        JSON.stringify(entry.detail ?? {}),
+      ],
+    );
   }
 
   /** Runs `work` in one transaction of the control store. */
@@ -148,9 +159,7 @@ export class ControlStore {
 async function migrate(client: Client): Promise<void> {
   const all = migrations();
   // Fast path: nothing to do, and no lock taken on every command.
-  const exists = await client.query(
-    `SELECT to_regclass('pgcred.migrations') IS NOT NULL AS present`,
-  );
+  const exists = await client.query(`SELECT to_regclass('pgcred.migrations') IS NOT NULL AS present`);
   if (exists.rows[0].present) {
     const { rows } = await client.query('SELECT max(version) AS v FROM pgcred.migrations');
     if ((rows[0].v ?? 0) >= all[all.length - 1]!.version) return;
@@ -167,7 +176,10 @@ async function migrate(client: Client): Promise<void> {
     for (const migration of all) {
       if (done.has(migration.version)) continue;
       await client.query(migration.sql);
-      await client.query('INSERT INTO pgcred.migrations (version, name) VALUES ($1, $2)', [migration.version, migration.name]);
+      await client.query('INSERT INTO pgcred.migrations (version, name) VALUES ($1, $2)', [
+        migration.version,
+        migration.name,
+      ]);
     }
     // Default privileges of whoever runs this may have granted credentials access to
     // the new schema and tables: take every grant back before anyone can see them.

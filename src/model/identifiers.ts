@@ -18,7 +18,8 @@ export function parseQualifiedName(text: string): QualifiedName {
 
 export function parseSchemaName(text: string): string {
   const parts = splitQualified(text);
-  if (parts.length !== 1) throw new Error(`${JSON.stringify(text)} is a schema, so it takes no dot (quote it: "a.b")`);
+  if (parts.length !== 1)
+    throw new Error(`${JSON.stringify(text)} is a schema, so it takes no dot (quote it: "a.b")`);
   return parts[0]!;
 }
 

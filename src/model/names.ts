@@ -31,7 +31,8 @@ export function credentialNameProblem(name: unknown): string | undefined {
   }
   const lower = name.toLowerCase();
   if (RESERVED.has(lower)) return `${JSON.stringify(name)} is a reserved name`;
-  if (lower.startsWith('pg_')) return `${JSON.stringify(name)} is reserved: names starting with pg_ belong to PostgreSQL`;
+  if (lower.startsWith('pg_'))
+    return `${JSON.stringify(name)} is reserved: names starting with pg_ belong to PostgreSQL`;
   if (lower.endsWith(ROTATING_SUFFIX)) {
     return `${JSON.stringify(name)} is reserved: names ending in ${ROTATING_SUFFIX} are used during rotation`;
   }

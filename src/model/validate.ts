@@ -36,7 +36,10 @@ export function validateConfig(config: Config): Problem[] {
     }
     const limits = planLimits(db.plan, db.credentialLimit);
     if (db.role === 'follower' && db.credentials.length > 0) {
-      add(`${at}.credentials`, `${FOLLOWER_MESSAGE} A follower has its primary's credentials: declare them there.`);
+      add(
+        `${at}.credentials`,
+        `${FOLLOWER_MESSAGE} A follower has its primary's credentials: declare them there.`,
+      );
     } else if (limits.defaultOnly && db.credentials.length > 0) {
       add(`${at}.credentials`, `${ESSENTIAL_TIER_MESSAGE} (plan ${db.plan})`);
     } else if (db.credentials.length > limits.credentials) {
@@ -59,7 +62,10 @@ export function validateConfig(config: Config): Problem[] {
       if (nameProblem) add(`${cat}.name`, nameProblem);
       const key = credential.name.toLowerCase();
       if (seen.has(key)) {
-        add(`${cat}.name`, `duplicate credential "${credential.name}" (also ${at}.credentials[${seen.get(key)}])`);
+        add(
+          `${cat}.name`,
+          `duplicate credential "${credential.name}" (also ${at}.credentials[${seen.get(key)}])`,
+        );
       } else {
         seen.set(key, c);
       }
@@ -68,10 +74,14 @@ export function validateConfig(config: Config): Problem[] {
       }
       if (credential.access.kind === 'grants') {
         credential.access.grants.forEach((grant, g) => {
-          for (const problem of grantProblems(grant)) add(`${cat}.grants[${g}]${problem.path}`, problem.message);
+          for (const problem of grantProblems(grant))
+            add(`${cat}.grants[${g}]${problem.path}`, problem.message);
         });
       }
-      if (credential.rotation?.everyMs !== undefined && credential.rotation.everyMs < credential.rotation.graceMs) {
+      if (
+        credential.rotation?.everyMs !== undefined &&
+        credential.rotation.everyMs < credential.rotation.graceMs
+      ) {
         add(`${cat}.rotation`, 'every must be longer than grace');
       }
     });
@@ -87,7 +97,8 @@ export function validateConfig(config: Config): Problem[] {
 
   const appIndex = new Map<string, number>();
   config.apps.forEach((app, a) => {
-    if (appIndex.has(app.name)) add(`apps[${a}].name`, `duplicate app "${app.name}" (also apps[${appIndex.get(app.name)}])`);
+    if (appIndex.has(app.name))
+      add(`apps[${a}].name`, `duplicate app "${app.name}" (also apps[${appIndex.get(app.name)}])`);
     else appIndex.set(app.name, a);
   });
 
@@ -110,7 +121,10 @@ export function validateConfig(config: Config): Problem[] {
       }
       const key = `${attachment.app}\u0000${attachment.as}`;
       if (names.has(key)) {
-        add(`${at}.as`, `app ${attachment.app} already has an attachment named ${attachment.as} (attachments[${names.get(key)}])`);
+        add(
+          `${at}.as`,
+          `app ${attachment.app} already has an attachment named ${attachment.as} (attachments[${names.get(key)}])`,
+        );
       } else {
         names.set(key, i);
       }
@@ -142,14 +156,18 @@ function grantProblems(grant: GrantSpec): Problem[] {
     }
   });
   if (grant.on === 'database') {
-    if (grant.objects.length > 0) problems.push({ path: '.objects', message: 'a database grant names no objects' });
+    if (grant.objects.length > 0)
+      problems.push({ path: '.objects', message: 'a database grant names no objects' });
     return problems;
   }
   const optional = grant.on.startsWith('default-');
   if (!optional && grant.objects.length === 0) {
     problems.push({
       path: '.objects',
-      message: grant.on === 'table' || grant.on === 'sequence' ? 'name at least one schema.name' : 'name at least one schema',
+      message:
+        grant.on === 'table' || grant.on === 'sequence'
+          ? 'name at least one schema.name'
+          : 'name at least one schema',
     });
   }
   grant.objects.forEach((object, o) => {
@@ -161,7 +179,10 @@ function grantProblems(grant: GrantSpec): Problem[] {
     }
   });
   if (grant.on === 'default-schemas' && grant.objects.length > 0) {
-    problems.push({ path: '.objects', message: 'default privileges on schemas apply to the whole database: name no schema' });
+    problems.push({
+      path: '.objects',
+      message: 'default privileges on schemas apply to the whole database: name no schema',
+    });
   }
   return problems;
 }

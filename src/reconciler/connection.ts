@@ -3,7 +3,11 @@ import { describeConnectionError } from '../control/store';
 
 /** Opens the admin connection of a database; errors name the database, never the URL. */
 export async function connectAdmin(url: string, label: string): Promise<Client> {
-  const client = new Client({ connectionString: url, application_name: 'pgcred', connectionTimeoutMillis: 15_000 });
+  const client = new Client({
+    connectionString: url,
+    application_name: 'pgcred',
+    connectionTimeoutMillis: 15_000,
+  });
   client.on('error', () => undefined);
   try {
     await client.connect();

@@ -2,7 +2,7 @@ import type { DatabaseSpec } from '../model/config';
 import { DEFAULT_CREDENTIAL } from '../model/config';
 import { quoteIdent } from '../model/identifiers';
 import { credentialNameProblem, rotatingUsername } from '../model/names';
-import { type PermissionLevelName, PermissionLevel } from '../model/permission-level';
+import { PermissionLevel, type PermissionLevelName } from '../model/permission-level';
 import { ESSENTIAL_TIER_MESSAGE, FOLLOWER_MESSAGE, planLimits } from '../model/plans';
 import { connectAdmin } from './connection';
 import type { DesiredCredential, ExtraChange } from './diff';
@@ -43,7 +43,11 @@ export function refuseUnlessWritable(spec: DatabaseSpec, live: LiveState | undef
   if (spec.role === 'follower' || live?.server.inRecovery) throw new CredentialError(FOLLOWER_MESSAGE);
 }
 
-function declaredCredentials(ctx: ReconcileContext, spec: DatabaseSpec, except?: string): DesiredCredential[] {
+function declaredCredentials(
+  ctx: ReconcileContext,
+  spec: DatabaseSpec,
+  except?: string,
+): DesiredCredential[] {
   return credentialSource(ctx.config, spec)
     .credentials.filter((c) => c.name !== except)
     .map((c) => ({ name: c.name, access: c.access }));
@@ -57,7 +61,8 @@ export async function createCredential(
   level: PermissionLevelName = 'none',
 ): Promise<ApplyResult> {
   refuseUnlessWritable(spec, undefined);
-  if (name === DEFAULT_CREDENTIAL) throw new CredentialError('the default credential exists with every database');
+  if (name === DEFAULT_CREDENTIAL)
+    throw new CredentialError('the default credential exists with every database');
   const problem = credentialNameProblem(name);
   if (problem) throw new CredentialError(`--name: ${problem}`);
   const limits = planLimits(spec.plan, spec.credentialLimit);
@@ -69,7 +74,8 @@ export async function createCredential(
       if (live.server.inRecovery) return [FOLLOWER_MESSAGE];
       const existing = liveCredentials(live);
       if (existing.includes(name)) return [`credential ${name} already exists on ${spec.name}`];
-      if (live.roles.has(name)) return [`a role named ${name} already exists in this cluster; choose another name`];
+      if (live.roles.has(name))
+        return [`a role named ${name} already exists in this cluster; choose another name`];
       if (existing.length >= limits.credentials) {
         return [
           `${spec.name} already has ${existing.length} credentials besides default, the most its plan (${spec.plan}) allows`,
@@ -89,13 +95,16 @@ export async function setPermissionLevel(
 ): Promise<ApplyResult> {
   refuseUnlessWritable(spec, undefined);
   PermissionLevel.of(level);
-  if (name === DEFAULT_CREDENTIAL) throw new CredentialError('the default credential owns the database; its access has no level');
+  if (name === DEFAULT_CREDENTIAL)
+    throw new CredentialError('the default credential owns the database; its access has no level');
   return applyDatabase(ctx, spec, {
     credentials: [...declaredCredentials(ctx, spec, name), { name, access: { kind: 'level', level } }],
     scope: new Set([name]),
     check: (live) => {
       if (live.server.inRecovery) return [FOLLOWER_MESSAGE];
-      return liveCredentials(live).includes(name) ? [] : [`Could not find credential ${name} on ${spec.name}`];
+      return liveCredentials(live).includes(name)
+        ? []
+        : [`Could not find credential ${name} on ${spec.name}`];
     },
   });
 }
@@ -104,7 +113,11 @@ export async function setPermissionLevel(
  * `credentials:destroy`: objects it owns go to the default credential (REASSIGN
  * OWNED), its privileges go (DROP OWNED), then the role, in one transaction.
  */
-export async function destroyCredential(ctx: ReconcileContext, spec: DatabaseSpec, name: string): Promise<ApplyResult> {
+export async function destroyCredential(
+  ctx: ReconcileContext,
+  spec: DatabaseSpec,
+  name: string,
+): Promise<ApplyResult> {
   refuseUnlessWritable(spec, undefined);
   if (name === DEFAULT_CREDENTIAL) throw new CredentialError('Default credential cannot be destroyed.');
   const source = credentialSource(ctx.config, spec).name;
@@ -116,7 +129,9 @@ export async function destroyCredential(ctx: ReconcileContext, spec: DatabaseSpe
     check: (live, owner) => {
       if (live.server.inRecovery) return [FOLLOWER_MESSAGE];
       if (name === owner) return ['Default credential cannot be destroyed.'];
-      return liveCredentials(live).includes(name) ? [] : [`Could not find credential ${name} on ${spec.name}`];
+      return liveCredentials(live).includes(name)
+        ? []
+        : [`Could not find credential ${name} on ${spec.name}`];
     },
     extra: (live, owner) => {
       const usernames = [name, rotatingUsername(name)].filter((u) => live.roles.has(u));
@@ -156,11 +171,10 @@ export async function destroyCredential(ctx: ReconcileContext, spec: DatabaseSpe
       source,
       [name, rotatingUsername(name)],
     ]);
-    await db.query('UPDATE pgcred.rotations SET finished_at = now(), note = $3 WHERE database = $1 AND credential = $2 AND finished_at IS NULL', [
-      source,
-      name,
-      'credential destroyed',
-    ]);
+    await db.query(
+      'UPDATE pgcred.rotations SET finished_at = now(), note = $3 WHERE database = $1 AND credential = $2 AND finished_at IS NULL',
+      [source, name, 'credential destroyed'],
+    );
     await ctx.control.audit({ action: 'credentials:destroy', database: spec.name, subject: name }, db);
   });
   return result;
@@ -170,7 +184,11 @@ export function detachFirstMessage(name: string, apps: readonly string[]): strin
   return `Credential ${name} must be detached from the app${apps.length > 1 ? 's' : ''} ${apps.map((a) => `⬢ ${a}`).join(', ')} before destroying.`;
 }
 
-export async function attachedAppsOf(ctx: ReconcileContext, database: string, credential: string): Promise<string[]> {
+export async function attachedAppsOf(
+  ctx: ReconcileContext,
+  database: string,
+  credential: string,
+): Promise<string[]> {
   const { rows } = await ctx.control.client.query(
     'SELECT DISTINCT app FROM pgcred.attachments WHERE database = $1 AND credential = $2 ORDER BY app',
     [database, credential],

@@ -60,11 +60,22 @@ function add<K>(map: Map<K, Set<string>>, key: K, values: Iterable<string>): voi
   for (const value of values) set.add(value);
 }
 
-function addRelations(access: ExpandedAccess, cls: RelationClass, schema: string, privileges: Iterable<string>): void {
+function addRelations(
+  access: ExpandedAccess,
+  cls: RelationClass,
+  schema: string,
+  privileges: Iterable<string>,
+): void {
   for (const privilege of privileges) access.relations.set(relationKey(cls, schema, privilege), 'all');
 }
 
-function addRelation(access: ExpandedAccess, cls: RelationClass, schema: string, name: string, privilege: string): void {
+function addRelation(
+  access: ExpandedAccess,
+  cls: RelationClass,
+  schema: string,
+  name: string,
+  privilege: string,
+): void {
   const key = relationKey(cls, schema, privilege);
   const current = access.relations.get(key);
   if (current === 'all') return;
@@ -134,7 +145,8 @@ function expandGrant(out: ExpandedAccess, grant: GrantSpec): void {
       const cls = objtype === 'sequences' ? 'sequences' : 'tables';
       const privileges = objtype === 'schemas' ? grant.privileges : expandAll(grant.privileges, cls);
       if (grant.objects.length === 0) add(out.defaults, defaultKey(objtype, null), privileges);
-      for (const object of grant.objects) add(out.defaults, defaultKey(objtype, parseSchemaName(object)), privileges);
+      for (const object of grant.objects)
+        add(out.defaults, defaultKey(objtype, parseSchemaName(object)), privileges);
       return;
     }
   }

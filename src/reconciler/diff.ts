@@ -11,7 +11,14 @@ import {
   splitDefaultKey,
   splitRelationKey,
 } from './desired';
-import type { AclEntry, DefaultObjectType, LiveRole, LiveState, RelationClass, RelationPrivilegeGroup } from './live-state';
+import type {
+  AclEntry,
+  DefaultObjectType,
+  LiveRole,
+  LiveState,
+  RelationClass,
+  RelationPrivilegeGroup,
+} from './live-state';
 import { type ManagedKind, managedComment, parseManagedComment } from './markers';
 import {
   type Change,
@@ -167,7 +174,13 @@ class PlanBuilder {
 
   build(database: string, pgDatabase: string, owner: string, executor: ExecutorName): Plan {
     const groups = groupIntents(this.intents, pgDatabase, owner);
-    type Entry = { phase: number; order: number; sql: string; passwordFor?: string; changes: Omit<Change, 'id' | 'statement' | 'sql'>[] };
+    type Entry = {
+      phase: number;
+      order: number;
+      sql: string;
+      passwordFor?: string;
+      changes: Omit<Change, 'id' | 'statement' | 'sql'>[];
+    };
     const entries: Entry[] = [];
     this.pending.forEach((p, order) => {
       entries.push({ phase: p.phase, order, sql: p.sql!, passwordFor: p.passwordFor, changes: [p.change] });
@@ -198,7 +211,11 @@ class PlanBuilder {
         this.changes.push({ ...change, id, statement: statementIndex, sql: entry.sql });
         ids.push(id);
       }
-      this.statements.push({ sql: entry.sql, ...(entry.passwordFor ? { passwordFor: entry.passwordFor } : {}), changes: ids });
+      this.statements.push({
+        sql: entry.sql,
+        ...(entry.passwordFor ? { passwordFor: entry.passwordFor } : {}),
+        changes: ids,
+      });
     }
     return {
       database,
@@ -254,22 +271,35 @@ export function diff(desired: DesiredDatabase, live: LiveState): Plan {
       );
     }
     if (role?.superuser && !mark) {
-      b.errors.push(`role ${credential.name} is a superuser pgcred does not manage; choose another credential name`);
+      b.errors.push(
+        `role ${credential.name} is a superuser pgcred does not manage; choose another credential name`,
+      );
     }
     if (credential.name === s.currentUser || credential.name === owner) {
-      b.errors.push(`credential ${credential.name} has the name of the ${credential.name === owner ? 'default credential' : 'admin role'}`);
+      b.errors.push(
+        `credential ${credential.name} has the name of the ${credential.name === owner ? 'default credential' : 'admin role'}`,
+      );
     }
   }
 
   for (const extra of desired.extra ?? []) {
-    b.simple(extra.when === 'first' ? Phase.First : Phase.Last, extra.action, extra.subject, extra.target, extra.description, extra.sql, {
-      destructive: extra.destructive,
-    });
+    b.simple(
+      extra.when === 'first' ? Phase.First : Phase.Last,
+      extra.action,
+      extra.subject,
+      extra.target,
+      extra.description,
+      extra.sql,
+      {
+        destructive: extra.destructive,
+      },
+    );
   }
   const scope = desired.scope;
   if (!scope) planOwner(b, desired, live, owner, ownerIsAdmin);
   for (const credential of desired.credentials) {
-    if (!scope || scope.has(credential.name)) planCredential(b, desired, live, credential.name, owner, ownerIsAdmin);
+    if (!scope || scope.has(credential.name))
+      planCredential(b, desired, live, credential.name, owner, ownerIsAdmin);
   }
 
   // Managed roles of this database that are no longer declared, and rotations that ended.
@@ -307,7 +337,8 @@ export function diff(desired: DesiredDatabase, live: LiveState): Plan {
   const liveSchemas = new Set(live.schemas.map((schema) => schema.name));
   const accesses = new Map<string, ExpandedAccess>();
   for (const credential of desired.credentials) {
-    if (!scope || scope.has(credential.name)) accesses.set(credential.name, expandAccess(credential.access, schemas));
+    if (!scope || scope.has(credential.name))
+      accesses.set(credential.name, expandAccess(credential.access, schemas));
   }
   if (!scope) {
     accesses.set(PUBLIC, emptyAccess());
@@ -327,7 +358,13 @@ export function diff(desired: DesiredDatabase, live: LiveState): Plan {
   return b.build(desired.name, db, owner, desired.executor);
 }
 
-function planOwner(b: PlanBuilder, desired: DesiredDatabase, live: LiveState, owner: string, ownerIsAdmin: boolean): void {
+function planOwner(
+  b: PlanBuilder,
+  desired: DesiredDatabase,
+  live: LiveState,
+  owner: string,
+  ownerIsAdmin: boolean,
+): void {
   const s = live.server;
   const role = live.roles.get(owner);
   const who = 'default';
@@ -407,7 +444,11 @@ function planOwner(b: PlanBuilder, desired: DesiredDatabase, live: LiveState, ow
     );
   }
   // pg_database_owner (PostgreSQL 15+) means "whoever owns the database": already right.
-  if (s.publicSchemaOwner !== null && s.publicSchemaOwner !== owner && s.publicSchemaOwner !== 'pg_database_owner') {
+  if (
+    s.publicSchemaOwner !== null &&
+    s.publicSchemaOwner !== owner &&
+    s.publicSchemaOwner !== 'pg_database_owner'
+  ) {
     b.simple(
       Phase.Ownership,
       'set-owner',
@@ -557,12 +598,28 @@ function dropRole(b: PlanBuilder, name: string, owner: string, kind: ManagedKind
     `REASSIGN OWNED BY ${quoteIdent(name)} TO ${quoteIdent(owner)}`,
     { destructive: true },
   );
-  b.simple(Phase.Drop, 'drop', subject, `role ${name}`, `privileges of ${name} are dropped`, `DROP OWNED BY ${quoteIdent(name)}`, {
-    destructive: true,
-  });
-  b.simple(Phase.Drop, 'drop', subject, `role ${name}`, `role ${name} is dropped`, `DROP ROLE ${quoteIdent(name)}`, {
-    destructive: true,
-  });
+  b.simple(
+    Phase.Drop,
+    'drop',
+    subject,
+    `role ${name}`,
+    `privileges of ${name} are dropped`,
+    `DROP OWNED BY ${quoteIdent(name)}`,
+    {
+      destructive: true,
+    },
+  );
+  b.simple(
+    Phase.Drop,
+    'drop',
+    subject,
+    `role ${name}`,
+    `role ${name} is dropped`,
+    `DROP ROLE ${quoteIdent(name)}`,
+    {
+      destructive: true,
+    },
+  );
 }
 
 function aclByGrantee(acl: readonly AclEntry[]): Map<string, Set<string>> {
@@ -601,7 +658,11 @@ function privilegeOrder(a: string, b: string): number {
   return PRIVILEGE_ORDER.indexOf(a) - PRIVILEGE_ORDER.indexOf(b) || a.localeCompare(b);
 }
 
-function planDatabasePrivileges(b: PlanBuilder, live: LiveState, accesses: Map<string, ExpandedAccess>): void {
+function planDatabasePrivileges(
+  b: PlanBuilder,
+  live: LiveState,
+  accesses: Map<string, ExpandedAccess>,
+): void {
   const actual = aclByGrantee(live.server.acl);
   const target = `database ${live.server.database}`;
   for (const [grantee, access] of accesses) {
@@ -671,7 +732,11 @@ function listNames(schema: string, names: readonly string[] | undefined, count: 
   return `: ${shown.join(', ')}${count > shown.length ? `, and ${count - shown.length} more` : ''}`;
 }
 
-function planRelationPrivileges(b: PlanBuilder, live: LiveState, accesses: Map<string, ExpandedAccess>): void {
+function planRelationPrivileges(
+  b: PlanBuilder,
+  live: LiveState,
+  accesses: Map<string, ExpandedAccess>,
+): void {
   const totals = new Map<string, number>();
   for (const t of live.relationTotals) totals.set(`${t.class}\t${t.schema}`, t.total);
   const groups = new Map<string, Map<string, RelationPrivilegeGroup>>();
@@ -692,7 +757,10 @@ function planRelationPrivileges(b: PlanBuilder, live: LiveState, accesses: Map<s
     const actual = groups.get(grantee) ?? new Map<string, RelationPrivilegeGroup>();
     // Full grants and revokes, per class and schema: privileges gathered so one
     // statement per privilege set covers the schema.
-    const full = new Map<string, { grant: string[]; revoke: string[]; notes: string[]; revokeNotes: string[] }>();
+    const full = new Map<
+      string,
+      { grant: string[]; revoke: string[]; notes: string[]; revokeNotes: string[] }
+    >();
     const specific = new Map<string, { grant: string[]; revoke: string[] }>();
     const cell = <T>(map: Map<string, T>, key: string, make: () => T): T => {
       let v = map.get(key);
@@ -725,7 +793,9 @@ function planRelationPrivileges(b: PlanBuilder, live: LiveState, accesses: Map<s
         if (holding > 0) {
           const c = cell(full, scope, () => ({ grant: [], revoke: [], notes: [], revokeNotes: [] }));
           c.revoke.push(privilege);
-          c.revokeNotes.push(`${privilege} held on ${holding} of ${total}${listNames(schema, have?.holders, holding)}`);
+          c.revokeNotes.push(
+            `${privilege} held on ${holding} of ${total}${listNames(schema, have?.holders, holding)}`,
+          );
         }
       } else {
         const wanted = [...want].filter((name) => existing.has(`${cls}\t${schema}\t${name}`));
@@ -736,14 +806,23 @@ function planRelationPrivileges(b: PlanBuilder, live: LiveState, accesses: Map<s
           const c = cell(full, scope, () => ({ grant: [], revoke: [], notes: [], revokeNotes: [] }));
           c.revoke.push(privilege);
           c.revokeNotes.push(`${privilege} held on ${holding} of ${total}`);
-          for (const name of wanted) cell(specific, `${cls}\t${schema}\t${name}`, () => ({ grant: [], revoke: [] })).grant.push(privilege);
+          for (const name of wanted)
+            cell(specific, `${cls}\t${schema}\t${name}`, () => ({ grant: [], revoke: [] })).grant.push(
+              privilege,
+            );
         } else {
           const held = new Set(holders ?? []);
           for (const name of wanted) {
-            if (!held.has(name)) cell(specific, `${cls}\t${schema}\t${name}`, () => ({ grant: [], revoke: [] })).grant.push(privilege);
+            if (!held.has(name))
+              cell(specific, `${cls}\t${schema}\t${name}`, () => ({ grant: [], revoke: [] })).grant.push(
+                privilege,
+              );
           }
           for (const name of held) {
-            if (!want.has(name)) cell(specific, `${cls}\t${schema}\t${name}`, () => ({ grant: [], revoke: [] })).revoke.push(privilege);
+            if (!want.has(name))
+              cell(specific, `${cls}\t${schema}\t${name}`, () => ({ grant: [], revoke: [] })).revoke.push(
+                privilege,
+              );
           }
         }
       }
@@ -803,7 +882,11 @@ function planRelationPrivileges(b: PlanBuilder, live: LiveState, accesses: Map<s
   }
 }
 
-const DEFAULT_NOUN: Record<DefaultObjectType, string> = { tables: 'tables', sequences: 'sequences', schemas: 'schemas' };
+const DEFAULT_NOUN: Record<DefaultObjectType, string> = {
+  tables: 'tables',
+  sequences: 'sequences',
+  schemas: 'schemas',
+};
 
 function planDefaultPrivileges(
   b: PlanBuilder,
@@ -921,14 +1004,19 @@ function reportUnmanaged(
   };
   for (const entry of s.acl) note(entry.grantee, `holds ${entry.privilege} on database ${s.database}`);
   for (const schema of live.schemas) {
-    for (const entry of schema.acl) note(entry.grantee, `holds ${entry.privilege} on schema ${displayIdent(schema.name)}`);
+    for (const entry of schema.acl)
+      note(entry.grantee, `holds ${entry.privilege} on schema ${displayIdent(schema.name)}`);
   }
   for (const group of live.relationPrivileges) {
-    note(group.grantee, `holds ${group.privilege} on ${group.holding} ${group.class} in schema ${displayIdent(group.schema)}`);
+    note(
+      group.grantee,
+      `holds ${group.privilege} on ${group.holding} ${group.class} in schema ${displayIdent(group.schema)}`,
+    );
   }
   for (const entry of live.defaultPrivileges) note(entry.grantee, 'holds default privileges');
   for (const owned of live.foreignOwnership) {
-    if (owned.schema !== desired.controlSchema) note(owned.owner, `owns ${owned.kind}s in schema ${displayIdent(owned.schema)}`);
+    if (owned.schema !== desired.controlSchema)
+      note(owned.owner, `owns ${owned.kind}s in schema ${displayIdent(owned.schema)}`);
   }
   for (const role of live.roles.values()) if (role.superuser) note(role.name, 'is a superuser');
   const ignored = new Set(desired.ignoreRoles);
@@ -980,7 +1068,10 @@ function groupIntents(
   database: string,
   owner: string,
 ): { phase: number; sql: string; changes: number[] }[] {
-  const byObject = new Map<string, { head: string; intent: Intent & { phase: number }; grantees: string[]; changes: number[] }>();
+  const byObject = new Map<
+    string,
+    { head: string; intent: Intent & { phase: number }; grantees: string[]; changes: number[] }
+  >();
   for (const intent of intents) {
     const head = [intent.action, intent.kind, intent.sort, intent.privileges.join(',')].join('\u0000');
     const key = `${head}\u0001${intent.object}`;
@@ -992,7 +1083,10 @@ function groupIntents(
     entry.grantees.push(intent.grantee);
     entry.changes.push(intent.change);
   }
-  const byGrantees = new Map<string, { intent: Intent & { phase: number }; objects: string[]; grantees: string[]; changes: number[] }>();
+  const byGrantees = new Map<
+    string,
+    { intent: Intent & { phase: number }; objects: string[]; grantees: string[]; changes: number[] }
+  >();
   for (const entry of byObject.values()) {
     const grantees = [...new Set(entry.grantees)].sort();
     // The database-wide default entry and per-schema entries are different statements.
@@ -1013,7 +1107,13 @@ function groupIntents(
   }));
 }
 
-function renderGrant(intent: Intent, objects: readonly string[], grantees: readonly string[], database: string, owner: string): string {
+function renderGrant(
+  intent: Intent,
+  objects: readonly string[],
+  grantees: readonly string[],
+  database: string,
+  owner: string,
+): string {
   const verb = intent.action === 'grant' ? 'GRANT' : 'REVOKE';
   const prep = intent.action === 'grant' ? 'TO' : 'FROM';
   const privileges = intent.privileges.join(', ');
@@ -1028,9 +1128,9 @@ function renderGrant(intent: Intent, objects: readonly string[], grantees: reado
     case 'relation':
       return `${verb} ${privileges} ON ${intent.sort === 'tables' ? 'TABLE' : 'SEQUENCE'} ${objects.join(', ')} ${prep} ${who}`;
     case 'default': {
-      const inSchema = objects.length === 1 && objects[0] === '' ? '' : ` IN SCHEMA ${objects.map(quoteIdent).join(', ')}`;
+      const inSchema =
+        objects.length === 1 && objects[0] === '' ? '' : ` IN SCHEMA ${objects.map(quoteIdent).join(', ')}`;
       return `ALTER DEFAULT PRIVILEGES FOR ROLE ${quoteIdent(owner)}${inSchema} ${verb} ${privileges} ON ${intent.sort.toUpperCase()} ${prep} ${who}`;
     }
   }
 }
-

@@ -124,6 +124,8 @@ export async function inspect(client: ClientBase, options: InspectOptions = {}):
       }),
     ),
     foreignOwnership: owners as ForeignOwnership[],
-    declaredObjects: objects.map((row): DeclaredObject => ({ schema: row.schema, name: row.name, class: row.class })),
+    declaredObjects: objects.map(
+      (row): DeclaredObject => ({ schema: row.schema, name: row.name, class: row.class }),
+    ),
   };
 }

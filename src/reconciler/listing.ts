@@ -21,7 +21,10 @@ export interface ListedCredential {
 }
 
 /** `pgcred credentials`: default first, then by name; the attachments of each; usernames while rotating. */
-export async function listCredentials(ctx: ReconcileContext, spec: DatabaseSpec): Promise<ListedCredential[]> {
+export async function listCredentials(
+  ctx: ReconcileContext,
+  spec: DatabaseSpec,
+): Promise<ListedCredential[]> {
   const live = await inspectDatabase(spec);
   const source = credentialSource(ctx.config, spec);
   const owner = ownerName({ name: source.name, owner: source.owner } as never, live);
@@ -33,7 +36,9 @@ export async function listCredentials(ctx: ReconcileContext, spec: DatabaseSpec)
     'SELECT credential, step, force FROM pgcred.rotations WHERE database = $1 AND finished_at IS NULL',
     [source.name],
   );
-  const rotationOf = new Map(rotations.map((r) => [r.credential as string, r as { step: RotationStep; force: boolean }]));
+  const rotationOf = new Map(
+    rotations.map((r) => [r.credential as string, r as { step: RotationStep; force: boolean }]),
+  );
   const names = new Set(liveCredentials(live));
   const declared = source.credentials.map((c) => c.name);
   const all = ['default', ...[...new Set([...names, ...declared])].sort()];
@@ -45,7 +50,9 @@ export async function listCredentials(ctx: ReconcileContext, spec: DatabaseSpec)
       name,
       state: !exists ? 'not created' : rotation ? 'rotating' : 'active',
       username,
-      attachments: attachments.filter((a) => a.credential === name).map((a) => ({ app: a.app, name: a.name })),
+      attachments: attachments
+        .filter((a) => a.credential === name)
+        .map((a) => ({ app: a.app, name: a.name })),
       ...(rotation
         ? {
             usernames: usernamesAt(username, rotation.step, rotation.force).map((u) => ({

@@ -92,7 +92,11 @@ export interface LiveState {
   readonly roles: ReadonlyMap<string, LiveRole>;
   readonly schemas: readonly LiveSchema[];
   /** How many relations of each class each schema has. */
-  readonly relationTotals: readonly { readonly schema: string; readonly class: RelationClass; readonly total: number }[];
+  readonly relationTotals: readonly {
+    readonly schema: string;
+    readonly class: RelationClass;
+    readonly total: number;
+  }[];
   readonly relationPrivileges: readonly RelationPrivilegeGroup[];
   readonly defaultPrivileges: readonly DefaultPrivilegeEntry[];
   readonly foreignOwnership: readonly ForeignOwnership[];

@@ -5,13 +5,16 @@
  */
 export type ManagedKind = 'credential' | 'default credential' | 'rotating username';
 
-const MARK = /^managed by pgcred: (credential|default credential|rotating username) of database "((?:[^"]|"")*)"$/;
+const MARK =
+  /^managed by pgcred: (credential|default credential|rotating username) of database "((?:[^"]|"")*)"$/;
 
 export function managedComment(kind: ManagedKind, database: string): string {
   return `managed by pgcred: ${kind} of database "${database.replace(/"/g, '""')}"`;
 }
 
-export function parseManagedComment(comment: string | null): { kind: ManagedKind; database: string } | undefined {
+export function parseManagedComment(
+  comment: string | null,
+): { kind: ManagedKind; database: string } | undefined {
   if (!comment) return undefined;
   const match = MARK.exec(comment);
   if (!match) return undefined;

@@ -7,7 +7,7 @@ import { rotatingUsername } from '../model/names';
 import { generatePassword } from '../model/password';
 import { connectAdmin, endpointOf } from './connection';
 import { declaredObjectsOf } from './desired';
-import { type DesiredCredential, type DesiredDatabase, type ExtraChange, diff, ownerName } from './diff';
+import { type DesiredCredential, type DesiredDatabase, diff, type ExtraChange, ownerName } from './diff';
 import { inspect } from './inspect';
 import type { LiveState } from './live-state';
 import { checkPasswords } from './passwords';
@@ -74,7 +74,8 @@ async function desiredState(
   const owner = ownerName({ name: source.name, owner: source.owner } as DesiredDatabase, live);
   const known = await ctx.control.getPasswords(source.name);
   const rotating = await openRotations(ctx.control, source.name);
-  const credentials = options.credentials ?? source.credentials.map((c) => ({ name: c.name, access: c.access }));
+  const credentials =
+    options.credentials ?? source.credentials.map((c) => ({ name: c.name, access: c.access }));
   const names = [owner, ...credentials.map((c) => c.name)];
   const adminPassword = new URL(spec.url).password;
   if (owner === live.server.currentUser && adminPassword) known.set(owner, decodeURIComponent(adminPassword));
@@ -128,7 +129,11 @@ async function computePlan(
 }
 
 /** The plan for one database, read-only: nothing is locked or changed. */
-export async function planDatabase(ctx: ReconcileContext, spec: DatabaseSpec, options: PlanOptions = {}): Promise<Plan> {
+export async function planDatabase(
+  ctx: ReconcileContext,
+  spec: DatabaseSpec,
+  options: PlanOptions = {},
+): Promise<Plan> {
   const client = await connectAdmin(spec.url, spec.name);
   try {
     await client.query('BEGIN READ ONLY');
@@ -192,7 +197,12 @@ export async function applyDatabase(
       action: 'apply',
       database: spec.name,
       detail: {
-        changes: plan.changes.map((c) => ({ action: c.action, subject: c.subject, target: c.target, description: c.description })),
+        changes: plan.changes.map((c) => ({
+          action: c.action,
+          subject: c.subject,
+          target: c.target,
+          description: c.description,
+        })),
       },
     });
     return { plan, applied: true };
@@ -219,7 +229,12 @@ async function passwordFor(
   return password;
 }
 
-async function lockForApply(client: ClientBase, label: string, timeoutMs: number, progress: (line: string) => void) {
+async function lockForApply(
+  client: ClientBase,
+  label: string,
+  timeoutMs: number,
+  progress: (line: string) => void,
+) {
   const { rows } = await client.query('SELECT pg_try_advisory_xact_lock($1, $2) AS got', [...APPLY_LOCK]);
   if (rows[0].got) return;
   progress(`Waiting for another pgcred apply on ${label} to finish...`);
@@ -228,7 +243,9 @@ async function lockForApply(client: ClientBase, label: string, timeoutMs: number
     await client.query('SELECT pg_advisory_xact_lock($1, $2)', [...APPLY_LOCK]);
   } catch (error) {
     if ((error as { code?: string }).code === '55P03') {
-      throw new Error(`another pgcred apply on ${label} held its lock for more than ${Math.round(timeoutMs / 1000)} s; nothing was changed`);
+      throw new Error(
+        `another pgcred apply on ${label} held its lock for more than ${Math.round(timeoutMs / 1000)} s; nothing was changed`,
+      );
     }
     throw error;
   }

@@ -44,7 +44,9 @@ export interface RenderOptions {
 
 export function renderText(plan: Plan, options: RenderOptions = {}): string {
   const title = options.title ?? 'Plan';
-  const lines: string[] = [`${title} for ${plan.database} (roles and grants owned by ${plan.executor}): ${countWords(plan)}`];
+  const lines: string[] = [
+    `${title} for ${plan.database} (roles and grants owned by ${plan.executor}): ${countWords(plan)}`,
+  ];
   for (const error of plan.errors) lines.push(`  ✖ ${error}`);
   if (plan.changes.length === 0 && plan.findings.length === 0 && plan.errors.length === 0) {
     lines.push('  No changes: the database matches the declaration.');
@@ -58,7 +60,10 @@ export function renderText(plan: Plan, options: RenderOptions = {}): string {
     for (const finding of plan.findings) lines.push(`  ! ${finding.description}`, `    → ${finding.remedy}`);
   }
   if (plan.statements.length > 0) {
-    lines.push('', `SQL (${plan.statements.length} statement${plan.statements.length === 1 ? '' : 's'}, one transaction):`);
+    lines.push(
+      '',
+      `SQL (${plan.statements.length} statement${plan.statements.length === 1 ? '' : 's'}, one transaction):`,
+    );
     for (const sql of planSql(plan)) lines.push(`  ${sql}`);
   }
   return `${lines.join('\n')}\n`;
@@ -71,7 +76,11 @@ function mdEscape(text: string): string {
 /** For a pull-request comment: who gains and loses what, in words, then the SQL folded away. */
 export function renderMarkdown(plan: Plan, options: RenderOptions = {}): string {
   const title = options.title ?? 'pgcred plan';
-  const out: string[] = [`### ${title}: \`${plan.database}\``, '', `${countWords(plan)} · roles and grants owned by **${plan.executor}**`];
+  const out: string[] = [
+    `### ${title}: \`${plan.database}\``,
+    '',
+    `${countWords(plan)} · roles and grants owned by **${plan.executor}**`,
+  ];
   for (const error of plan.errors) out.push('', `> **Blocked:** ${mdEscape(error)}`);
   if (plan.changes.length === 0 && plan.findings.length === 0 && plan.errors.length === 0) {
     out.push('', 'No changes: the database matches the declaration.');
@@ -85,7 +94,8 @@ export function renderMarkdown(plan: Plan, options: RenderOptions = {}): string 
   }
   if (plan.findings.length > 0) {
     out.push('', '#### Findings', '', '_apply does not change these_', '');
-    for (const finding of plan.findings) out.push(`- ⚠️ ${mdEscape(finding.description)} — ${mdEscape(finding.remedy)}`);
+    for (const finding of plan.findings)
+      out.push(`- ⚠️ ${mdEscape(finding.description)} — ${mdEscape(finding.remedy)}`);
   }
   if (plan.statements.length > 0) {
     out.push(

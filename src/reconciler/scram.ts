@@ -20,7 +20,11 @@ function keys(password: string, salt: Buffer, iterations: number): { storedKey: 
   return { storedKey, serverKey };
 }
 
-export function scramVerifier(password: string, salt: Buffer = randomBytes(16), iterations = ITERATIONS): string {
+export function scramVerifier(
+  password: string,
+  salt: Buffer = randomBytes(16),
+  iterations = ITERATIONS,
+): string {
   const { storedKey, serverKey } = keys(password, salt, iterations);
   return `SCRAM-SHA-256$${iterations}:${salt.toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`;
 }

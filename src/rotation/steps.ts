@@ -12,7 +12,12 @@ import { rotatingUsername } from '../model/names';
  */
 export type RotationStep = 'journaled' | 'rotating-username' | 'password-set' | 'finished';
 
-export const ROTATION_STEPS: readonly RotationStep[] = ['journaled', 'rotating-username', 'password-set', 'finished'];
+export const ROTATION_STEPS: readonly RotationStep[] = [
+  'journaled',
+  'rotating-username',
+  'password-set',
+  'finished',
+];
 
 export type UsernameState = 'active' | 'revoking' | 'enabling';
 

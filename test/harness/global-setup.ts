@@ -11,7 +11,15 @@ import { startPostgres } from '../../src/embedded/server';
 export default async function globalSetup(): Promise<void> {
   const server = await startPostgres();
   (globalThis as { __PGCRED_SERVER__?: unknown }).__PGCRED_SERVER__ = server;
-  const info = { host: server.host, port: server.port, password: server.password, majorVersion: server.majorVersion, binDir: server.binDir };
+  const info = {
+    host: server.host,
+    port: server.port,
+    password: server.password,
+    majorVersion: server.majorVersion,
+    binDir: server.binDir,
+  };
   process.env.PGCRED_TEST_SERVER = JSON.stringify(info);
-  writeFileSync(join(tmpdir(), `pgcred-test-server-${process.pid}.json`), JSON.stringify(info), { mode: 0o600 });
+  writeFileSync(join(tmpdir(), `pgcred-test-server-${process.pid}.json`), JSON.stringify(info), {
+    mode: 0o600,
+  });
 }

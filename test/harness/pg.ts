@@ -11,7 +11,10 @@ export interface TestServer {
 
 export function testServer(): TestServer {
   const raw = process.env.PGCRED_TEST_SERVER;
-  if (!raw) throw new Error('PGCRED_TEST_SERVER is not set: run the tests with jest (its global setup starts PostgreSQL)');
+  if (!raw)
+    throw new Error(
+      'PGCRED_TEST_SERVER is not set: run the tests with jest (its global setup starts PostgreSQL)',
+    );
   return JSON.parse(raw) as TestServer;
 }
 
@@ -77,7 +80,10 @@ export async function dropRoles(names: readonly string[]): Promise<void> {
 }
 
 /** Logs in as a credential and runs one statement: the way a user finds out what a credential can do. */
-export async function tryAs(url: string, sql: string): Promise<{ ok: true; rows: Record<string, unknown>[] } | { ok: false; code: string; message: string }> {
+export async function tryAs(
+  url: string,
+  sql: string,
+): Promise<{ ok: true; rows: Record<string, unknown>[] } | { ok: false; code: string; message: string }> {
   const client = new Client({ connectionString: url });
   client.on('error', () => undefined);
   try {

@@ -37,19 +37,28 @@ export function registerCredentialCommands(program: Command, context: () => Comm
     .argument('[database]', 'a database of the file, or a postgres:// URL')
     .requiredOption('-n, --name <name>', 'name of the credential (its username)')
     .addOption(levelOption('--permission <level>', 'permission level').default('none'))
-    .action(async (database: string | undefined, options: { name: string; permission: PermissionLevelName }) => {
-      const ctx = context();
-      const spec = ctx.database(database);
-      const rc = await ctx.reconcileContext();
-      await ctx.action(`Creating credential ${options.name}`, () => createCredential(rc, spec, options.name, options.permission));
-      ctx.io.stdout(
-        `Attach it to the apps that use it: pgcred attach ${spec.name} --credential ${options.name} --app APP\n` +
-          (options.permission === 'none'
-            ? `Give it a permission level: pgcred credentials:permissions ${spec.name} --name ${options.name} --level read-only\n`
-            : ''),
-      );
-      warnIfUndeclared(ctx, spec.name, options.name, credentialSource(rc.config, spec).credentials.map((c) => c.name));
-    });
+    .action(
+      async (database: string | undefined, options: { name: string; permission: PermissionLevelName }) => {
+        const ctx = context();
+        const spec = ctx.database(database);
+        const rc = await ctx.reconcileContext();
+        await ctx.action(`Creating credential ${options.name}`, () =>
+          createCredential(rc, spec, options.name, options.permission),
+        );
+        ctx.io.stdout(
+          `Attach it to the apps that use it: pgcred attach ${spec.name} --credential ${options.name} --app APP\n` +
+            (options.permission === 'none'
+              ? `Give it a permission level: pgcred credentials:permissions ${spec.name} --name ${options.name} --level read-only\n`
+              : ''),
+        );
+        warnIfUndeclared(
+          ctx,
+          spec.name,
+          options.name,
+          credentialSource(rc.config, spec).credentials.map((c) => c.name),
+        );
+      },
+    );
 
   program
     .command('credentials:permissions')
@@ -64,12 +73,17 @@ export function registerCredentialCommands(program: Command, context: () => Comm
       const result = await ctx.action(
         `Setting ${options.name} on ${spec.name} to ${PermissionLevel.of(options.level).title.toLowerCase()}`,
         () => setPermissionLevel(rc, spec, options.name, options.level),
-        (r) => (r.applied ? `, ${r.plan.changes.length} change${r.plan.changes.length === 1 ? '' : 's'}` : ', no change'),
+        (r) =>
+          r.applied
+            ? `, ${r.plan.changes.length} change${r.plan.changes.length === 1 ? '' : 's'}`
+            : ', no change',
       );
       for (const change of result.plan.changes) ctx.io.stdout(`${change.subject} ${change.description}\n`);
       const declared = credentialSource(rc.config, spec).credentials.find((c) => c.name === options.name);
       if (declared && !(declared.access.kind === 'level' && declared.access.level === options.level)) {
-        ctx.io.stderr(` ▸    ${options.name} is declared differently in ${ctx.configPath}: the next apply puts that back.\n`);
+        ctx.io.stderr(
+          ` ▸    ${options.name} is declared differently in ${ctx.configPath}: the next apply puts that back.\n`,
+        );
       }
     });
 
@@ -86,15 +100,22 @@ export function registerCredentialCommands(program: Command, context: () => Comm
       const rc = await ctx.reconcileContext();
       await ctx.confirm(
         spec.name,
-        [`The credential ${options.name} will be destroyed within ${spec.name}.`, `Objects it owns will be assigned to the default credential.`],
+        [
+          `The credential ${options.name} will be destroyed within ${spec.name}.`,
+          `Objects it owns will be assigned to the default credential.`,
+        ],
         options.confirm,
       );
-      await ctx.action(`Destroying credential ${options.name}`, () => destroyCredential(rc, spec, options.name));
+      await ctx.action(`Destroying credential ${options.name}`, () =>
+        destroyCredential(rc, spec, options.name),
+      );
       ctx.io.stdout(
         `The credential has been destroyed within ${spec.name}.\nDatabase objects owned by ${options.name} will be assigned to the default credential.\n`,
       );
       if (credentialSource(rc.config, spec).credentials.some((c) => c.name === options.name)) {
-        ctx.io.stderr(` ▸    ${options.name} is still declared in ${ctx.configPath}: the next apply creates it again.\n`);
+        ctx.io.stderr(
+          ` ▸    ${options.name} is still declared in ${ctx.configPath}: the next apply creates it again.\n`,
+        );
       }
     });
 
@@ -115,8 +136,9 @@ export function registerCredentialCommands(program: Command, context: () => Comm
         ],
         options.confirm,
       );
-      const result = await ctx.action('Resetting permissions and object ownership for default role to factory settings', () =>
-        repairDefault(rc, spec),
+      const result = await ctx.action(
+        'Resetting permissions and object ownership for default role to factory settings',
+        () => repairDefault(rc, spec),
       );
       for (const change of result.plan.changes) ctx.io.stdout(`${change.subject} ${change.description}\n`);
     });
@@ -133,18 +155,25 @@ export function registerCredentialCommands(program: Command, context: () => Comm
       const source = credentialSource(rc.config, spec);
       const listing = await listCredentials(rc, spec);
       const entry = listing.find((c) => c.name === options.name);
-      const active = entry?.state === 'not created' ? undefined : (entry?.usernames?.find((u) => u.state === 'active')?.user ?? entry?.username);
+      const active =
+        entry?.state === 'not created'
+          ? undefined
+          : (entry?.usernames?.find((u) => u.state === 'active')?.user ?? entry?.username);
       let password: string | undefined;
       if (active) {
         const live = await inspectDatabase(spec);
         const admin = new URL(spec.url);
-        if (active === live.server.currentUser && active === ownerName({ name: source.name, owner: source.owner } as never, live)) {
+        if (
+          active === live.server.currentUser &&
+          active === ownerName({ name: source.name, owner: source.owner } as never, live)
+        ) {
           password = decodeURIComponent(admin.password);
         } else {
           password = await rc.control.getPassword(source.name, active);
         }
       }
-      if (!active || !password) throw new UserError(`Could not find any active credentials for ${options.name}`);
+      if (!active || !password)
+        throw new UserError(`Could not find any active credentials for ${options.name}`);
       const endpoint = endpointOf(spec.url);
       ctx.io.stdout(
         `Connection information for ${options.name} credential.\nConnection info string:\n` +
@@ -153,8 +182,17 @@ export function registerCredentialCommands(program: Command, context: () => Comm
     });
 }
 
-function warnIfUndeclared(ctx: CommandContext, database: string, name: string, declared: readonly string[]): void {
-  if (!declared.includes(name) && ctx.hasConfigFile && ctx.config().databases.some((db) => db.name === database)) {
+function warnIfUndeclared(
+  ctx: CommandContext,
+  database: string,
+  name: string,
+  declared: readonly string[],
+): void {
+  if (
+    !declared.includes(name) &&
+    ctx.hasConfigFile &&
+    ctx.config().databases.some((db) => db.name === database)
+  ) {
     ctx.io.stderr(
       ` ▸    ${name} is not declared in ${ctx.configPath}: pgcred apply reports it as undeclared, and apply --prune would destroy it.\n`,
     );

@@ -48,7 +48,8 @@ async function runDemo(io: Io, configFile: string): Promise<void> {
     const cli = async (...args: string[]) => {
       io.stderr(`\n$ pgcred ${args.join(' ')}\n`);
       const status = await runCli(['-f', configFile, ...args], sub);
-      if (status !== 0 && !(args[0] === 'drift' && status === 2)) throw new UserError(`pgcred ${args[0]} exited ${status}`);
+      if (status !== 0 && !(args[0] === 'drift' && status === 2))
+        throw new UserError(`pgcred ${args[0]} exited ${status}`);
       return status;
     };
 

@@ -21,11 +21,19 @@ function output(ctx: CommandContext, plans: readonly Plan[], format: Format, tit
     return;
   }
   const render = format === 'markdown' ? renderMarkdown : renderText;
-  ctx.io.stdout(plans.map((plan) => render(plan, { title: format === 'markdown' ? `pgcred ${title.toLowerCase()}` : title })).join('\n'));
+  ctx.io.stdout(
+    plans
+      .map((plan) => render(plan, { title: format === 'markdown' ? `pgcred ${title.toLowerCase()}` : title }))
+      .join('\n'),
+  );
 }
 
 /** The databases a plan, apply or drift covers: the one named, or all of the file's. */
-function targets(ctx: CommandContext, database: string | undefined, options: { manifest?: string }): DatabaseSpec[] {
+function targets(
+  ctx: CommandContext,
+  database: string | undefined,
+  options: { manifest?: string },
+): DatabaseSpec[] {
   if (options.manifest) {
     const { config } = loadManifest(options.manifest, ctx.io.env);
     ctx.useConfig(config);
@@ -43,14 +51,19 @@ export function registerPlanCommands(program: Command, context: () => CommandCon
     .option('--manifest <path>', 'read the manifest that cdktf synth wrote instead of pgcred.yaml')
     .option('--prune', 'include destroying managed credentials that are no longer declared')
     .addOption(formatOption())
-    .action(async (database: string | undefined, options: { manifest?: string; prune?: boolean; format: Format }) => {
-      const ctx = context();
-      const specs = targets(ctx, database, options).filter((db) => db.role !== 'follower');
-      const rc = await ctx.reconcileContext();
-      const plans: Plan[] = [];
-      for (const spec of specs) plans.push(await planDatabase(rc, spec, { prune: options.prune }));
-      output(ctx, plans, options.format, 'Plan');
-    });
+    .action(
+      async (
+        database: string | undefined,
+        options: { manifest?: string; prune?: boolean; format: Format },
+      ) => {
+        const ctx = context();
+        const specs = targets(ctx, database, options).filter((db) => db.role !== 'follower');
+        const rc = await ctx.reconcileContext();
+        const plans: Plan[] = [];
+        for (const spec of specs) plans.push(await planDatabase(rc, spec, { prune: options.prune }));
+        output(ctx, plans, options.format, 'Plan');
+      },
+    );
 
   program
     .command('apply')
@@ -61,14 +74,19 @@ export function registerPlanCommands(program: Command, context: () => CommandCon
     .option('-y, --yes', 'apply destructive changes without asking')
     .addOption(formatOption())
     .action(
-      async (database: string | undefined, options: { manifest?: string; prune?: boolean; yes?: boolean; format: Format }) => {
+      async (
+        database: string | undefined,
+        options: { manifest?: string; prune?: boolean; yes?: boolean; format: Format },
+      ) => {
         const ctx = context();
         const specs = targets(ctx, database, options);
         const rc = await ctx.reconcileContext();
         const applied: Plan[] = [];
         for (const spec of specs) {
           if (spec.role === 'follower') {
-            ctx.io.stderr(`Skipping ${spec.name}: a follower gets its credentials from ${spec.source} by replication.\n`);
+            ctx.io.stderr(
+              `Skipping ${spec.name}: a follower gets its credentials from ${spec.source} by replication.\n`,
+            );
             continue;
           }
           const result = await applyDatabase(rc, spec, {
@@ -77,17 +95,21 @@ export function registerPlanCommands(program: Command, context: () => CommandCon
               const destructive = plan.changes.filter((c) => c.destructive);
               if (destructive.length === 0 || options.yes) return true;
               ctx.io.stderr(renderText(plan));
-              await ctx.confirm(
-                spec.name,
-                [`This plan makes ${destructive.length} destructive change${destructive.length === 1 ? '' : 's'} to ${spec.name}.`],
-                undefined,
-              ).catch((error) => {
-                throw new UserError(
-                  error instanceof UserError && !ctx.io.interactive
-                    ? `${spec.name}: the plan has ${destructive.length} destructive change${destructive.length === 1 ? '' : 's'}; re-run with --yes to apply them`
-                    : (error as Error).message,
-                );
-              });
+              await ctx
+                .confirm(
+                  spec.name,
+                  [
+                    `This plan makes ${destructive.length} destructive change${destructive.length === 1 ? '' : 's'} to ${spec.name}.`,
+                  ],
+                  undefined,
+                )
+                .catch((error) => {
+                  throw new UserError(
+                    error instanceof UserError && !ctx.io.interactive
+                      ? `${spec.name}: the plan has ${destructive.length} destructive change${destructive.length === 1 ? '' : 's'}; re-run with --yes to apply them`
+                      : (error as Error).message,
+                  );
+                });
               return true;
             },
           });
@@ -108,21 +130,30 @@ export function registerPlanCommands(program: Command, context: () => CommandCon
     .argument('[database]', 'a database of the file (default: all)')
     .option('--manifest <path>', 'read the manifest that cdktf synth wrote instead of pgcred.yaml')
     .addOption(formatOption())
-    .action(async (database: string | undefined, options: { manifest?: string; format: Format }, command: Command) => {
-      const ctx = context();
-      const specs = targets(ctx, database, options);
-      const rc = await ctx.reconcileContext();
-      const plans: Plan[] = [];
-      for (const spec of specs) {
-        const plan = await planDatabase(rc, spec);
-        // A follower cannot be changed, but it can drift from its primary's declaration.
-        plans.push({ ...plan, errors: plan.errors.filter((e) => !e.startsWith('This operation is not supported')) });
-      }
-      output(ctx, plans, options.format, 'Drift');
-      const drifted = plans.filter(hasDrift);
-      if (drifted.length > 0) {
-        ctx.io.stderr(`Drift found in ${drifted.map((p) => p.database).join(', ')}.\n`);
-        setStatus(command, 2);
-      }
-    });
+    .action(
+      async (
+        database: string | undefined,
+        options: { manifest?: string; format: Format },
+        command: Command,
+      ) => {
+        const ctx = context();
+        const specs = targets(ctx, database, options);
+        const rc = await ctx.reconcileContext();
+        const plans: Plan[] = [];
+        for (const spec of specs) {
+          const plan = await planDatabase(rc, spec);
+          // A follower cannot be changed, but it can drift from its primary's declaration.
+          plans.push({
+            ...plan,
+            errors: plan.errors.filter((e) => !e.startsWith('This operation is not supported')),
+          });
+        }
+        output(ctx, plans, options.format, 'Drift');
+        const drifted = plans.filter(hasDrift);
+        if (drifted.length > 0) {
+          ctx.io.stderr(`Drift found in ${drifted.map((p) => p.database).join(', ')}.\n`);
+          setStatus(command, 2);
+        }
+      },
+    );
 }
