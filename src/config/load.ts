@@ -50,17 +50,13 @@ export function parseConfig(text: string, options: LoadOptions & { file?: string
     ]);
   }
   // A small alias budget stops "billion laughs" documents before they expand.
-  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
   if (doc.errors.length > 0) {
-    throw new InvalidInputError(
-      doc.errors.map((error) => {
-        const pos = error.linePos?.[0];
-        return {
-          path: '',
-          message: `${file}${pos ? `:${pos.line}:${pos.col}` : ''}: ${error.message.split('\n')[0]}`,
-        };
-      }),
-    );
+    // The first syntax error is the one to fix; the rest usually follow from it.
+    const error = doc.errors[0]!;
+    const pos = error.linePos?.[0];
+    const message = error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+    throw new InvalidInputError([{ path: '', message: `${file}${pos ? `:${pos.line}:${pos.col}` : ''}: ${message}` }]);
   }
   let raw: unknown;
   try {
@@ -77,7 +73,12 @@ export function parseConfig(text: string, options: LoadOptions & { file?: string
   }
   const envProblems: Problem[] = [];
   const substituted = substituteEnv(raw, options.env ?? process.env, '', envProblems);
-  const problems = [...envProblems, ...validateAgainstSchema('pgcred.schema.json', substituted)];
+  // An unset variable is reported once, not again as the empty value it left behind.
+  const unset = new Set(envProblems.map((p) => p.path));
+  const problems = [
+    ...envProblems,
+    ...validateAgainstSchema('pgcred.schema.json', substituted).filter((p) => !unset.has(p.path)),
+  ];
   if (problems.length > 0) throw new InvalidInputError(problems, file);
   const shape = credentialShapeProblems(substituted as RawConfig);
   if (shape.length > 0) throw new InvalidInputError(shape, file);

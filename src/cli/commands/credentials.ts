@@ -3,6 +3,7 @@ import { DEFAULT_CREDENTIAL } from '../../model/config';
 import { PermissionLevel, type PermissionLevelName } from '../../model/permission-level';
 import { connectionInfoString, credentialUrl, endpointOf } from '../../reconciler/connection';
 import {
+  checkCreate,
   createCredential,
   destroyCredential,
   inspectDatabase,
@@ -41,6 +42,7 @@ export function registerCredentialCommands(program: Command, context: () => Comm
       async (database: string | undefined, options: { name: string; permission: PermissionLevelName }) => {
         const ctx = context();
         const spec = ctx.database(database);
+        checkCreate(spec, options.name);
         const rc = await ctx.reconcileContext();
         await ctx.action(`Creating credential ${options.name}`, () =>
           createCredential(rc, spec, options.name, options.permission),
