@@ -56,7 +56,9 @@ export function parseConfig(text: string, options: LoadOptions & { file?: string
     const error = doc.errors[0]!;
     const pos = error.linePos?.[0];
     const message = error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
-    throw new InvalidInputError([{ path: '', message: `${file}${pos ? `:${pos.line}:${pos.col}` : ''}: ${message}` }]);
+    throw new InvalidInputError([
+      { path: '', message: `${file}${pos ? `:${pos.line}:${pos.col}` : ''}: ${message}` },
+    ]);
   }
   let raw: unknown;
   try {

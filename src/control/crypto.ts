@@ -38,7 +38,7 @@ export class MasterKey {
     let key: Buffer | undefined;
     if (/^[0-9a-fA-F]{64}$/.test(text)) key = Buffer.from(text, 'hex');
     else if (/^[A-Za-z0-9+/]{43}=?$/.test(text)) key = Buffer.from(text, 'base64');
-    if (!key || key.length !== 32) {
+    if (key?.length !== 32) {
       throw new Error(`${source} is not a 256-bit key (64 hex digits or 44 base64 characters)`);
     }
     return new MasterKey(key, source);

@@ -56,10 +56,12 @@ function declaredCredentials(
 /** What can be refused about a new credential before connecting anywhere. */
 export function checkCreate(spec: DatabaseSpec, name: string): void {
   refuseUnlessWritable(spec, undefined);
-  if (name === DEFAULT_CREDENTIAL) throw new CredentialError('the default credential exists with every database');
+  if (name === DEFAULT_CREDENTIAL)
+    throw new CredentialError('the default credential exists with every database');
   const problem = credentialNameProblem(name);
   if (problem) throw new CredentialError(`--name: ${problem}`);
-  if (planLimits(spec.plan, spec.credentialLimit).defaultOnly) throw new CredentialError(ESSENTIAL_TIER_MESSAGE);
+  if (planLimits(spec.plan, spec.credentialLimit).defaultOnly)
+    throw new CredentialError(ESSENTIAL_TIER_MESSAGE);
 }
 
 /** `credentials:create`: a LOGIN role with CONNECT and the given level (none by default). */

@@ -643,8 +643,8 @@ function minus(a: Iterable<string>, b: ReadonlySet<string>): string[] {
 const PRIVILEGE_ORDER = [
   'CONNECT',
   'TEMPORARY',
-  'CREATE',
   'USAGE',
+  'CREATE',
   'SELECT',
   'INSERT',
   'UPDATE',

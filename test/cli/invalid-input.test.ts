@@ -39,17 +39,29 @@ ${credentials}
   const sixtyOne = Array.from({ length: 61 }, (_, i) => `      - { name: c${i} }`).join('\n');
 
   const cases: [string, string, string[]][] = [
-    ['a bad name', file('      - { name: "bad name!" }'), [`"bad name!" may contain only letters, digits, '-' and '_' (at most 50)`]],
+    [
+      'a bad name',
+      file('      - { name: "bad name!" }'),
+      [`"bad name!" may contain only letters, digits, '-' and '_' (at most 50)`],
+    ],
     ['61 credentials', file(sixtyOne), ['allows at most 60 credentials besides default']],
     ['an unknown key', file('      - { name: a, level: read-only }'), ['unknown key "level"']],
-    ['a wrong type', file('      - name: [a]'), ['databases[0].credentials[0].name: must be a string, got a list']],
+    [
+      'a wrong type',
+      file('      - name: [a]'),
+      ['databases[0].credentials[0].name: must be a string, got a list'],
+    ],
     ['a duplicate name', file('      - { name: a }\n      - { name: a }'), ['duplicate credential "a"']],
     [
       'a dangling attachment',
       `${file('      - { name: a }')}apps: [ { name: web } ]\nattachments: [ { database: main, credential: b, app: web } ]\n`,
       ['attachments[0].credential: unknown credential "b" of database main'],
     ],
-    ['an Essential plan', file('      - { name: a }', '    plan: essential-0\n'), ["You can't create a custom credential on Essential-tier databases."]],
+    [
+      'an Essential plan',
+      file('      - { name: a }', '    plan: essential-0\n'),
+      ["You can't create a custom credential on Essential-tier databases."],
+    ],
     [
       'two problems at once',
       file('      - { name: "x;y" }\n      - { name: b, permission: owner }'),
@@ -77,7 +89,9 @@ ${credentials}
     const dir = configDir(file('      - { name: a }'));
     const result = await pgcred(['apply', '--yes'], { cwd: dir, env: { PGCRED_MASTER_KEY: 'a'.repeat(64) } });
     expect(result.status).toBe(1);
-    expect(result.stderr.trim()).toBe(`${dir}/pgcred.yaml: databases[0].url: environment variable DATABASE_ADMIN_URL is not set`);
+    expect(result.stderr.trim()).toBe(
+      `${dir}/pgcred.yaml: databases[0].url: environment variable DATABASE_ADMIN_URL is not set`,
+    );
     expect(connections).toBe(0);
   });
 
@@ -85,8 +99,13 @@ ${credentials}
     const dir = configDir(file('      - { name: a }'));
     const bad = await pgcred(['credentials:create', 'main', '--name', 'bad name'], { cwd: dir, env: env() });
     expect(bad.status).toBe(1);
-    expect(bad.stderr).toContain(`--name: "bad name" may contain only letters, digits, '-' and '_' (at most 50)`);
-    const level = await pgcred(['credentials:permissions', 'main', '--name', 'a', '--level', 'admin'], { cwd: dir, env: env() });
+    expect(bad.stderr).toContain(
+      `--name: "bad name" may contain only letters, digits, '-' and '_' (at most 50)`,
+    );
+    const level = await pgcred(['credentials:permissions', 'main', '--name', 'a', '--level', 'admin'], {
+      cwd: dir,
+      env: env(),
+    });
     expect(level.status).toBe(1);
     expect(level.stderr).toContain("option '--level <level>' argument 'admin' is invalid");
     expect(connections).toBe(0);

@@ -5,7 +5,8 @@ function problemsOf(text: string, env: NodeJS.ProcessEnv = { URL: 'postgres://a@
   try {
     parseConfig(text, { env });
   } catch (error) {
-    if (error instanceof InvalidInputError) return error.problems.map((p) => (p.path ? `${p.path}: ${p.message}` : p.message));
+    if (error instanceof InvalidInputError)
+      return error.problems.map((p) => (p.path ? `${p.path}: ${p.message}` : p.message));
     throw error;
   }
   return [];
@@ -36,7 +37,10 @@ apps:
 attachments:
   - { database: postgresql-sunny-1234, credential: analyst, app: example-app }
 `,
-      { env: { DATABASE_ADMIN_URL: 'postgres://admin:secret@db.example.com/sunny' }, file: '/srv/infra/pgcred.yaml' },
+      {
+        env: { DATABASE_ADMIN_URL: 'postgres://admin:secret@db.example.com/sunny' },
+        file: '/srv/infra/pgcred.yaml',
+      },
     );
     const [database] = config.databases;
     expect(database!.url).toBe('postgres://admin:secret@db.example.com/sunny');
@@ -58,18 +62,28 @@ attachments:
     [
       'a bad name',
       db('      - { name: "bad name!" }'),
-      [`databases[0].credentials[0].name: "bad name!" may contain only letters, digits, '-' and '_' (at most 50)`],
+      [
+        `databases[0].credentials[0].name: "bad name!" may contain only letters, digits, '-' and '_' (at most 50)`,
+      ],
     ],
     [
       'a 51-character name',
       db(`      - { name: ${'a'.repeat(51)} }`),
-      [`databases[0].credentials[0].name: "${'a'.repeat(51)}" may contain only letters, digits, '-' and '_' (at most 50)`],
+      [
+        `databases[0].credentials[0].name: "${'a'.repeat(51)}" may contain only letters, digits, '-' and '_' (at most 50)`,
+      ],
     ],
-    ['a reserved name', db('      - { name: postgres }'), ['databases[0].credentials[0].name: "postgres" is a reserved name']],
+    [
+      'a reserved name',
+      db('      - { name: postgres }'),
+      ['databases[0].credentials[0].name: "postgres" is a reserved name'],
+    ],
     [
       'a name ending in -rotating',
       db('      - { name: app-rotating }'),
-      ['databases[0].credentials[0].name: "app-rotating" is reserved: names ending in -rotating are used during rotation'],
+      [
+        'databases[0].credentials[0].name: "app-rotating" is reserved: names ending in -rotating are used during rotation',
+      ],
     ],
     [
       'an unknown key',
@@ -88,7 +102,9 @@ attachments:
     ],
     [
       'both a level and grants',
-      db('      - { name: analyst, permission: read-only, grants: [ { privileges: [SELECT], on: table, objects: [t] } ] }'),
+      db(
+        '      - { name: analyst, permission: read-only, grants: [ { privileges: [SELECT], on: table, objects: [t] } ] }',
+      ),
       ['databases[0].credentials[0]: give either permission or grants, not both'],
     ],
     [
@@ -104,7 +120,9 @@ attachments:
     [
       'credentials on an Essential plan',
       db('      - { name: analyst }', '    plan: essential-0\n'),
-      ["databases[0].credentials: You can't create a custom credential on Essential-tier databases. (plan essential-0)"],
+      [
+        "databases[0].credentials: You can't create a custom credential on Essential-tier databases. (plan essential-0)",
+      ],
     ],
     [
       'a bad duration',
@@ -129,7 +147,9 @@ attachments:
   });
 
   it('names an unset environment variable without guessing its value', () => {
-    expect(problemsOf(db('      - { name: analyst }'), {})).toEqual(['databases[0].url: environment variable URL is not set']);
+    expect(problemsOf(db('      - { name: analyst }'), {})).toEqual([
+      'databases[0].url: environment variable URL is not set',
+    ]);
   });
 
   it('reports attachments to unknown credentials, apps and databases', () => {

@@ -1,0 +1,324 @@
+import type { Access } from '../../src/model/config';
+import { diff } from '../../src/reconciler/diff';
+import type { LiveState } from '../../src/reconciler/live-state';
+import { managedComment } from '../../src/reconciler/markers';
+import type { Plan } from '../../src/reconciler/plan';
+import { desired, held, liveState, managed, OWNER, readOnlyAnalyst, role } from './live-fixture';
+
+const level = (l: 'none' | 'read-only' | 'read-write'): Access => ({ kind: 'level', level: l });
+const sql = (plan: Plan) => plan.statements.map((s) => s.sql);
+const ok = (...names: string[]) => new Map(names.map((n) => [n, 'ok' as const]));
+
+describe('diff (pure): from declared and live to the statements that converge', () => {
+  it.each<
+    [
+      string,
+      Parameters<typeof desired>[0],
+      Partial<LiveState> & { extraRoles?: ReturnType<typeof role>[] },
+      string[],
+    ]
+  >([
+    ['nothing declared, nothing to do', {}, {}, []],
+    [
+      'a new credential at none: created, CONNECT only',
+      { credentials: [{ name: 'fresh', access: level('none') }] },
+      {},
+      [
+        `CREATE ROLE "fresh" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT PASSWORD :'password'`,
+        `COMMENT ON ROLE "fresh" IS 'managed by pgcred: credential of database "app"'`,
+        'GRANT "fresh" TO "u_owner" WITH ADMIN OPTION',
+        'GRANT CONNECT ON DATABASE "app" TO "fresh"',
+      ],
+    ],
+    [
+      'read-only over a live schema: one statement per object kind, and default privileges for later objects',
+      { credentials: [{ name: 'analyst', access: level('read-only') }], passwords: ok('analyst') },
+      { extraRoles: [managed('analyst')] },
+      [
+        'GRANT "analyst" TO "u_owner" WITH ADMIN OPTION',
+        'GRANT CONNECT ON DATABASE "app" TO "analyst"',
+        'GRANT USAGE ON SCHEMA "public" TO "analyst"',
+        'GRANT SELECT ON ALL TABLES IN SCHEMA "public" TO "analyst"',
+        'ALTER DEFAULT PRIVILEGES FOR ROLE "u_owner" GRANT SELECT ON TABLES TO "analyst"',
+        'ALTER DEFAULT PRIVILEGES FOR ROLE "u_owner" GRANT SELECT ON SEQUENCES TO "analyst"',
+        'ALTER DEFAULT PRIVILEGES FOR ROLE "u_owner" GRANT USAGE ON SCHEMAS TO "analyst"',
+      ],
+    ],
+    [
+      'a converged read-only credential: nothing',
+      { credentials: [{ name: 'analyst', access: level('read-only') }], passwords: ok('analyst') },
+      {
+        ...readOnlyAnalyst(),
+        extraRoles: [managed('analyst')],
+      },
+      ['GRANT "analyst" TO "u_owner" WITH ADMIN OPTION'],
+    ],
+    [
+      'a downgrade from read-write to read-only revokes exactly the writes',
+      { credentials: [{ name: 'w', access: level('read-only') }], passwords: ok('w') },
+      {
+        extraRoles: [managed('w')],
+        server: {
+          ...liveState().server,
+          acl: [
+            { grantee: 'w', privilege: 'CONNECT' },
+            { grantee: 'w', privilege: 'TEMPORARY' },
+          ],
+        },
+        schemas: [{ name: 'public', owner: OWNER, acl: [{ grantee: 'w', privilege: 'USAGE' }] }],
+        relationPrivileges: ['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE'].map((p) =>
+          held('w', 'public', p, 3, 3),
+        ),
+        defaultPrivileges: [
+          ...['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE'].map((privilege) => ({
+            owner: OWNER,
+            schema: null,
+            objtype: 'tables' as const,
+            grantee: 'w',
+            privilege,
+          })),
+          { owner: OWNER, schema: null, objtype: 'sequences', grantee: 'w', privilege: 'SELECT' },
+          { owner: OWNER, schema: null, objtype: 'sequences', grantee: 'w', privilege: 'USAGE' },
+          { owner: OWNER, schema: null, objtype: 'schemas', grantee: 'w', privilege: 'USAGE' },
+        ],
+      },
+      [
+        'GRANT "w" TO "u_owner" WITH ADMIN OPTION',
+        'REVOKE TEMPORARY ON DATABASE "app" FROM "w"',
+        'REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON ALL TABLES IN SCHEMA "public" FROM "w"',
+        'ALTER DEFAULT PRIVILEGES FOR ROLE "u_owner" REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON TABLES FROM "w"',
+        'ALTER DEFAULT PRIVILEGES FOR ROLE "u_owner" REVOKE USAGE ON SEQUENCES FROM "w"',
+      ],
+    ],
+    [
+      'PUBLIC loses what it holds on the database and schemas (CVE-2018-1058)',
+      {},
+      {
+        server: {
+          ...liveState().server,
+          acl: [
+            { grantee: null, privilege: 'CONNECT' },
+            { grantee: null, privilege: 'TEMPORARY' },
+          ],
+        },
+        schemas: [
+          {
+            name: 'public',
+            owner: OWNER,
+            acl: [
+              { grantee: null, privilege: 'USAGE' },
+              { grantee: null, privilege: 'CREATE' },
+            ],
+          },
+        ],
+      },
+      [
+        'REVOKE CONNECT, TEMPORARY ON DATABASE "app" FROM PUBLIC',
+        'REVOKE USAGE, CREATE ON SCHEMA "public" FROM PUBLIC',
+      ],
+    ],
+    [
+      'one table granted by hand to a none credential is taken back',
+      { credentials: [{ name: 'n', access: level('none') }], passwords: ok('n') },
+      {
+        extraRoles: [managed('n')],
+        server: { ...liveState().server, acl: [{ grantee: 'n', privilege: 'CONNECT' }] },
+        relationPrivileges: [held('n', 'public', 'SELECT', 1, 3, { holders: ['secrets'] })],
+      },
+      ['GRANT "n" TO "u_owner" WITH ADMIN OPTION', 'REVOKE SELECT ON ALL TABLES IN SCHEMA "public" FROM "n"'],
+    ],
+    [
+      'custom grants, down to one table, as the seed shows',
+      {
+        credentials: [
+          {
+            name: 'limited_user',
+            access: {
+              kind: 'grants',
+              grants: [{ privileges: ['SELECT'], on: 'table', objects: ['public.users'] }],
+            },
+          },
+        ],
+        passwords: ok('limited_user'),
+      },
+      {
+        extraRoles: [managed('limited_user')],
+        server: { ...liveState().server, acl: [{ grantee: 'limited_user', privilege: 'CONNECT' }] },
+        declaredObjects: [{ schema: 'public', name: 'users', class: 'tables' }],
+        relationPrivileges: [held('limited_user', 'public', 'SELECT', 1, 3, { holders: ['orders'] })],
+      },
+      [
+        'GRANT "limited_user" TO "u_owner" WITH ADMIN OPTION',
+        'REVOKE SELECT ON TABLE "public"."orders" FROM "limited_user"',
+        'GRANT USAGE ON SCHEMA "public" TO "limited_user"',
+        'GRANT SELECT ON TABLE "public"."users" TO "limited_user"',
+      ],
+    ],
+    [
+      'a credential that owns too much has it taken back one by one',
+      { credentials: [{ name: 'a', access: level('none') }], passwords: ok('a') },
+      {
+        extraRoles: [
+          managed('a', {
+            superuser: true,
+            createrole: true,
+            memberOf: [{ role: OWNER, admin: false }],
+            config: ['role=u_owner'],
+          }),
+        ],
+        server: { ...liveState().server, acl: [{ grantee: 'a', privilege: 'CONNECT' }] },
+      },
+      [
+        'ALTER ROLE "a" WITH NOSUPERUSER NOCREATEROLE',
+        'ALTER ROLE "a" RESET role',
+        'REVOKE "u_owner" FROM "a"',
+        'GRANT "a" TO "u_owner" WITH ADMIN OPTION',
+      ],
+    ],
+  ])('%s', (_title, want, live, statements) => {
+    const plan = diff(desired(want), liveState(live));
+    expect(plan.errors).toEqual([]);
+    expect(sql(plan)).toEqual(statements);
+  });
+
+  it('groups grantees: 60 credentials over 50 schemas are a handful of statements, not 3,000', () => {
+    const tables: Record<string, number> = {};
+    for (let s = 0; s < 50; s++) tables[`s${s}`] = 200;
+    const credentials = Array.from({ length: 60 }, (_, i) => ({
+      name: `c${i}`,
+      access: level(i % 2 === 0 ? 'read-only' : 'read-write'),
+    }));
+    const plan = diff(desired({ credentials }), liveState({ tables }));
+    const relationStatements = sql(plan).filter((s) => s.includes('ON ALL TABLES IN SCHEMA'));
+    // One statement per distinct privilege set, each naming all 50 schemas and all its grantees.
+    expect(relationStatements).toHaveLength(2);
+    expect(relationStatements[0]).toContain('"s0", "s1"');
+    expect(relationStatements[0]!.match(/"c\d+"/g)).toHaveLength(30);
+    // Every credential still reads as its own change.
+    const analyst = plan.changes.filter((c) => c.subject === 'c0' && c.target.startsWith('all tables'));
+    expect(analyst).toHaveLength(50);
+  });
+
+  it('refuses to plan against a follower, with the seed message', () => {
+    const plan = diff(desired(), liveState({ server: { ...liveState().server, inRecovery: true } }));
+    expect(plan.errors).toContain('This operation is not supported for follower databases.');
+  });
+
+  it('refuses a credential name another database of the cluster already manages', () => {
+    const other = role('analyst', { comment: managedComment('credential', 'other_db') });
+    const plan = diff(
+      desired({ credentials: [{ name: 'analyst', access: level('none') }] }),
+      liveState({ extraRoles: [other] }),
+    );
+    expect(plan.errors[0]).toMatch(
+      /^role analyst is already a credential of database "other_db" in this cluster/,
+    );
+  });
+
+  it('reports a hand-changed password and sets the stored one back, without a secret in the plan', () => {
+    const plan = diff(
+      desired({
+        credentials: [{ name: 'a', access: level('none') }],
+        passwords: new Map([['a', 'changed']]),
+      }),
+      liveState({
+        extraRoles: [managed('a')],
+        server: { ...liveState().server, acl: [{ grantee: 'a', privilege: 'CONNECT' }] },
+      }),
+    );
+    const reset = plan.changes.find((c) => c.action === 'reset-password');
+    expect(reset?.description).toBe(
+      'password was changed outside pgcred; it is set back to the one pgcred gives its apps',
+    );
+    expect(reset?.sql).toBe(`ALTER ROLE "a" PASSWORD :'password'`);
+    expect(plan.statements[reset!.statement]!.passwordFor).toBe('a');
+  });
+
+  it('reports, and never changes, unmanaged roles that reach the database', () => {
+    const plan = diff(
+      desired(),
+      liveState({
+        extraRoles: [role('bob')],
+        server: { ...liveState().server, acl: [{ grantee: 'bob', privilege: 'CONNECT' }] },
+      }),
+    );
+    expect(sql(plan)).toEqual([]);
+    expect(plan.findings).toEqual([
+      expect.objectContaining({
+        kind: 'unmanaged-role',
+        subject: 'bob',
+        description: 'role bob is not managed by pgcred and holds CONNECT on database app',
+      }),
+    ]);
+    const ignored = diff(
+      desired({ ignoreRoles: ['bob'] }),
+      liveState({
+        extraRoles: [role('bob')],
+        server: { ...liveState().server, acl: [{ grantee: 'bob', privilege: 'CONNECT' }] },
+      }),
+    );
+    expect(ignored.findings).toEqual([]);
+  });
+
+  it('keeps undeclared credentials unless --prune, and never prunes an attached one', () => {
+    const live = liveState({ extraRoles: [managed('old')] });
+    expect(sql(diff(desired(), live))).toEqual([]);
+    expect(diff(desired(), live).findings[0]?.kind).toBe('undeclared-credential');
+    expect(sql(diff(desired({ prune: true }), live))).toEqual([
+      'REASSIGN OWNED BY "old" TO "u_owner"',
+      'DROP OWNED BY "old"',
+      'DROP ROLE "old"',
+    ]);
+    const attached = diff(desired({ prune: true, attachedApps: new Map([['old', ['web', 'api']]]) }), live);
+    expect(attached.errors).toEqual([
+      'Credential old must be detached from the apps ⬢ web, ⬢ api before destroying.',
+    ]);
+  });
+
+  it('names objects another role owns, since default privileges do not cover them', () => {
+    const plan = diff(
+      desired(),
+      liveState({
+        extraRoles: [managed('a')],
+        foreignOwnership: [{ owner: 'a', schema: 'public', kind: 'table', count: 2, sample: ['t1', 't2'] }],
+      }),
+    );
+    expect(plan.findings.find((f) => f.kind === 'foreign-owner')?.description).toMatch(
+      /^a, not the default credential, owns 2 tables in schema public: public\.t1, public\.t2\./,
+    );
+  });
+
+  it('sets up the default credential on a database a superuser owns', () => {
+    const live = liveState({
+      server: {
+        ...liveState().server,
+        owner: 'postgres',
+        ownerIsSuperuser: true,
+        publicSchemaOwner: 'pg_database_owner',
+      },
+    });
+    (live.roles as Map<string, unknown>).delete(OWNER);
+    const plan = diff(desired({ owner: undefined }), live);
+    const statements = sql(plan);
+    expect(statements[0]).toMatch(/^CREATE ROLE "u[a-z0-9]{13}" WITH LOGIN/);
+    expect(statements).toContainEqual(
+      expect.stringMatching(
+        /^GRANT "pg_monitor", "pg_read_all_settings", "pg_read_all_stats", "pg_signal_backend" TO "u[a-z0-9]{13}"$/,
+      ),
+    );
+    expect(statements).toContainEqual(
+      expect.stringMatching(/^ALTER DATABASE "app" OWNER TO "u[a-z0-9]{13}"$/),
+    );
+    // The derived name is stable: the same database gets the same default username on every run.
+    expect(sql(diff(desired({ owner: undefined }), live))).toEqual(statements);
+  });
+
+  it('quotes hostile names everywhere', () => {
+    const schema = 'we"ird schema; DROP TABLE x';
+    const plan = diff(
+      desired({ credentials: [{ name: 'a', access: level('read-only') }], passwords: ok('a') }),
+      liveState({ extraRoles: [managed('a')], tables: { [schema]: 1 } }),
+    );
+    expect(sql(plan)).toContain('GRANT SELECT ON ALL TABLES IN SCHEMA "we""ird schema; DROP TABLE x" TO "a"');
+  });
+});
