@@ -1,4 +1,4 @@
-import type { DatabaseSpec } from '../model/config';
+import type { Access, DatabaseSpec } from '../model/config';
 import { DEFAULT_CREDENTIAL } from '../model/config';
 import { quoteIdent } from '../model/identifiers';
 import { credentialNameProblem, rotatingUsername } from '../model/names';
@@ -64,12 +64,17 @@ export function checkCreate(spec: DatabaseSpec, name: string): void {
     throw new CredentialError(ESSENTIAL_TIER_MESSAGE);
 }
 
-/** `credentials:create`: a LOGIN role with CONNECT and the given level (none by default). */
+/** A level name, or a level or custom grants as the model writes them. */
+function accessOf(access: PermissionLevelName | Access): Access {
+  return typeof access === 'string' ? { kind: 'level', level: PermissionLevel.of(access).name } : access;
+}
+
+/** `credentials:create`: a LOGIN role with CONNECT and the given level (none by default) or grants. */
 export async function createCredential(
   ctx: ReconcileContext,
   spec: DatabaseSpec,
   name: string,
-  level: PermissionLevelName = 'none',
+  level: PermissionLevelName | Access = 'none',
 ): Promise<ApplyResult> {
   refuseUnlessWritable(spec, undefined);
   if (name === DEFAULT_CREDENTIAL)
@@ -79,7 +84,7 @@ export async function createCredential(
   const limits = planLimits(spec.plan, spec.credentialLimit);
   if (limits.defaultOnly) throw new CredentialError(ESSENTIAL_TIER_MESSAGE);
   return applyDatabase(ctx, spec, {
-    credentials: [...declaredCredentials(ctx, spec, name), { name, access: { kind: 'level', level } }],
+    credentials: [...declaredCredentials(ctx, spec, name), { name, access: accessOf(level) }],
     scope: new Set([name]),
     check: (live) => {
       if (live.server.inRecovery) return [FOLLOWER_MESSAGE];
@@ -97,19 +102,19 @@ export async function createCredential(
   });
 }
 
-/** `credentials:permissions`: converge the credential to exactly this level. */
+/** `credentials:permissions`: converge the credential to exactly this level (or these grants). */
 export async function setPermissionLevel(
   ctx: ReconcileContext,
   spec: DatabaseSpec,
   name: string,
-  level: PermissionLevelName,
+  level: PermissionLevelName | Access,
 ): Promise<ApplyResult> {
   refuseUnlessWritable(spec, undefined);
-  PermissionLevel.of(level);
+  const access = accessOf(level);
   if (name === DEFAULT_CREDENTIAL)
     throw new CredentialError('the default credential owns the database; its access has no level');
   return applyDatabase(ctx, spec, {
-    credentials: [...declaredCredentials(ctx, spec, name), { name, access: { kind: 'level', level } }],
+    credentials: [...declaredCredentials(ctx, spec, name), { name, access }],
     scope: new Set([name]),
     check: (live) => {
       if (live.server.inRecovery) return [FOLLOWER_MESSAGE];
