@@ -228,7 +228,7 @@ export async function repairDefault(ctx: ReconcileContext, spec: DatabaseSpec): 
   }
   return applyDatabase(ctx, spec, {
     check: (live) => (live.server.inRecovery ? [FOLLOWER_MESSAGE] : []),
-    extra: (live, owner) => {
+    prepare: (live, owner) => {
       const changes: ExtraChange[] = [];
       const credentials = new Set(liveCredentials(live));
       const reassigned = new Set<string>();

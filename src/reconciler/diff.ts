@@ -390,7 +390,7 @@ function planOwner(
     if (!ownerIsAdmin) {
       planRoleAttributes(b, role, who);
       const mark = parseManagedComment(role.comment);
-      if (!mark || mark.kind !== 'default credential' || mark.database !== s.database) {
+      if (mark?.kind !== 'default credential' || mark.database !== s.database) {
         b.simple(
           Phase.AlterRole,
           'adopt',
@@ -786,7 +786,7 @@ function planRelationPrivileges(
           c.notes.push(
             holding === 0
               ? ''
-              : `${privilege} was missing on ${total - holding} of ${total}${listNames(schema, have?.lacking, total - holding)}`,
+              : `missing on ${total - holding} of ${total}${listNames(schema, have?.lacking, total - holding)}\t${privilege}`,
           );
         }
       } else if (want === undefined) {
@@ -794,7 +794,7 @@ function planRelationPrivileges(
           const c = cell(full, scope, () => ({ grant: [], revoke: [], notes: [], revokeNotes: [] }));
           c.revoke.push(privilege);
           c.revokeNotes.push(
-            `${privilege} held on ${holding} of ${total}${listNames(schema, have?.holders, holding)}`,
+            `held on ${holding} of ${total}${listNames(schema, have?.holders, holding)}\t${privilege}`,
           );
         }
       } else {
@@ -805,7 +805,7 @@ function planRelationPrivileges(
           // grant it on the declared relations again.
           const c = cell(full, scope, () => ({ grant: [], revoke: [], notes: [], revokeNotes: [] }));
           c.revoke.push(privilege);
-          c.revokeNotes.push(`${privilege} held on ${holding} of ${total}`);
+          c.revokeNotes.push(`held on ${holding} of ${total}\t${privilege}`);
           for (const name of wanted)
             cell(specific, `${cls}\t${schema}\t${name}`, () => ({ grant: [], revoke: [] })).grant.push(
               privilege,
@@ -833,7 +833,7 @@ function planRelationPrivileges(
       const target = `all ${CLASS_NOUN[cls][1]} in schema ${displayIdent(schema)}`;
       if (c.grant.length > 0) {
         const privileges = c.grant.sort(privilegeOrder);
-        const notes = c.notes.filter(Boolean);
+        const notes = mergeNotes(c.notes.filter(Boolean));
         b.intent(
           { action: 'grant', kind: 'relations', sort: cls, object: schema, privileges, grantee },
           grantee,
@@ -848,7 +848,7 @@ function planRelationPrivileges(
           { action: 'revoke', kind: 'relations', sort: cls, object: schema, privileges, grantee },
           grantee,
           target,
-          `loses ${privileges.join(', ')} on ${target} (${c.revokeNotes.join('; ')})`,
+          `loses ${privileges.join(', ')} on ${target} (${mergeNotes(c.revokeNotes).join('; ')})`,
           true,
         );
       }
@@ -880,6 +880,16 @@ function planRelationPrivileges(
       }
     }
   }
+}
+
+/** `note\tPRIVILEGE` entries with the same note become one: `SELECT, INSERT missing on 1 of 3: public.t`. */
+function mergeNotes(notes: readonly string[]): string[] {
+  const byNote = new Map<string, string[]>();
+  for (const entry of notes) {
+    const [note, privilege] = entry.split('\t') as [string, string];
+    byNote.set(note, [...(byNote.get(note) ?? []), privilege]);
+  }
+  return [...byNote].map(([note, privileges]) => `${privileges.sort(privilegeOrder).join(', ')} ${note}`);
 }
 
 const DEFAULT_NOUN: Record<DefaultObjectType, string> = {

@@ -79,3 +79,26 @@ export function subjectOrder(a: string, b: string): number {
   const rank = (s: string) => (s === 'default' ? 0 : s === 'PUBLIC' ? 2 : 1);
   return rank(a) - rank(b) || a.localeCompare(b);
 }
+
+/** Two plans run one after the other in one transaction, as one plan. */
+export function concatPlans(first: Plan, second: Plan): Plan {
+  const offsetChanges = first.changes.length;
+  const offsetStatements = first.statements.length;
+  return {
+    ...second,
+    changes: [
+      ...first.changes,
+      ...second.changes.map((c) => ({
+        ...c,
+        id: c.id + offsetChanges,
+        statement: c.statement + offsetStatements,
+      })),
+    ],
+    statements: [
+      ...first.statements,
+      ...second.statements.map((st) => ({ ...st, changes: st.changes.map((id) => id + offsetChanges) })),
+    ],
+    findings: second.findings,
+    errors: [...first.errors, ...second.errors],
+  };
+}

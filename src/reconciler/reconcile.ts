@@ -11,7 +11,7 @@ import { type DesiredCredential, type DesiredDatabase, diff, type ExtraChange, o
 import { inspect } from './inspect';
 import type { LiveState } from './live-state';
 import { checkPasswords } from './passwords';
-import { PASSWORD_PLACEHOLDER, type Plan } from './plan';
+import { concatPlans, PASSWORD_PLACEHOLDER, type Plan } from './plan';
 import { scramVerifier } from './scram';
 
 /** Everything the reconciler needs besides the database: the model, the control store, a place for progress. */
@@ -31,6 +31,11 @@ export interface PlanOptions {
   readonly scope?: ReadonlySet<string>;
   /** Changes a command adds, computed from the live state under the lock. */
   readonly extra?: (live: LiveState, owner: string) => ExtraChange[];
+  /**
+   * Changes made first, in the same transaction, before the plan is computed, so the
+   * plan sees their result: repair-default hands objects over, then restores grants.
+   */
+  readonly prepare?: (live: LiveState, owner: string) => ExtraChange[];
   /** Refuse before any change (e.g. the credential is attached), computed under the lock. */
   readonly check?: (live: LiveState, owner: string) => string[];
 }
@@ -165,33 +170,27 @@ export async function applyDatabase(
   try {
     await client.query('BEGIN');
     await lockForApply(client, spec.name, options.lockTimeoutMs ?? 300_000, ctx.progress);
-    const { plan } = await computePlan(ctx, spec, client, options);
-    if (plan.errors.length > 0) throw new PlanRefusedError(spec.name, plan.errors);
-    if (plan.changes.length === 0) {
-      await client.query('ROLLBACK');
-      return { plan, applied: false };
-    }
-    if (options.confirm && !(await options.confirm(plan))) {
-      await client.query('ROLLBACK');
-      return { plan, applied: false };
-    }
     const known = await ctx.control.getPasswords(source.name);
-    for (const statement of plan.statements) {
-      let sql = statement.sql;
-      if (statement.passwordFor) {
-        const password = await passwordFor(ctx.control, source.name, statement.passwordFor, known);
-        sql = sql.slice(0, sql.length - PASSWORD_PLACEHOLDER.length) + quoteLiteral(scramVerifier(password));
-      }
-      try {
-        await client.query(sql);
-      } catch (error) {
-        const change = plan.changes[statement.changes[0]!];
-        throw new Error(
-          `apply of ${spec.name} failed at "${change ? `${change.subject}: ${change.description}` : statement.sql}" ` +
-            `(${statement.sql.replace(PASSWORD_PLACEHOLDER, "'…'")}): ${(error as Error).message}. Nothing was changed.`,
-        );
-      }
+    let prepared: Plan | undefined;
+    if (options.prepare) {
+      ({ plan: prepared } = await computePlan(ctx, spec, client, {
+        ...options,
+        scope: new Set(),
+        extra: options.prepare,
+      }));
+      if (prepared.errors.length > 0) throw new PlanRefusedError(spec.name, prepared.errors);
+      await execute(spec, client, prepared, (username) =>
+        passwordFor(ctx.control, source.name, username, known),
+      );
     }
+    const { plan: main } = await computePlan(ctx, spec, client, options);
+    const plan = prepared ? concatPlans(prepared, main) : main;
+    if (plan.errors.length > 0) throw new PlanRefusedError(spec.name, plan.errors);
+    if (plan.changes.length === 0 || (options.confirm && !(await options.confirm(plan)))) {
+      await client.query('ROLLBACK');
+      return { plan, applied: false };
+    }
+    await execute(spec, client, main, (username) => passwordFor(ctx.control, source.name, username, known));
     await client.query('COMMIT');
     await ctx.control.audit({
       action: 'apply',
@@ -211,6 +210,31 @@ export async function applyDatabase(
     throw error;
   } finally {
     await client.end().catch(() => undefined);
+  }
+}
+
+/** Runs a plan's statements on the open transaction; a failure names the change and PostgreSQL's reason. */
+async function execute(
+  spec: DatabaseSpec,
+  client: ClientBase,
+  plan: Plan,
+  password: (username: string) => Promise<string>,
+): Promise<void> {
+  for (const statement of plan.statements) {
+    let sql = statement.sql;
+    if (statement.passwordFor) {
+      const verifier = scramVerifier(await password(statement.passwordFor));
+      sql = sql.slice(0, sql.length - PASSWORD_PLACEHOLDER.length) + quoteLiteral(verifier);
+    }
+    try {
+      await client.query(sql);
+    } catch (error) {
+      const change = plan.changes[statement.changes[0]!];
+      throw new Error(
+        `apply of ${spec.name} failed at "${change ? `${change.subject}: ${change.description}` : statement.sql}" ` +
+          `(${statement.sql.replace(PASSWORD_PLACEHOLDER, "'…'")}): ${(error as Error).message}. Nothing was changed.`,
+      );
+    }
   }
 }
 

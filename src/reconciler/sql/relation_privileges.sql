@@ -17,10 +17,12 @@ WITH rel AS MATERIALIZED (
 totals AS (
   SELECT schema, class, count(*)::int AS total FROM rel GROUP BY schema, class
 ),
+-- A relation without an ACL has the built-in one: its owner holds everything. Owners
+-- count as holders, so a credential that owns a table is seen to hold its privileges.
 item AS MATERIALIZED (
   SELECT r.oid, r.schema, r.class, r.name, a.grantee, a.privilege_type AS privilege
-    FROM rel r, aclexplode(r.relacl) a
-   WHERE r.relacl IS NOT NULL AND a.grantee <> r.relowner
+    FROM rel r,
+         aclexplode(coalesce(r.relacl, acldefault(CASE r.class WHEN 'sequences' THEN 's' ELSE 'r' END::"char", r.relowner))) a
 ),
 grouped AS (
   SELECT schema, class, grantee, privilege, count(*)::int AS holding,
