@@ -1,0 +1,265 @@
+import type { DatabaseSpec } from '../model/config';
+import { credentialNameProblem } from '../model/names';
+import { ESSENTIAL_TIER_MESSAGE, FOLLOWER_MESSAGE, planLimits } from '../model/plans';
+import {
+  createCredential,
+  destroyCredential,
+  inspectDatabase,
+  liveCredentials,
+  setPermissionLevel,
+} from '../reconciler/credentials';
+import { parseManagedComment } from '../reconciler/markers';
+import { accessOf } from './credential-config';
+import { CredentialStatusReader } from './credential-status';
+import { type Diagnostic, error, errorOf, hasErrors, type PathStep } from './diagnostics';
+import type { PlanResult, ResourceOperations, ResourceResult } from './operations';
+import { knownString } from './provider-config';
+import { CREDENTIAL_TYPE } from './schema';
+import type { ProviderSession } from './session';
+import { type ObjectValue, sameValue, UNKNOWN } from './values';
+
+/**
+ * pgcred_credential, backed by the reconciler: create, permissions and destroy are
+ * the CLI's own functions; a refresh is the reconciler's plan scoped to the
+ * credential, so a grant revoked by hand shows up in `terraform plan` and apply
+ * repairs it.
+ */
+export const credentialOperations: ResourceOperations = {
+  plan: planCredential,
+  apply: applyCredential,
+  read: readCredential,
+  importState: importCredential,
+};
+
+const readers = new WeakMap<ProviderSession, CredentialStatusReader>();
+
+function readerOf(session: ProviderSession): CredentialStatusReader {
+  let reader = readers.get(session);
+  if (!reader) {
+    reader = new CredentialStatusReader(session);
+    readers.set(session, reader);
+  }
+  return reader;
+}
+
+const NOT_CONFIGURED = error(
+  'Provider configuration not known',
+  'the pgcred provider block holds values that are known only after apply; apply what they come from first',
+);
+
+function specOf(
+  session: ProviderSession,
+  database: unknown,
+): { spec?: DatabaseSpec; diagnostics: Diagnostic[] } {
+  if (!knownString(database)) return { diagnostics: [] };
+  const spec = session.database(database);
+  if (spec) return { spec, diagnostics: [] };
+  return {
+    diagnostics: [
+      error(
+        'Unknown database',
+        `the provider has no database block named "${database}" (it declares ${session.databaseNames()})`,
+        ['database'],
+      ),
+    ],
+  };
+}
+
+async function planCredential(
+  session: ProviderSession | undefined,
+  prior: ObjectValue | null,
+  proposed: ObjectValue | null,
+): Promise<PlanResult> {
+  if (!proposed) return { planned: null, requiresReplace: [], diagnostics: [] };
+  const requiresReplace: PathStep[][] = [];
+  for (const key of ['database', 'name']) {
+    if (prior && !sameValue(prior[key], proposed[key])) requiresReplace.push([key]);
+  }
+  const creating = !prior || requiresReplace.length > 0;
+  const { database, name } = proposed;
+  const planned: ObjectValue = { ...proposed, drift: null };
+  const diagnostics: Diagnostic[] = [];
+  if (knownString(name)) {
+    const problem = credentialNameProblem(name);
+    if (problem) diagnostics.push(error('Invalid credential name', problem, ['name']));
+  }
+  if (creating) {
+    // Known now, so other resources can use them in their own plans.
+    planned.id = knownString(database) && knownString(name) ? `${database}/${name}` : UNKNOWN;
+    planned.username = knownString(name) ? name : UNKNOWN;
+    planned.state = UNKNOWN;
+    if (session && diagnostics.length === 0)
+      diagnostics.push(...(await checkCreate(session, database, name)));
+  } else {
+    planned.id = prior.id ?? null;
+    planned.username = prior.username ?? null;
+    planned.state = prior.state ?? null;
+    if (session) diagnostics.push(...specOf(session, database).diagnostics);
+    if (!sameValue(prior.rotation_trigger, proposed.rotation_trigger)) {
+      diagnostics.push(
+        error(
+          'Rotation is not available yet',
+          'a change of rotation_trigger rotates the password, but this build of pgcred has no rotation ' +
+            '(src/rotation): keep rotation_trigger as it is, or rotate with pgcred credentials:rotate.',
+          ['rotation_trigger'],
+        ),
+      );
+    }
+  }
+  return { planned, requiresReplace, diagnostics };
+}
+
+/** What plan can refuse about a new credential: the seed's limits and names, each on its attribute. */
+async function checkCreate(
+  session: ProviderSession,
+  database: unknown,
+  name: unknown,
+): Promise<Diagnostic[]> {
+  const { spec, diagnostics } = specOf(session, database);
+  if (!spec) return diagnostics;
+  const limits = planLimits(spec.plan, spec.credentialLimit);
+  if (limits.defaultOnly) {
+    return [
+      error('Essential-tier database', `${ESSENTIAL_TIER_MESSAGE} (${spec.name} is on plan ${spec.plan})`, [
+        'database',
+      ]),
+    ];
+  }
+  if (!knownString(name)) return [];
+  const live = await session.liveState(spec);
+  if (live.server.inRecovery) return [error('Follower database', FOLLOWER_MESSAGE, ['database'])];
+  const existing = liveCredentials(live);
+  if (existing.includes(name)) {
+    return [
+      error(
+        'Credential already exists',
+        `credential ${name} already exists on ${spec.name}: import it ` +
+          `(terraform import ${CREDENTIAL_TYPE}.<address> ${spec.name}/${name}) or choose another name`,
+        ['name'],
+      ),
+    ];
+  }
+  const role = live.roles.get(name);
+  if (role) {
+    const mark = parseManagedComment(role.comment);
+    return [
+      error(
+        'Name taken in this cluster',
+        mark
+          ? `role ${name} is already a ${mark.kind} of database "${mark.database}": roles are cluster-wide, so ${spec.name} cannot have its own ${name}`
+          : `a role named ${name} already exists in this cluster and pgcred does not manage it; choose another name`,
+        ['name'],
+      ),
+    ];
+  }
+  const all = new Set([...existing, ...session.planCreate(spec.name, name)]);
+  if (all.size > limits.credentials) {
+    return [
+      error(
+        'Too many credentials',
+        `${spec.name} allows at most ${limits.credentials} credentials besides default (plan ${spec.plan}); ` +
+          `with ${name} it would have ${all.size}`,
+        ['name'],
+      ),
+    ];
+  }
+  return [];
+}
+
+async function applyCredential(
+  session: ProviderSession | undefined,
+  prior: ObjectValue | null,
+  planned: ObjectValue | null,
+): Promise<ResourceResult> {
+  if (!session) return { state: prior, diagnostics: [NOT_CONFIGURED] };
+  const target = (planned ?? prior)!;
+  const { spec, diagnostics } = specOf(session, target.database);
+  if (!spec) return { state: prior, diagnostics };
+  const name = target.name as string;
+  const verb = !planned ? 'destroy' : !prior ? 'create' : 'update';
+  try {
+    if (!planned) {
+      await session.change(spec, async (ctx) => {
+        // Gone already (dropped by hand): nothing to destroy.
+        if (liveCredentials(await inspectDatabase(spec)).includes(name))
+          await destroyCredential(ctx, spec, name);
+      });
+      return { state: null, diagnostics: [] };
+    }
+    const access = accessOf(planned);
+    if (!prior) await session.change(spec, (ctx) => createCredential(ctx, spec, name, access));
+    else await session.change(spec, (ctx) => setPermissionLevel(ctx, spec, name, access));
+    return {
+      state: {
+        ...planned,
+        id: `${spec.name}/${name}`,
+        username: planned.username === UNKNOWN ? name : planned.username!,
+        state: planned.state === UNKNOWN ? 'active' : planned.state!,
+        drift: null,
+      },
+      diagnostics: [],
+    };
+  } catch (caught) {
+    return {
+      state: prior,
+      diagnostics: [errorOf(`Cannot ${verb} credential ${name} on ${spec.name}`, caught)],
+    };
+  }
+}
+
+async function readCredential(
+  session: ProviderSession | undefined,
+  state: ObjectValue,
+): Promise<ResourceResult> {
+  if (!session) return { state, diagnostics: [NOT_CONFIGURED] };
+  const { spec, diagnostics } = specOf(session, state.database);
+  if (!spec || hasErrors(diagnostics)) return { state, diagnostics };
+  const name = state.name as string;
+  const status = await readerOf(session).read(spec, name, accessOf(state));
+  if (!status.exists) return { state: null, diagnostics: [] };
+  return {
+    state: {
+      ...state,
+      id: `${spec.name}/${name}`,
+      username: status.username,
+      state: status.state,
+      permission: status.level ?? state.permission ?? null,
+      drift: status.drift.length > 0 ? [...status.drift] : null,
+    },
+    diagnostics: [],
+  };
+}
+
+/** `terraform import pgcred_credential.x <database>/<name>`; the refresh that follows reads the rest. */
+async function importCredential(session: ProviderSession | undefined, id: string): Promise<ResourceResult> {
+  if (!session) return { state: null, diagnostics: [NOT_CONFIGURED] };
+  const match = /^([^/]+)\/([^/]+)$/.exec(id);
+  if (!match) {
+    return {
+      state: null,
+      diagnostics: [
+        error('Invalid import ID', `"${id}": write <database>/<name>, e.g. postgresql-sunny-1234/analyst`),
+      ],
+    };
+  }
+  const [, database, name] = match as unknown as [string, string, string];
+  const { spec, diagnostics } = specOf(session, database);
+  if (!spec) return { state: null, diagnostics: diagnostics.map((d) => ({ ...d, attribute: undefined })) };
+  const problem = credentialNameProblem(name);
+  if (problem) return { state: null, diagnostics: [error('Invalid import ID', problem)] };
+  return {
+    state: {
+      id: `${spec.name}/${name}`,
+      database: spec.name,
+      name,
+      permission: null,
+      rotation_trigger: null,
+      username: name,
+      state: null,
+      drift: null,
+      grant: [],
+      rotation: null,
+    },
+    diagnostics: [],
+  };
+}

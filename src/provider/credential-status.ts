@@ -1,0 +1,128 @@
+import type { Access, DatabaseSpec } from '../model/config';
+import { PermissionLevel, type PermissionLevelName } from '../model/permission-level';
+import { listCredentials } from '../reconciler/listing';
+import type { Change, Plan } from '../reconciler/plan';
+import { planDatabase } from '../reconciler/reconcile';
+import type { ProviderSession } from './session';
+
+/** What a refresh learns of one credential. */
+export interface CredentialStatus {
+  readonly exists: boolean;
+  /** The username apps should use now. */
+  readonly username: string;
+  readonly state: string;
+  /** When the live privileges are exactly another level's (set by hand with credentials:permissions). */
+  readonly level?: PermissionLevelName;
+  /** The changes apply would make, in the plan's words; empty when in sync. */
+  readonly drift: readonly string[];
+}
+
+interface Waiting {
+  readonly name: string;
+  readonly access: Access;
+  readonly resolve: (status: CredentialStatus) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/**
+ * Reads credentials the way drift does: the reconciler's plan for just these
+ * credentials (inspect, then the pure diff, scoped), so a refresh reports exactly
+ * what apply would repair. Terraform refreshes up to ten resources at once; the
+ * requests that arrive while one read runs share the next, so 60 credentials cost a
+ * handful of inspections, not 60.
+ */
+export class CredentialStatusReader {
+  private readonly waiting = new Map<string, Waiting[]>();
+  private readonly running = new Set<string>();
+
+  constructor(private readonly session: ProviderSession) {}
+
+  read(spec: DatabaseSpec, name: string, access: Access): Promise<CredentialStatus> {
+    return new Promise((resolve, reject) => {
+      const list = this.waiting.get(spec.name) ?? [];
+      list.push({ name, access, resolve, reject });
+      this.waiting.set(spec.name, list);
+      if (!this.running.has(spec.name)) setImmediate(() => void this.flush(spec));
+    });
+  }
+
+  private async flush(spec: DatabaseSpec): Promise<void> {
+    const batch = this.waiting.get(spec.name) ?? [];
+    if (batch.length === 0 || this.running.has(spec.name)) return;
+    this.waiting.delete(spec.name);
+    this.running.add(spec.name);
+    try {
+      const statuses = await this.readBatch(spec, batch);
+      for (const item of batch) item.resolve(statuses.get(item.name)!);
+    } catch (error) {
+      for (const item of batch) item.reject(error);
+    } finally {
+      this.running.delete(spec.name);
+      if (this.waiting.has(spec.name)) void this.flush(spec);
+    }
+  }
+
+  private async readBatch(
+    spec: DatabaseSpec,
+    batch: readonly Waiting[],
+  ): Promise<Map<string, CredentialStatus>> {
+    const ctx = await this.session.context();
+    const accesses = new Map(batch.map((item) => [item.name, item.access]));
+    const names = new Set(accesses.keys());
+    const listing = await listCredentials(ctx, spec);
+    const plan = await planDatabase(ctx, spec, {
+      credentials: [...accesses].map(([name, access]) => ({ name, access })),
+      scope: names,
+    });
+
+    // A level credential whose privileges drifted may hold exactly another level:
+    // then the refresh reports that level, and the plan shows the level change.
+    const matched = new Map<string, PermissionLevelName>();
+    const drifted = [...accesses].filter(
+      ([name, access]) => access.kind === 'level' && changesOf(plan, name).some(isPrivilegeChange),
+    );
+    for (const level of PermissionLevel.NAMES) {
+      const candidates = drifted.filter(
+        ([name, access]) => access.kind === 'level' && access.level !== level && !matched.has(name),
+      );
+      if (candidates.length === 0) continue;
+      const alternative = await planDatabase(ctx, spec, {
+        credentials: candidates.map(([name]) => ({ name, access: { kind: 'level', level } })),
+        scope: new Set(candidates.map(([name]) => name)),
+      });
+      for (const [name] of candidates) {
+        if (!changesOf(alternative, name).some(isPrivilegeChange)) matched.set(name, level);
+      }
+    }
+
+    const statuses = new Map<string, CredentialStatus>();
+    for (const name of names) {
+      const entry = listing.find((c) => c.name === name);
+      if (!entry || entry.state === 'not created') {
+        statuses.set(name, { exists: false, username: name, state: 'gone', drift: [] });
+        continue;
+      }
+      const level = matched.get(name);
+      const changes = changesOf(plan, name).filter((c) => !level || !isPrivilegeChange(c));
+      statuses.set(name, {
+        exists: true,
+        username: entry.usernames?.find((u) => u.state === 'active')?.user ?? entry.username,
+        state: entry.state,
+        ...(level ? { level } : {}),
+        drift: changes.map((c) => c.description),
+      });
+    }
+    return statuses;
+  }
+}
+
+/** The plan's changes about one credential, including the default credential's admin option on it. */
+function changesOf(plan: Plan, name: string): Change[] {
+  return plan.changes.filter(
+    (c) => c.subject === name || (c.subject === 'default' && c.target === `role ${name}`),
+  );
+}
+
+function isPrivilegeChange(change: Change): boolean {
+  return change.action === 'grant' || change.action === 'revoke';
+}

@@ -1,0 +1,145 @@
+import { join } from 'node:path';
+import { MasterKey } from '../control/crypto';
+import { ControlStore } from '../control/store';
+import type { Config, DatabaseSpec } from '../model/config';
+import { inspectDatabase } from '../reconciler/credentials';
+import type { LiveState } from '../reconciler/live-state';
+import { applyDatabase, type ReconcileContext } from '../reconciler/reconcile';
+import type { ProviderSettings } from './provider-config';
+
+/**
+ * What one provider process knows between requests: the configured databases as
+ * the model describes them, the control store (opened on first use), the live state
+ * of each database (read once per plan, forgotten after any change), and the
+ * credentials this plan creates, so the credential limit holds across resources.
+ */
+export class ProviderSession {
+  readonly config: Config;
+  private control?: Promise<ControlStore>;
+  private readonly live = new Map<string, Promise<LiveState>>();
+  private readonly prepared = new Set<string>();
+  private readonly creates = new Map<string, Set<string>>();
+  private changes: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    private readonly settings: ProviderSettings,
+    databases: readonly DatabaseSpec[],
+    private readonly env: NodeJS.ProcessEnv,
+  ) {
+    this.config = {
+      version: 1,
+      databases,
+      apps: [],
+      attachments: [],
+      control: { url: settings.controlUrl, ...(settings.keyFile ? { keyFile: settings.keyFile } : {}) },
+    };
+  }
+
+  static async open(settings: ProviderSettings, env: NodeJS.ProcessEnv): Promise<ProviderSession> {
+    const needsColor = settings.databases.some((db) => !db.color);
+    // The config loader (yaml, ajv) is loaded only for the default color.
+    const defaultColor = needsColor ? (await import('../config/load')).defaultColor : () => 'CYAN';
+    const databases = settings.databases.map(
+      (db): DatabaseSpec => ({
+        name: db.name,
+        url: db.url,
+        plan: db.plan,
+        color: db.color ?? defaultColor(db.name),
+        role: 'primary',
+        executor: 'pgcred',
+        ignoreRoles: [],
+        credentials: [],
+        ...(db.owner ? { owner: db.owner } : {}),
+        ...(db.credentialLimit !== undefined ? { credentialLimit: db.credentialLimit } : {}),
+      }),
+    );
+    return new ProviderSession(settings, databases, env);
+  }
+
+  database(name: string): DatabaseSpec | undefined {
+    return this.config.databases.find((db) => db.name === name);
+  }
+
+  databaseNames(): string {
+    return this.config.databases.map((db) => db.name).join(', ') || 'none';
+  }
+
+  async context(): Promise<ReconcileContext> {
+    return { config: this.config, control: await this.controlStore(), progress: (line) => log(line) };
+  }
+
+  private controlStore(): Promise<ControlStore> {
+    if (!this.control) {
+      this.control = (async () => {
+        const key = this.settings.masterKey
+          ? MasterKey.parse(this.settings.masterKey.trim(), "the provider's master_key")
+          : MasterKey.fromEnvironmentOrFile(
+              this.env,
+              this.settings.keyFile ?? join(process.cwd(), '.pgcred', 'master.key'),
+            );
+        return ControlStore.open(this.settings.controlUrl, key);
+      })();
+      this.control.catch(() => {
+        this.control = undefined;
+      });
+    }
+    return this.control;
+  }
+
+  /** The live state of a database, read once and kept until this process changes it. */
+  liveState(spec: DatabaseSpec): Promise<LiveState> {
+    let live = this.live.get(spec.name);
+    if (!live) {
+      live = inspectDatabase(spec);
+      this.live.set(spec.name, live);
+      live.catch(() => this.live.delete(spec.name));
+    }
+    return live;
+  }
+
+  /** Notes a credential this plan creates; returns every credential the database would then have. */
+  planCreate(database: string, name: string): ReadonlySet<string> {
+    let names = this.creates.get(database);
+    if (!names) {
+      names = new Set();
+      this.creates.set(database, names);
+    }
+    names.add(name);
+    return names;
+  }
+
+  /**
+   * Runs one change to a database. Changes run one at a time (the reconciler's
+   * advisory lock would serialize them anyway, and the control store has one
+   * connection); the first one in a process makes the database Heroku-shaped: the
+   * default credential exists, owns the database and the public schema, and PUBLIC
+   * holds nothing, which is what `none` and destroy's hand-over rely on.
+   */
+  change<T>(spec: DatabaseSpec, work: (ctx: ReconcileContext) => Promise<T>): Promise<T> {
+    const run = async () => {
+      const ctx = await this.context();
+      try {
+        if (!this.prepared.has(spec.name)) {
+          await applyDatabase(ctx, spec, { credentials: [] });
+          this.prepared.add(spec.name);
+        }
+        return await work(ctx);
+      } finally {
+        this.live.delete(spec.name);
+      }
+    };
+    const result = this.changes.then(run);
+    this.changes = result.catch(() => undefined);
+    return result;
+  }
+
+  async close(): Promise<void> {
+    const control = await this.control?.catch(() => undefined);
+    await control?.close();
+  }
+}
+
+/** Provider logs go to stderr, where Terraform keeps them (TF_LOG). Never a secret. */
+export function log(line: string): void {
+  process.stderr.write(`pgcred: ${line}\n`);
+}
