@@ -7,6 +7,7 @@ import {
   createCredential,
   destroyCredential,
   inspectDatabase,
+  refuseUnlessWritable,
   repairDefault,
   setPermissionLevel,
 } from '../../reconciler/credentials';
@@ -71,6 +72,7 @@ export function registerCredentialCommands(program: Command, context: () => Comm
     .action(async (database: string | undefined, options: { name: string; level: PermissionLevelName }) => {
       const ctx = context();
       const spec = ctx.database(database);
+      refuseUnlessWritable(spec, undefined);
       const rc = await ctx.reconcileContext();
       const result = await ctx.action(
         `Setting ${options.name} on ${spec.name} to ${PermissionLevel.of(options.level).title.toLowerCase()}`,
@@ -98,6 +100,7 @@ export function registerCredentialCommands(program: Command, context: () => Comm
     .action(async (database: string | undefined, options: { name: string; confirm?: string }) => {
       const ctx = context();
       const spec = ctx.database(database);
+      refuseUnlessWritable(spec, undefined);
       if (options.name === DEFAULT_CREDENTIAL) throw new UserError('Default credential cannot be destroyed.');
       const rc = await ctx.reconcileContext();
       await ctx.confirm(
@@ -129,6 +132,7 @@ export function registerCredentialCommands(program: Command, context: () => Comm
     .action(async (database: string | undefined, options: { confirm?: string }) => {
       const ctx = context();
       const spec = ctx.database(database);
+      refuseUnlessWritable(spec, undefined);
       const rc = await ctx.reconcileContext();
       await ctx.confirm(
         spec.name,

@@ -1,0 +1,83 @@
+import { configDir, pgcred, testKey } from '../harness/cli';
+import { adminUrl, dropRoles, tryAs, uniqueName, userUrl, withClient } from '../harness/pg';
+
+/**
+ * The smaller of the two admin setups the README documents: no superuser, only
+ * the database owner with CREATEROLE, logging in as the default credential.
+ */
+describe('admin: the database owner with CREATEROLE', () => {
+  const owner = uniqueName('owner');
+  const analyst = uniqueName('analyst');
+  const writer = uniqueName('writer');
+  const database = uniqueName('ownerdb');
+  const password = 'Owner0Password0With0Enough0Entropy';
+  let dir: string;
+  let env: NodeJS.ProcessEnv;
+  const run = (...args: string[]) => pgcred(args, { cwd: dir, env });
+
+  beforeAll(async () => {
+    await withClient(adminUrl(), async (c) => {
+      await c.query(`CREATE ROLE "${owner}" LOGIN CREATEROLE PASSWORD '${password}'`);
+      await c.query(
+        `GRANT pg_monitor, pg_read_all_settings, pg_read_all_stats, pg_signal_backend TO "${owner}"`,
+      );
+      await c.query(`CREATE DATABASE "${database}" OWNER "${owner}"`);
+    });
+    const url = userUrl(database, owner, password);
+    await withClient(url, (c) => c.query('CREATE TABLE public.accounts (id serial PRIMARY KEY, name text)'));
+    dir = configDir(`version: 1
+databases:
+  - name: owned
+    url: \${DATABASE_ADMIN_URL}
+    credentials:
+      - { name: ${analyst}, permission: read-only }
+      - { name: ${writer}, permission: read-write }
+`);
+    env = { DATABASE_ADMIN_URL: url, PGCRED_MASTER_KEY: testKey() };
+  });
+  afterAll(async () => {
+    await withClient(adminUrl(), (c) => c.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`));
+    await dropRoles([analyst, writer, owner]);
+  });
+
+  it('applies, and the credentials get their levels', async () => {
+    const applied = await run('apply', '--yes');
+    expect(applied.stderr).toContain('Applied');
+    expect(applied.status).toBe(0);
+    const urlOf = async (name: string) =>
+      (await run('credentials:url', '--name', name)).stdout
+        .split('\n')
+        .find((l) => l.trim().startsWith('postgres://'))!
+        .trim();
+    expect(await tryAs(await urlOf(analyst), 'SELECT * FROM public.accounts')).toMatchObject({ ok: true });
+    expect(
+      await tryAs(await urlOf(analyst), "INSERT INTO public.accounts (name) VALUES ('x')"),
+    ).toMatchObject({ ok: false });
+    expect(await tryAs(await urlOf(writer), "INSERT INTO public.accounts (name) VALUES ('x')")).toMatchObject(
+      { ok: true },
+    );
+    // The default credential is the admin itself: its URL is the admin's.
+    expect(await urlOf('default')).toContain(`${owner}:`);
+  });
+
+  it('checks passwords by logging in, since it cannot read pg_authid, and finds no drift', async () => {
+    const drift = await run('drift');
+    expect(drift.stdout).toContain('No changes');
+    expect(drift.status).toBe(0);
+    await withClient(adminUrl(), (c) => c.query(`ALTER ROLE "${analyst}" PASSWORD 'by-hand'`));
+    const changed = await run('drift');
+    expect(changed.status).toBe(2);
+    expect(changed.stdout).toContain('password was changed outside pgcred');
+    await run('apply', '--yes');
+    expect((await run('drift')).status).toBe(0);
+  });
+
+  it('keeps credentials out of its own control schema', async () => {
+    const url = (await run('credentials:url', '--name', analyst)).stdout
+      .split('\n')
+      .find((l) => l.trim().startsWith('postgres://'))!
+      .trim();
+    expect(await tryAs(url, 'SELECT * FROM pgcred.secrets')).toMatchObject({ ok: false, code: '42501' });
+    expect(await tryAs(url, 'SELECT * FROM pgcred.audit')).toMatchObject({ ok: false, code: '42501' });
+  });
+});
