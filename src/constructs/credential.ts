@@ -1,0 +1,182 @@
+import { DefaultPrivileges } from '@cdktf/provider-postgresql/lib/default-privileges';
+import { Grant as PostgresqlGrant } from '@cdktf/provider-postgresql/lib/grant';
+import { Role } from '@cdktf/provider-postgresql/lib/role';
+import { Construct } from 'constructs';
+import type { Access, CredentialSpec } from '../model/config';
+import type { Database } from './database';
+import { Grant, type GrantResult, type SequenceGrantPrivilege } from './grant';
+import { Manifest } from './manifest';
+import { Permission } from './permission';
+import type { Rotation } from './rotation';
+import { type TerraformPrivileges, terraformPrivileges } from './terraform-privileges';
+
+/** A credential as attachments refer to it: one declared here, a database's default, or one declared elsewhere. */
+export interface ICredential {
+  /** Its name, which is also its PostgreSQL username (`default` for the database owner). */
+  readonly credentialName: string;
+  /** The database it belongs to. */
+  readonly database: Database;
+}
+
+/** Props of a credential created with `database.addCredential`. */
+export interface CredentialOptions {
+  /** Letters, digits, '-' and '_', at most 50: the PostgreSQL username, so `<name>-rotating` still fits. */
+  readonly name: string;
+  /**
+   * Its permission level over every covered schema.
+   * @default Permission.none(), or custom grants once `grants` or a grant method is used
+   */
+  readonly permission?: Permission;
+  /**
+   * Custom grants instead of a level, as in the seed's GRANT examples.
+   * @default - none
+   */
+  readonly grants?: readonly Grant[];
+  /**
+   * When pgcred rotates its password.
+   * @default - on request only (`pgcred credentials:rotate`), with a 30-minute grace
+   */
+  readonly rotation?: Rotation;
+}
+
+/** Props of a `Credential`. */
+export interface CredentialProps extends CredentialOptions {
+  /** The database whose credential this is. */
+  readonly database: Database;
+}
+
+/**
+ * A credential: a LOGIN role named after it, with a permission level or custom
+ * grants. Terraform creates the role without a password; pgcred sets and rotates
+ * the password and hands it to the attached apps.
+ */
+export class Credential extends Construct implements ICredential {
+  /** A credential declared outside this stack, to attach by name; synth checks that the database declares it. */
+  static fromName(database: Database, name: string): ICredential {
+    return { credentialName: name, database };
+  }
+
+  readonly credentialName: string;
+  readonly database: Database;
+  readonly rotation?: Rotation;
+
+  private readonly permission?: Permission;
+  private readonly grantList: Grant[] = [];
+  private synthesized = false;
+
+  constructor(scope: Construct, id: string, props: CredentialProps) {
+    super(scope, id);
+    if (props.permission && props.grants && props.grants.length > 0) {
+      throw new Error(
+        `${this.node.path}: give a permission level or custom grants, not both (custom grants replace the level)`,
+      );
+    }
+    this.credentialName = props.name;
+    this.database = props.database;
+    this.permission = props.permission;
+    this.rotation = props.rotation;
+    this.grantList.push(...(props.grants ?? []));
+    props.database._registerCredential(this);
+    this.node.addValidation({
+      validate: () => [...Manifest.of(this).problemsFor(this), ...this.terraformProblems()],
+    });
+  }
+
+  /** The credential's access in the model's terms. */
+  get access(): Access {
+    if (this.grantList.length > 0) return { kind: 'grants', grants: this.grantList.map((g) => g.spec) };
+    return { kind: 'level', level: (this.permission ?? Permission.none()).level.name };
+  }
+
+  /** Adds a custom grant; a credential with a permission level cannot take one. */
+  addGrant(grant: Grant): GrantResult {
+    if (this.permission) {
+      throw new Error(
+        `${this.node.path}: credential ${this.credentialName} has permission level ${this.permission}; ` +
+          'custom grants replace a level, so declare it without `permission`',
+      );
+    }
+    if (this.synthesized) {
+      throw new Error(`${this.node.path}: grants must be added before the stack is synthesized`);
+    }
+    this.grantList.push(grant);
+    Manifest.of(this).changed();
+    return { grantee: this.credentialName, grant };
+  }
+
+  /** `GRANT SELECT ON TABLE ...` (tables, views, materialized views; `schema.name`, default schema public). */
+  grantSelect(...tables: string[]): GrantResult {
+    return this.addGrant(Grant.onTables(tables, ['SELECT']));
+  }
+
+  /** `GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE ...`. */
+  grantReadWrite(...tables: string[]): GrantResult {
+    return this.addGrant(Grant.onTables(tables, ['SELECT', 'INSERT', 'UPDATE', 'DELETE']));
+  }
+
+  /** `GRANT USAGE, SELECT ON SEQUENCE ...`: generate values with nextval(). */
+  grantSequenceUsage(...sequences: string[]): GrantResult {
+    const privileges: SequenceGrantPrivilege[] = ['USAGE', 'SELECT'];
+    return this.addGrant(Grant.onSequences(sequences, privileges));
+  }
+
+  /** The credential in the model's terms. */
+  spec(): CredentialSpec {
+    return { name: this.credentialName, access: this.access, rotation: this.rotation?.policy };
+  }
+
+  /**
+   * @internal Creates the Terraform resources from the final access; the stack's
+   * pgcred aspect calls it before validation, once grant methods can no longer change it.
+   */
+  _synthesizeTerraform(): void {
+    if (this.synthesized || !this.database.hasTerraformResources) return;
+    this.synthesized = true;
+    const { provider, database } = this.database.terraform;
+    const role = new Role(this, 'Role', {
+      provider,
+      name: this.credentialName,
+      login: true,
+      // pgcred owns the password: it sets it after Terraform creates the role and rotates it later.
+      lifecycle: { ignoreChanges: ['password'] },
+    });
+    const privileges = this.terraformPrivileges();
+    if (!privileges) return;
+    for (const grant of privileges.grants) {
+      new PostgresqlGrant(this, grant.id, {
+        provider,
+        database,
+        role: role.name,
+        objectType: grant.objectType,
+        schema: grant.schema,
+        objects: grant.objects.length > 0 ? [...grant.objects] : undefined,
+        privileges: [...grant.privileges],
+      });
+    }
+    for (const defaults of privileges.defaults) {
+      new DefaultPrivileges(this, defaults.id, {
+        provider,
+        database,
+        role: role.name,
+        owner: this.database.owner,
+        objectType: defaults.objectType,
+        schema: defaults.schema,
+        privileges: [...defaults.privileges],
+      });
+    }
+  }
+
+  private terraformProblems(): string[] {
+    if (!this.database.hasTerraformResources) return [];
+    return [...(this.terraformPrivileges()?.conflicts ?? [])];
+  }
+
+  private terraformPrivileges(): TerraformPrivileges | undefined {
+    try {
+      return terraformPrivileges(this.access, this.database.schemas);
+    } catch {
+      // A grant that does not parse is reported by the model's validation, with its path.
+      return undefined;
+    }
+  }
+}

@@ -1,0 +1,186 @@
+import { Grant as PostgresqlGrant } from '@cdktf/provider-postgresql/lib/grant';
+import { Construct } from 'constructs';
+import { defaultColor } from '../config/load';
+import { CONTROL_SCHEMA } from '../control/store';
+import type { AttachmentColor } from '../model/colors';
+import { type DatabaseSpec, DEFAULT_CREDENTIAL, type Executor } from '../model/config';
+import { parseSchemaName } from '../model/identifiers';
+import { derivedOwnerName } from '../reconciler/diff';
+import type { AdminConnection, BoundAdminConnection } from './admin-connection';
+import { Credential, type CredentialOptions, type ICredential } from './credential';
+import { DatabasePlan } from './database-plan';
+import { DatabaseRole, type IDatabaseSource } from './database-role';
+import { Manifest } from './manifest';
+
+/** Props of a `Database`. */
+export interface DatabaseProps {
+  /** Heroku-style name (`postgresql-sunny-1234`): how plans, listings and attachments refer to it. */
+  readonly name: string;
+  /** How Terraform and pgcred log in as its admin. */
+  readonly admin: AdminConnection;
+  /**
+   * Its plan: Essential and legacy hobby plans have only the default credential.
+   * @default DatabasePlan.STANDARD_0
+   */
+  readonly plan?: DatabasePlan;
+  /**
+   * Shown in prompts and listings, and preferred for HEROKU_POSTGRESQL_<COLOR> attachment names.
+   * @default - a color derived from the name, as pgcred.yaml does
+   */
+  readonly color?: AttachmentColor;
+  /**
+   * Primary, follower or fork. A follower gets no Terraform resources: replication brings its credentials.
+   * @default DatabaseRole.PRIMARY
+   */
+  readonly role?: DatabaseRole;
+  /**
+   * The schemas that permission levels and the PUBLIC hardening cover in Terraform
+   * (postgresql_grant needs them by name; the reconciler covers every schema it finds).
+   * Schemas created later by the default credential are covered by default privileges either way.
+   * @default ['public']
+   */
+  readonly schemas?: readonly string[];
+  /**
+   * Username of the default credential, which owns the database and the objects the
+   * levels cover. Set it when the database already belongs to an ordinary role.
+   * @default - derived from the name, as pgcred does for a database a superuser owns
+   */
+  readonly owner?: string;
+  /**
+   * Credentials allowed besides default.
+   * @default - the plan's limit (60)
+   */
+  readonly credentialLimit?: number;
+  /**
+   * Who creates roles and grants: `terraform` (the postgresql_* resources of this
+   * stack) or `pgcred` (the reconciler alone; no roles or grants are synthesized).
+   * Passwords, rotation and attachments are always pgcred's.
+   * @default 'terraform'
+   */
+  readonly executor?: Executor;
+  /**
+   * Roles pgcred neither manages nor reports.
+   * @default - none
+   */
+  readonly ignoreRoles?: readonly string[];
+}
+
+/**
+ * A PostgreSQL database with Heroku's credential model: its credentials become
+ * postgresql_role and postgresql_grant resources, and the stack's pgcred manifest
+ * carries it for `pgcred plan|apply|drift --manifest`.
+ */
+export class Database extends Construct implements IDatabaseSource {
+  /** Heroku-style name. */
+  readonly name: string;
+  readonly plan: DatabasePlan;
+  readonly color: string;
+  readonly role: DatabaseRole;
+  readonly schemas: readonly string[];
+  /** Username of the default credential. */
+  readonly owner: string;
+  readonly executor: Executor;
+  readonly admin: AdminConnection;
+  /** The database owner, listed as `default`; attach it like any credential. */
+  readonly defaultCredential: ICredential;
+
+  private readonly props: DatabaseProps;
+  private readonly credentialList: Credential[] = [];
+  private terraformConnection?: BoundAdminConnection;
+
+  constructor(scope: Construct, id: string, props: DatabaseProps) {
+    super(scope, id);
+    this.props = props;
+    this.name = props.name;
+    this.plan = props.plan ?? DatabasePlan.STANDARD_0;
+    this.color = props.color ?? defaultColor(props.name);
+    this.role = props.role ?? DatabaseRole.PRIMARY;
+    this.owner = props.owner ?? derivedOwnerName(props.name);
+    this.executor = props.executor ?? 'terraform';
+    this.admin = props.admin;
+    this.schemas = checkSchemas(props.schemas ?? ['public']);
+    this.defaultCredential = { credentialName: DEFAULT_CREDENTIAL, database: this };
+
+    const manifest = Manifest.of(this);
+    manifest.addDatabase(this);
+    this.node.addValidation({ validate: () => manifest.problemsFor(this) });
+
+    if (this.hasTerraformResources) this.hardenPublic();
+  }
+
+  /** True when this stack's Terraform creates the roles and grants. */
+  get hasTerraformResources(): boolean {
+    return this.executor === 'terraform' && this.role.name !== 'follower';
+  }
+
+  /** The credentials declared on this database, in declaration order. */
+  get credentials(): readonly Credential[] {
+    return this.credentialList;
+  }
+
+  /** Declares a credential of this database, as a child construct with id `id`. */
+  addCredential(id: string, options: CredentialOptions): Credential {
+    return new Credential(this, id, { ...options, database: this });
+  }
+
+  /** Where the Terraform resources connect; made on first use, so an executor of pgcred adds no provider. */
+  get terraform(): BoundAdminConnection {
+    if (!this.terraformConnection) this.terraformConnection = this.admin.bind(this, this.name);
+    return this.terraformConnection;
+  }
+
+  /** @internal Called by Credential. */
+  _registerCredential(credential: Credential): void {
+    this.credentialList.push(credential);
+    Manifest.of(this).changed();
+  }
+
+  /** The database in the model's terms. */
+  spec(): DatabaseSpec {
+    return {
+      name: this.name,
+      url: this.admin.urlReference,
+      plan: this.plan.name,
+      color: this.color,
+      role: this.role.name,
+      source: this.role.source?.name,
+      owner: this.owner,
+      credentialLimit: this.props.credentialLimit,
+      executor: this.executor,
+      ignoreRoles: [...(this.props.ignoreRoles ?? [])],
+      credentials: this.credentialList.map((credential) => credential.spec()),
+    };
+  }
+
+  /**
+   * PUBLIC holds nothing on the database or the covered schemas (CVE-2018-1058), so
+   * `none` really reads nothing. postgresql_grant with no privileges is a revoke.
+   */
+  private hardenPublic(): void {
+    const { provider, database } = this.terraform;
+    const revoke = (id: string, objectType: string, schema?: string) =>
+      new PostgresqlGrant(this, id, {
+        provider,
+        database,
+        role: 'public',
+        objectType,
+        schema,
+        privileges: [],
+      });
+    revoke('PublicDatabase', 'database');
+    for (const schema of this.schemas) revoke(`PublicSchema-${schema}`, 'schema', schema);
+  }
+}
+
+function checkSchemas(schemas: readonly string[]): readonly string[] {
+  const seen = new Set<string>();
+  for (const schema of schemas) {
+    const name = parseSchemaName(schema);
+    if (name === CONTROL_SCHEMA) {
+      throw new Error(`schema ${CONTROL_SCHEMA} holds pgcred's control store: no credential may cover it`);
+    }
+    if (seen.has(name)) throw new Error(`schema ${JSON.stringify(schema)} is listed twice`);
+    seen.add(name);
+  }
+  return [...seen];
+}

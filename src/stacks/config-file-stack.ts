@@ -1,0 +1,163 @@
+import { readFileSync } from 'node:fs';
+import { TerraformStack } from 'cdktf';
+import type { Construct } from 'constructs';
+import { parse } from 'yaml';
+import { loadConfigFile } from '../config/load';
+import {
+  AdminConnection,
+  Application,
+  Attachment,
+  Credential,
+  Database,
+  DatabasePlan,
+  DatabaseRole,
+  Grant,
+  Manifest,
+  Permission,
+  Rotation,
+} from '../constructs';
+import { durationText } from '../constructs/config-document';
+import type { AttachmentColor } from '../model/colors';
+import type { Config, DatabaseSpec, Executor } from '../model/config';
+import { DEFAULT_CREDENTIAL } from '../model/config';
+import { InvalidInputError } from '../model/problem';
+
+const REFERENCE = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/;
+
+/** Props of a `ConfigFileStack`. */
+export interface ConfigFileStackProps {
+  /** The pgcred.yaml (or .json) to build the stack from. */
+  readonly file: string;
+  /**
+   * The schemas each database's levels cover in Terraform, by database name.
+   * @default - ['public'] for every database
+   */
+  readonly schemas?: Readonly<Record<string, readonly string[]>>;
+  /**
+   * How Terraform connects to each database.
+   * @default - AdminConnection.fromVariables, with the file's `${VAR}` as the URL variable
+   */
+  readonly admin?: (database: DatabaseSpec) => AdminConnection;
+  /**
+   * Who creates roles and grants for a database whose entry in the file names no `executor`.
+   * @default 'terraform': the stack's postgresql_* resources
+   */
+  readonly executor?: Executor;
+}
+
+/**
+ * A stack built from a pgcred.yaml through the same constructs a TypeScript stack
+ * uses, so a YAML user gets the same Terraform and the same manifest. `${VAR}`
+ * references are kept as references: synth never reads a secret.
+ *
+ * One difference from running pgcred on the file directly: the manifest names each
+ * database's default credential (derived from the name unless `owner` is given),
+ * because Terraform's default privileges need it at synth time.
+ */
+export class ConfigFileStack extends TerraformStack {
+  /** The file's model, as loaded. */
+  readonly config: Config;
+
+  constructor(scope: Construct, id: string, props: ConfigFileStackProps) {
+    super(scope, id);
+    this.config = loadConfigFile(props.file, { env: referencesOnly() });
+    // The loader fills in `executor: pgcred` for the CLI; here only an explicit one counts.
+    const declared = new Set(
+      (
+        (parse(readFileSync(props.file, 'utf8')) as { databases?: { name?: unknown; executor?: unknown }[] })
+          .databases ?? []
+      )
+        .filter((db) => db.executor !== undefined)
+        .map((db) => db.name),
+    );
+    const variableOf = (value: string, path: string) => {
+      const match = REFERENCE.exec(value);
+      if (!match) {
+        throw new InvalidInputError(
+          [{ path, message: 'must be a ${VAR} reference for cdktf: the manifest is a build artifact' }],
+          props.file,
+        );
+      }
+      return match[1]!;
+    };
+
+    const databases = new Map<string, Database>();
+    this.config.databases.forEach((spec, d) => {
+      const urlVariable = variableOf(spec.url, `databases[${d}].url`);
+      const database = new Database(this, spec.name, {
+        name: spec.name,
+        admin: props.admin?.(spec) ?? AdminConnection.fromVariables({ urlVariable }),
+        plan: DatabasePlan.of(spec.plan),
+        color: spec.color as AttachmentColor,
+        role:
+          spec.role === 'follower'
+            ? DatabaseRole.followerOf({ name: spec.source! })
+            : spec.role === 'fork'
+              ? DatabaseRole.forkOf({ name: spec.source! })
+              : DatabaseRole.PRIMARY,
+        schemas: props.schemas?.[spec.name],
+        owner: spec.owner,
+        credentialLimit: spec.credentialLimit,
+        executor: declared.has(spec.name) ? spec.executor : (props.executor ?? 'terraform'),
+        ignoreRoles: spec.ignoreRoles,
+      });
+      for (const credential of spec.credentials) {
+        const rotation = credential.rotation;
+        database.addCredential(credential.name, {
+          name: credential.name,
+          permission: credential.access.kind === 'level' ? Permission.of(credential.access.level) : undefined,
+          grants:
+            credential.access.kind === 'grants' ? credential.access.grants.map(Grant.fromSpec) : undefined,
+          rotation: rotation
+            ? rotation.everyMs === undefined
+              ? Rotation.onRequest({ grace: durationText(rotation.graceMs) })
+              : Rotation.every(durationText(rotation.everyMs), { grace: durationText(rotation.graceMs) })
+            : undefined,
+        });
+      }
+      databases.set(spec.name, database);
+    });
+
+    const apps = new Map<string, Application>();
+    for (const app of this.config.apps) {
+      apps.set(
+        app.name,
+        new Application(this, `app-${app.name}`, {
+          name: app.name,
+          envFile: app.envFile,
+          restart: app.restart,
+          restartTimeout: durationText(app.restartTimeoutMs),
+        }),
+      );
+    }
+    this.config.attachments.forEach((attachment, i) => {
+      const database = databases.get(attachment.database)!;
+      new Attachment(this, `attachment-${i}`, {
+        credential:
+          attachment.credential === DEFAULT_CREDENTIAL
+            ? database.defaultCredential
+            : (database.credentials.find((c) => c.credentialName === attachment.credential) ??
+              Credential.fromName(database, attachment.credential)),
+        app: apps.get(attachment.app)!,
+        as: attachment.as,
+      });
+    });
+
+    if (this.config.control.url !== undefined || this.config.control.keyFile !== undefined) {
+      Manifest.of(this).configureControl({
+        urlVariable:
+          this.config.control.url === undefined
+            ? undefined
+            : variableOf(this.config.control.url, 'control.url'),
+        keyFile: this.config.control.keyFile,
+      });
+    }
+  }
+}
+
+/** An environment in which `${NAME}` reads as itself, so the loader validates the file without a secret. */
+function referencesOnly(): NodeJS.ProcessEnv {
+  return new Proxy({} as NodeJS.ProcessEnv, {
+    get: (_target, name) => (typeof name === 'string' ? `\${${name}}` : undefined),
+  });
+}

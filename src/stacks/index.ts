@@ -1,0 +1,2 @@
+export * from './basic-example-stack';
+export * from './config-file-stack';
