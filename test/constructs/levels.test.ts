@@ -1,0 +1,239 @@
+import 'cdktf/lib/testing/adapters/jest';
+import { DefaultPrivileges } from '@cdktf/provider-postgresql/lib/default-privileges';
+import { Grant as PostgresqlGrant } from '@cdktf/provider-postgresql/lib/grant';
+import { PostgresqlProvider } from '@cdktf/provider-postgresql/lib/provider';
+import { Role } from '@cdktf/provider-postgresql/lib/role';
+import { TerraformStack, Testing } from 'cdktf';
+import {
+  AdminConnection,
+  type Credential,
+  Database,
+  type DatabaseProps,
+  Grant,
+  Permission,
+  Rotation,
+} from '../../src/constructs';
+import { parseTerraform, resourcesOf } from './terraform-json';
+
+Testing.setupJest();
+
+function stackWith(props: Partial<DatabaseProps> = {}) {
+  const stack = new TerraformStack(Testing.app(), 'levels');
+  const database = new Database(stack, 'Sunny', {
+    name: 'postgresql-sunny-1234',
+    admin: AdminConnection.fromVariables(),
+    ...props,
+  });
+  return { stack, database };
+}
+
+function roleOf(credential: Credential): string {
+  return `\${postgresql_role.${(credential.node.findChild('Role') as Role).friendlyUniqueId}.name}`;
+}
+
+/** Grants of one credential as `type schema objects: privileges`, addresses and providers left out. */
+function grantsOf(synthesized: string, credential: string): string[] {
+  const tf = parseTerraform(synthesized);
+  return [
+    ...resourcesOf(tf, 'postgresql_grant')
+      .filter((g) => g.role === credential)
+      .map(
+        (g) =>
+          `grant ${g.object_type}${g.schema ? ` ${g.schema}` : ''}${g.objects ? ` ${(g.objects as string[]).join(',')}` : ''}: ${(g.privileges as string[]).join(', ')}`,
+      ),
+    ...resourcesOf(tf, 'postgresql_default_privileges')
+      .filter((d) => d.role === credential)
+      .map(
+        (d) =>
+          `future ${d.object_type}${d.schema ? ` in ${d.schema}` : ''} of ${d.owner}: ${(d.privileges as string[]).join(', ')}`,
+      ),
+  ].sort();
+}
+
+describe('a credential synthesizes to postgresql_role, postgresql_grant and postgresql_default_privileges', () => {
+  it('a LOGIN role without a password, whose password Terraform leaves to pgcred', () => {
+    const { stack, database } = stackWith();
+    database.addCredential('Analyst', { name: 'analyst', permission: Permission.readOnly() });
+    const synthesized = Testing.synth(stack, true);
+    expect(synthesized).toHaveResourceWithProperties(Role, {
+      name: 'analyst',
+      login: true,
+      lifecycle: { ignore_changes: ['password'] },
+    });
+    const [role] = resourcesOf(parseTerraform(synthesized), 'postgresql_role');
+    expect(role).not.toHaveProperty('password');
+    expect(role).not.toHaveProperty('password_wo');
+  });
+
+  it('none: CONNECT on the database and nothing else', () => {
+    const { stack, database } = stackWith({ schemas: ['public', 'reporting'] });
+    database.addCredential('Nobody', { name: 'nobody', permission: Permission.none() });
+    expect(grantsOf(Testing.synth(stack, true), 'nobody')).toEqual(['grant database: CONNECT']);
+  });
+
+  it('read-only: USAGE, SELECT on tables and sequences, schema by schema, and on what the owner creates later', () => {
+    const { stack, database } = stackWith({ schemas: ['public', 'reporting'], owner: 'app_owner' });
+    const analyst = database.addCredential('Analyst', { name: 'analyst', permission: Permission.readOnly() });
+    const synthesized = Testing.synth(stack, true);
+    expect(grantsOf(synthesized, 'analyst')).toEqual(
+      [
+        'grant database: CONNECT',
+        'grant schema public: USAGE',
+        'grant schema reporting: USAGE',
+        'grant table public: SELECT',
+        'grant table reporting: SELECT',
+        'grant sequence public: SELECT',
+        'grant sequence reporting: SELECT',
+        'future table of app_owner: SELECT',
+        'future sequence of app_owner: SELECT',
+        'future schema of app_owner: USAGE',
+      ].sort(),
+    );
+    // "All tables in schema" is postgresql_grant with no objects.
+    expect(synthesized).toHaveResourceWithProperties(PostgresqlGrant, {
+      role: roleOf(analyst),
+      object_type: 'table',
+      schema: 'reporting',
+      privileges: ['SELECT'],
+    });
+    expect(synthesized).toHaveResourceWithProperties(DefaultPrivileges, {
+      role: roleOf(analyst),
+      owner: 'app_owner',
+      object_type: 'table',
+      privileges: ['SELECT'],
+    });
+  });
+
+  it('read-write: CONNECT, TEMPORARY; writes tables and uses sequences; creates nothing', () => {
+    const { stack, database } = stackWith({ owner: 'app_owner' });
+    database.addCredential('Billing', { name: 'billing', permission: Permission.readWrite() });
+    const grants = grantsOf(Testing.synth(stack, true), 'billing');
+    expect(grants).toEqual(
+      [
+        'grant database: CONNECT, TEMPORARY',
+        'grant schema public: USAGE',
+        'grant table public: SELECT, INSERT, UPDATE, DELETE, TRUNCATE',
+        'grant sequence public: USAGE, SELECT',
+        'future table of app_owner: SELECT, INSERT, UPDATE, DELETE, TRUNCATE',
+        'future sequence of app_owner: USAGE, SELECT',
+        'future schema of app_owner: USAGE',
+      ].sort(),
+    );
+    expect(grants.join('\n')).not.toMatch(/CREATE/);
+  });
+
+  it('PUBLIC holds nothing on the database or the covered schemas', () => {
+    const { stack } = stackWith({ schemas: ['public', 'reporting'] });
+    const synthesized = Testing.synth(stack, true);
+    for (const schema of ['public', 'reporting']) {
+      expect(synthesized).toHaveResourceWithProperties(PostgresqlGrant, {
+        role: 'public',
+        object_type: 'schema',
+        schema,
+        privileges: [],
+      });
+    }
+    expect(synthesized).toHaveResourceWithProperties(PostgresqlGrant, {
+      role: 'public',
+      object_type: 'database',
+      privileges: [],
+    });
+  });
+
+  it('custom grants: grantSelect gives one table and USAGE on its schema', () => {
+    const { stack, database } = stackWith();
+    const limited = database.addCredential('Limited', { name: 'limited_user' });
+    const result = limited.grantSelect('public.users', '"Odd Schema"."Mixed Case"');
+    expect(result.grantee).toBe('limited_user');
+    expect(result.grant.toString()).toBe('SELECT on table public.users, "Odd Schema"."Mixed Case"');
+    expect(grantsOf(Testing.synth(stack, true), 'limited_user')).toEqual(
+      [
+        'grant database: CONNECT',
+        'grant schema public: USAGE',
+        'grant schema Odd Schema: USAGE',
+        'grant table public users: SELECT',
+        'grant table Odd Schema Mixed Case: SELECT',
+      ].sort(),
+    );
+  });
+
+  it('custom grants: all tables in a schema, sequences and default privileges in one schema', () => {
+    const { stack, database } = stackWith({ owner: 'app_owner' });
+    database.addCredential('Reporter', {
+      name: 'reporter',
+      grants: [
+        Grant.onAllTablesIn(['reporting'], ['SELECT']),
+        Grant.onSequences(['reporting.counter'], ['USAGE']),
+        Grant.onFutureTables(['SELECT'], ['reporting']),
+        Grant.onDatabase(['TEMPORARY']),
+      ],
+    });
+    expect(grantsOf(Testing.synth(stack, true), 'reporter')).toEqual(
+      [
+        'grant database: CONNECT, TEMPORARY',
+        'grant schema reporting: USAGE',
+        'grant table reporting: SELECT',
+        'grant sequence reporting counter: USAGE',
+        'future table in reporting of app_owner: SELECT',
+      ].sort(),
+    );
+  });
+
+  it('a level change keeps the Terraform addresses, so Terraform updates the grants in place', () => {
+    const addresses = (permission: Permission) => {
+      const { stack, database } = stackWith();
+      database.addCredential('Analyst', { name: 'analyst', permission });
+      return resourcesOf(parseTerraform(Testing.synth(stack, true)), 'postgresql_grant')
+        .map((g) => g.address)
+        .sort();
+    };
+    expect(addresses(Permission.readWrite())).toEqual(addresses(Permission.readOnly()));
+    expect(addresses(Permission.readOnly())).toContain(
+      'postgresql_grant.Sunny_Analyst_Tables-public_61519FE5',
+    );
+  });
+
+  it('the admin password is a sensitive variable; no secret is in cdk.tf.json', () => {
+    const { stack, database } = stackWith();
+    database.addCredential('Billing', {
+      name: 'billing',
+      permission: Permission.readWrite(),
+      rotation: Rotation.every('90d'),
+    });
+    const synthesized = Testing.synth(stack, true);
+    const tf = parseTerraform(synthesized);
+    expect(tf.variable?.postgresql_sunny_1234_password).toEqual(
+      expect.objectContaining({ sensitive: true, type: 'string' }),
+    );
+    expect(tf.variable?.postgresql_sunny_1234_password).not.toHaveProperty('default');
+    expect(synthesized).toHaveProviderWithProperties(PostgresqlProvider, {
+      alias: 'postgresql_sunny_1234',
+      password: '${var.postgresql_sunny_1234_password}',
+    });
+    expect(synthesized).not.toMatch(/"password":\s*"(?!\$\{var\.)/);
+  });
+
+  it('fromProvider uses the given provider and database, and adds no variables', () => {
+    const stack = new TerraformStack(Testing.app(), 'own-provider');
+    const provider = new PostgresqlProvider(stack, 'Postgres', { database: 'd123' });
+    const database = new Database(stack, 'Sunny', {
+      name: 'postgresql-sunny-1234',
+      admin: AdminConnection.fromProvider(provider, { urlVariable: 'SUNNY_URL' }),
+    });
+    database.addCredential('Analyst', { name: 'analyst', permission: Permission.readOnly() });
+    const tf = parseTerraform(Testing.synth(stack, true));
+    expect(tf.variable).toBeUndefined();
+    const grants = resourcesOf(tf, 'postgresql_grant');
+    expect(grants.length).toBeGreaterThan(0);
+    expect(new Set(grants.map((g) => g.database))).toEqual(new Set(['d123']));
+    expect(new Set(grants.map((g) => g.provider))).toEqual(new Set(['postgresql']));
+  });
+
+  it("executor pgcred: roles and grants are the reconciler's, so no postgresql_* resource is synthesized", () => {
+    const { stack, database } = stackWith({ executor: 'pgcred' });
+    database.addCredential('Analyst', { name: 'analyst', permission: Permission.readOnly() });
+    const tf = parseTerraform(Testing.synth(stack, true));
+    expect(tf.resource).toBeUndefined();
+    expect(tf.provider).toBeUndefined();
+  });
+});
