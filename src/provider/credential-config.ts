@@ -86,17 +86,22 @@ export function validateCredentialConfig(config: ObjectValue): Diagnostic[] {
       }
     }
   }
-  if (diagnostics.length > 0) return diagnostics;
 
   // The model's rules on the known parts: a placeholder stands in for an unknown name,
   // and grants with unknown parts wait for plan.
   const name = typeof config.name === 'string' ? config.name : 'placeholder';
-  const knownGrants = grants.map((grant, g) => ({ grant, g })).filter(({ grant }) => isWhollyKnown(grant));
+  const knownGrants = grants
+    .map((grant, g) => ({ grant, g }))
+    .filter(({ grant }) => isWhollyKnown(grant) && (GRANT_ON as readonly unknown[]).includes(grant.on));
   const access: Access =
     knownGrants.length > 0
       ? { kind: 'grants', grants: knownGrants.map(({ grant }) => grantOf(grant)) }
       : { kind: 'level', level: 'none' };
-  const rotationKnown = rotation && typeof rotation === 'object' && isWhollyKnown(rotation);
+  const rotationKnown =
+    rotation &&
+    typeof rotation === 'object' &&
+    isWhollyKnown(rotation) &&
+    !diagnostics.some((d) => d.summary === 'Invalid duration');
   const credential: CredentialSpec = {
     name,
     access,
@@ -127,6 +132,8 @@ export function validateCredentialConfig(config: ObjectValue): Diagnostic[] {
     if (steps[0] === 'name' && typeof config.name !== 'string') continue;
     // Grant indexes count known grants only: map them back to the block's index.
     if (steps[0] === 'grant' && typeof steps[1] === 'number') steps[1] = knownGrants[steps[1]]!.g;
+    // "every must be longer than grace": Terraform points at attributes, not at a block.
+    if (steps.length === 1 && steps[0] === 'rotation') steps.push('every');
     diagnostics.push(error(summaryOf(steps), problem.message, steps));
   }
   return diagnostics;

@@ -1,0 +1,97 @@
+/**
+ * Times pgcred's Terraform provider with 60 credentials on a private PostgreSQL:
+ * the first apply, then no-op plans (`terraform plan -detailed-exitcode` exits 0).
+ *
+ *   npm run provider:install && npx tsx scripts/provider-bench.ts [credentials]
+ */
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Client } from 'pg';
+import { startPostgres } from '../src/embedded/server';
+import { derivedOwnerName } from '../src/reconciler/diff';
+
+const COUNT = Number(process.argv[2] ?? 60);
+const ROOT = resolve(__dirname, '..');
+
+function terraform(dir: string, env: NodeJS.ProcessEnv, args: string[]): { ms: number; status: number } {
+  const started = process.hrtime.bigint();
+  const result = spawnSync('terraform', args, { cwd: dir, env, encoding: 'utf8' });
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  if (result.status !== 0 && !(args.includes('-detailed-exitcode') && result.status === 2)) {
+    throw new Error(
+      `terraform ${args.join(' ')} exited ${result.status}:\n${result.stdout}\n${result.stderr}`,
+    );
+  }
+  return { ms, status: result.status ?? -1 };
+}
+
+async function main(): Promise<void> {
+  const server = await startPostgres();
+  const database = `bench_${randomBytes(3).toString('hex')}`;
+  const dir = mkdtempSync(join(tmpdir(), 'pgcred-bench-'));
+  const names = Array.from({ length: COUNT }, (_, i) => `bench${i}_${randomBytes(3).toString('hex')}`);
+  try {
+    const admin = new Client({ connectionString: server.url('postgres') });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE "${database}"`);
+    await admin.end();
+    const db = new Client({ connectionString: server.url(database) });
+    await db.connect();
+    // Some tables and sequences, so levels have something to cover.
+    for (let i = 0; i < 20; i++) await db.query(`CREATE TABLE t${i} (id serial PRIMARY KEY, note text)`);
+    await db.end();
+
+    const levels = ['none', 'read-only', 'read-write'];
+    const resources = names.map((name, i) => ({
+      [`c${i}`]: { database: 'bench', name, permission: levels[i % 3] },
+    }));
+    writeFileSync(
+      join(dir, 'main.tf.json'),
+      JSON.stringify({
+        terraform: { required_providers: { pgcred: { source: 'pgcred/pgcred', version: '0.1.0' } } },
+        variable: { admin_url: { type: 'string', sensitive: true } },
+        provider: { pgcred: { database: [{ name: 'bench', url: '${var.admin_url}' }] } },
+        resource: { pgcred_credential: Object.assign({}, ...resources) },
+      }),
+    );
+    const env = {
+      ...process.env,
+      TF_CLI_CONFIG_FILE: join(ROOT, '.terraform-mirror', 'terraform.rc'),
+      CHECKPOINT_DISABLE: '1',
+      TF_IN_AUTOMATION: '1',
+      TF_INPUT: '0',
+      PGCRED_MASTER_KEY: randomBytes(32).toString('hex'),
+      TF_VAR_admin_url: server.url(database),
+    };
+    terraform(dir, env, ['init', '-input=false']);
+    const apply = terraform(dir, env, ['apply', '-auto-approve', '-input=false']);
+    const plans = [0, 1, 2].map(() => terraform(dir, env, ['plan', '-detailed-exitcode', '-input=false']));
+    if (plans.some((p) => p.status !== 0)) throw new Error('a plan after apply was not empty');
+    const destroy = terraform(dir, env, ['destroy', '-auto-approve', '-input=false']);
+    const sorted = plans.map((p) => p.ms).sort((a, b) => a - b);
+    process.stdout.write(
+      `${COUNT} credentials, 20 tables:\n` +
+        `  first apply:  ${(apply.ms / 1000).toFixed(2)} s\n` +
+        `  no-op plan:   ${(sorted[1]! / 1000).toFixed(2)} s (median of 3: ${sorted.map((ms) => (ms / 1000).toFixed(2)).join(', ')})\n` +
+        `  destroy:      ${(destroy.ms / 1000).toFixed(2)} s\n`,
+    );
+  } finally {
+    const admin = new Client({ connectionString: server.url('postgres') });
+    await admin.connect();
+    await admin.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
+    for (const name of [...names, derivedOwnerName('bench')]) {
+      await admin.query(`DROP ROLE IF EXISTS "${name}"`).catch(() => undefined);
+    }
+    await admin.end();
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,342 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { MasterKey } from '../../src/control/crypto';
+import { ControlStore } from '../../src/control/store';
+import type { DatabaseSpec } from '../../src/model/config';
+import { createCredential } from '../../src/reconciler/credentials';
+import { derivedOwnerName } from '../../src/reconciler/diff';
+import { createTestDatabase, dropRoles, type TestDatabase, tryAs, uniqueName } from '../harness/pg';
+
+/**
+ * The provider end to end: real `terraform` (offline, from the mirror that
+ * `npm run provider:install` lays out) against a real PostgreSQL. One scenario in
+ * order, as an infra repo lives it: create, no-op plan, drift by hand, repair, a
+ * level change, import, refusals at plan time, destroy.
+ */
+const ROOT = resolve(__dirname, '..', '..');
+const MINUTE = 60_000;
+
+interface Run {
+  readonly status: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+let db: TestDatabase;
+let work: string;
+let env: NodeJS.ProcessEnv;
+const DATABASE = `pg-${randomBytes(4).toString('hex')}`;
+const analyst = uniqueName('tf_analyst');
+const writer = uniqueName('tf_writer');
+const limited = uniqueName('tf_limited');
+const imported = uniqueName('tf_imported');
+const extra = uniqueName('tf_extra');
+const masterKey = randomBytes(32).toString('hex');
+
+function terraform(dir: string, args: readonly string[]): Promise<Run> {
+  return new Promise((done, fail) => {
+    const child = spawn('terraform', [...args], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+    });
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    child.on('error', fail);
+    child.on('close', (status) => done({ status: status ?? -1, stdout, stderr }));
+  });
+}
+
+/** Runs terraform and fails the test with its output when the exit status is not `expected`. */
+async function tf(args: readonly string[], expected = 0, dir = work): Promise<Run> {
+  const run = await terraform(dir, args);
+  if (run.status !== expected) {
+    throw new Error(
+      `terraform ${args.join(' ')} exited ${run.status}, expected ${expected}\n${run.stdout}\n${run.stderr}`,
+    );
+  }
+  return run;
+}
+
+interface Declared {
+  readonly analystLevel: string;
+  readonly withImported?: boolean;
+}
+
+function credential(address: string, name: string, body: string): string {
+  return `resource "pgcred_credential" "${address}" {\n  database = "${DATABASE}"\n  name     = "${name}"\n${body}}\n\ndata "pgcred_credential_url" "${address}" {\n  database   = "${DATABASE}"\n  name       = "${name}"\n  depends_on = [pgcred_credential.${address}]\n}\n\noutput "${address}_url" {\n  value     = data.pgcred_credential_url.${address}.url\n  sensitive = true\n}\n`;
+}
+
+function providerBlock(
+  databases = `  database {\n    name = "${DATABASE}"\n    url  = var.admin_url\n  }\n`,
+): string {
+  return `terraform {\n  required_providers {\n    pgcred = { source = "pgcred/pgcred", version = "0.1.0" }\n  }\n}\n\nvariable "admin_url" {\n  type      = string\n  sensitive = true\n}\n\nprovider "pgcred" {\n${databases}}\n\n`;
+}
+
+function writeConfig(declared: Declared): void {
+  const parts = [
+    providerBlock(),
+    credential('analyst', analyst, `  permission = "${declared.analystLevel}"\n`),
+    credential('writer', writer, '  permission = "read-write"\n'),
+    credential(
+      'limited',
+      limited,
+      '  grant {\n    privileges = ["SELECT"]\n    on         = "table"\n    objects    = ["public.orders"]\n  }\n',
+    ),
+    `data "pgcred_credential_url" "default" {\n  database   = "${DATABASE}"\n  depends_on = [pgcred_credential.analyst]\n}\n\noutput "default_url" {\n  value     = data.pgcred_credential_url.default.url\n  sensitive = true\n}\n`,
+  ];
+  if (declared.withImported) parts.push(credential('imported', imported, '  permission = "read-only"\n'));
+  writeFileSync(join(work, 'main.tf'), parts.join('\n'));
+}
+
+async function urls(): Promise<Record<string, string>> {
+  const run = await tf(['output', '-json']);
+  const outputs = JSON.parse(run.stdout) as Record<string, { value: string; sensitive: boolean }>;
+  for (const output of Object.values(outputs)) expect(output.sensitive).toBe(true);
+  return Object.fromEntries(
+    Object.entries(outputs).map(([key, output]) => [key.replace(/_url$/, ''), output.value]),
+  );
+}
+
+function spec(): DatabaseSpec {
+  return {
+    name: DATABASE,
+    url: db.url,
+    plan: 'standard-0',
+    color: 'CYAN',
+    role: 'primary',
+    executor: 'pgcred',
+    ignoreRoles: [],
+    credentials: [],
+  };
+}
+
+beforeAll(async () => {
+  const install = spawnSync(process.execPath, [join(ROOT, 'scripts', 'provider-install.js')], {
+    encoding: 'utf8',
+  });
+  if (install.status !== 0) throw new Error(`provider:install failed\n${install.stdout}\n${install.stderr}`);
+  db = await createTestDatabase('tfprov');
+  await db.sql(
+    'CREATE TABLE public.orders (id serial PRIMARY KEY, note text); CREATE TABLE public.secrets (id int)',
+  );
+  work = mkdtempSync(join(tmpdir(), 'pgcred-tf-'));
+  env = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    TF_CLI_CONFIG_FILE: join(ROOT, '.terraform-mirror', 'terraform.rc'),
+    CHECKPOINT_DISABLE: '1',
+    TF_IN_AUTOMATION: '1',
+    TF_INPUT: '0',
+    PGCRED_MASTER_KEY: masterKey,
+    TF_VAR_admin_url: db.url,
+  };
+}, 3 * MINUTE);
+
+afterAll(async () => {
+  await db?.drop();
+  await dropRoles([analyst, writer, limited, imported, extra, derivedOwnerName(DATABASE)]);
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+describe('the pgcred Terraform provider', () => {
+  it(
+    'installs offline from the mirror with terraform init',
+    async () => {
+      writeConfig({ analystLevel: 'read-only' });
+      const run = await tf(['init', '-input=false', '-no-color']);
+      expect(run.stdout).toContain('Installed pgcred/pgcred v0.1.0');
+      expect(existsSync(join(work, '.terraform.lock.hcl'))).toBe(true);
+    },
+    MINUTE,
+  );
+
+  it(
+    'creates credentials whose logins have exactly their level or grants',
+    async () => {
+      const run = await tf(['apply', '-auto-approve', '-input=false', '-no-color']);
+      expect(run.stdout).toContain('Resources: 3 added');
+      const url = await urls();
+      for (const value of Object.values(url))
+        expect(run.stdout + run.stderr).not.toContain(new URL(value).password);
+      expect(new URL(url.analyst!).username).toBe(analyst);
+
+      expect(await tryAs(url.analyst!, 'SELECT count(*) FROM public.orders')).toMatchObject({ ok: true });
+      expect(await tryAs(url.analyst!, "INSERT INTO public.orders (note) VALUES ('x')")).toMatchObject({
+        ok: false,
+        code: '42501',
+      });
+      expect(await tryAs(url.writer!, "INSERT INTO public.orders (note) VALUES ('x')")).toMatchObject({
+        ok: true,
+      });
+      expect(await tryAs(url.limited!, 'SELECT count(*) FROM public.orders')).toMatchObject({ ok: true });
+      expect(await tryAs(url.limited!, 'SELECT count(*) FROM public.secrets')).toMatchObject({
+        ok: false,
+        code: '42501',
+      });
+      // The default credential (created on first use, as every Heroku database has one) owns the database.
+      expect(await tryAs(url.default!, 'SELECT current_user AS who')).toMatchObject({
+        ok: true,
+        rows: [{ who: derivedOwnerName(DATABASE) }],
+      });
+    },
+    2 * MINUTE,
+  );
+
+  it(
+    'plans no change right after apply',
+    async () => {
+      const run = await tf(['plan', '-detailed-exitcode', '-input=false', '-no-color']);
+      expect(run.stdout).toContain('No changes.');
+    },
+    MINUTE,
+  );
+
+  it(
+    'shows grants changed by hand in the next plan, and apply repairs them',
+    async () => {
+      const owner = derivedOwnerName(DATABASE);
+      await db.sql(`REVOKE SELECT ON public.orders FROM "${analyst}"`);
+      // writer taken down to exactly read-only by hand, as credentials:permissions would
+      await db.sql(`REVOKE TEMPORARY ON DATABASE "${db.name}" FROM "${writer}";
+      REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON ALL TABLES IN SCHEMA public FROM "${writer}";
+      REVOKE USAGE ON ALL SEQUENCES IN SCHEMA public FROM "${writer}";
+      ALTER DEFAULT PRIVILEGES FOR ROLE "${owner}" REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON TABLES FROM "${writer}";
+      ALTER DEFAULT PRIVILEGES FOR ROLE "${owner}" REVOKE USAGE ON SEQUENCES FROM "${writer}"`);
+      const url = await urls();
+      expect(await tryAs(url.analyst!, 'SELECT count(*) FROM public.orders')).toMatchObject({ ok: false });
+
+      const plan = await tf(['plan', '-detailed-exitcode', '-input=false', '-no-color'], 2);
+      expect(plan.stdout).toContain('pgcred_credential.analyst will be updated in-place');
+      expect(plan.stdout).toContain('"gains SELECT on all tables in schema public (2 tables)');
+      expect(plan.stdout).toMatch(/~ permission = "read-only" -> "read-write"/);
+      expect(plan.stdout).toContain('Plan: 0 to add, 2 to change, 0 to destroy.');
+
+      await tf(['apply', '-auto-approve', '-input=false', '-no-color']);
+      expect(await tryAs(url.analyst!, 'SELECT count(*) FROM public.orders')).toMatchObject({ ok: true });
+      expect(await tryAs(url.writer!, "INSERT INTO public.orders (note) VALUES ('y')")).toMatchObject({
+        ok: true,
+      });
+      await tf(['plan', '-detailed-exitcode', '-input=false', '-no-color'], 0);
+    },
+    2 * MINUTE,
+  );
+
+  it(
+    'applies a level change',
+    async () => {
+      writeConfig({ analystLevel: 'read-write' });
+      const apply = await tf(['apply', '-auto-approve', '-input=false', '-no-color']);
+      expect(apply.stdout).toMatch(/~ permission = "read-only" -> "read-write"/);
+      const url = await urls();
+      expect(await tryAs(url.analyst!, "INSERT INTO public.orders (note) VALUES ('z')")).toMatchObject({
+        ok: true,
+      });
+      await tf(['plan', '-detailed-exitcode', '-input=false', '-no-color'], 0);
+    },
+    2 * MINUTE,
+  );
+
+  it(
+    'imports a credential made outside Terraform',
+    async () => {
+      const control = await ControlStore.open(db.url, MasterKey.parse(masterKey, 'test key'));
+      try {
+        const ctx = {
+          config: { version: 1 as const, databases: [spec()], apps: [], attachments: [], control: {} },
+          control,
+          progress: () => undefined,
+        };
+        await createCredential(ctx, spec(), imported, 'read-only');
+      } finally {
+        await control.close();
+      }
+      writeConfig({ analystLevel: 'read-write', withImported: true });
+      const before = await tf(['plan', '-input=false', '-no-color'], 1);
+      expect(before.stderr).toContain(`credential ${imported} already exists on ${DATABASE}: import it`);
+
+      await tf([
+        'import',
+        '-input=false',
+        '-no-color',
+        'pgcred_credential.imported',
+        `${DATABASE}/${imported}`,
+      ]);
+      const state = await tf(['state', 'show', '-no-color', 'pgcred_credential.imported']);
+      expect(state.stdout).toMatch(/permission\s+= "read-only"/);
+      // Only the data source of the imported credential is new: no resource changes.
+      const plan = await tf(['plan', '-input=false', '-no-color']);
+      expect(plan.stdout).not.toMatch(/pgcred_credential\.\w+ will be/);
+      await tf(['apply', '-auto-approve', '-input=false', '-no-color']);
+      expect(await tryAs((await urls()).imported!, 'SELECT count(*) FROM public.orders')).toMatchObject({
+        ok: true,
+      });
+    },
+    2 * MINUTE,
+  );
+
+  it(
+    'refuses a bad name, one credential too many and an Essential-tier database at plan time, on the attribute',
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'pgcred-tf-refuse-'));
+      try {
+        const databases =
+          `  database {\n    name             = "${DATABASE}"\n    url              = var.admin_url\n    credential_limit = 4\n  }\n` +
+          `  database {\n    name = "${DATABASE}-essential"\n    url  = var.admin_url\n    plan = "essential-0"\n  }\n`;
+        const resource = (address: string, database: string, name: string) =>
+          `resource "pgcred_credential" "${address}" {\n  database = "${database}"\n  name     = "${name}"\n}\n`;
+        writeFileSync(
+          join(dir, 'main.tf'),
+          providerBlock(databases) + resource('bad', DATABASE, 'pg_reserved'),
+        );
+        await tf(['init', '-input=false', '-no-color'], 0, dir);
+        const invalid = await tf(['validate', '-no-color'], 1, dir);
+        expect(invalid.stderr).toContain('Invalid credential name');
+        expect(invalid.stderr).toMatch(/name\s+= "pg_reserved"/);
+        expect(invalid.stderr).toContain('names starting with pg_ belong to PostgreSQL');
+
+        // The database has 4 credentials (analyst, writer, limited, imported): a fifth is one too many.
+        writeFileSync(
+          join(dir, 'main.tf'),
+          providerBlock(databases) +
+            resource('fifth', DATABASE, extra) +
+            resource('essential', `${DATABASE}-essential`, extra),
+        );
+        const refused = await tf(['plan', '-input=false', '-no-color'], 1, dir);
+        expect(refused.stderr).toContain('Too many credentials');
+        expect(refused.stderr).toContain(`${DATABASE} allows at most 4 credentials besides default`);
+        expect(refused.stderr).toMatch(new RegExp(`name\\s+= "${extra}"`));
+        expect(refused.stderr).toContain("You can't create a custom credential on Essential-tier databases.");
+        expect(refused.stderr).toMatch(new RegExp(`database = "${DATABASE}-essential"`));
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+      const roles = await db.sql('SELECT 1 FROM pg_roles WHERE rolname = $1', [extra]);
+      expect(roles).toHaveLength(0);
+    },
+    2 * MINUTE,
+  );
+
+  it(
+    'destroys every credential and hands what they own to the default credential',
+    async () => {
+      await db.sql(
+        `CREATE TABLE public.made_by_writer (x int); ALTER TABLE public.made_by_writer OWNER TO "${writer}"`,
+      );
+      const run = await tf(['destroy', '-auto-approve', '-input=false', '-no-color']);
+      expect(run.stdout).toContain('Resources: 4 destroyed');
+      const left = await db.sql('SELECT rolname FROM pg_roles WHERE rolname = ANY($1)', [
+        [analyst, writer, limited, imported],
+      ]);
+      expect(left).toEqual([]);
+      const owner = await db.sql("SELECT tableowner FROM pg_tables WHERE tablename = 'made_by_writer'");
+      expect(owner).toEqual([{ tableowner: derivedOwnerName(DATABASE) }]);
+    },
+    2 * MINUTE,
+  );
+});
