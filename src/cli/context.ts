@@ -20,6 +20,8 @@ export interface GlobalOptions {
 export class CommandContext {
   private configCache?: Config;
   private control?: ControlStore;
+  /** The exit status a command chose (drift found: 2; a restart failed: 1). */
+  exitStatus = 0;
 
   constructor(
     readonly io: Io,
@@ -149,6 +151,10 @@ export class CommandContext {
       this.io.stderr('!\n');
       throw error;
     }
+  }
+
+  setExitStatus(status: number): void {
+    this.exitStatus = Math.max(this.exitStatus, status);
   }
 
   async close(): Promise<void> {

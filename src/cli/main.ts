@@ -2,9 +2,12 @@ import { Command, CommanderError, Option } from 'commander';
 import { formatProblem, InvalidInputError } from '../model/problem';
 import { CredentialError } from '../reconciler/credentials';
 import { PlanRefusedError } from '../reconciler/reconcile';
+import { registerAttachmentCommands } from './commands/attachments';
 import { registerCredentialCommands } from './commands/credentials';
 import { registerDemo } from './commands/demo';
 import { registerPlanCommands } from './commands/plan';
+import { registerReconcile } from './commands/reconcile';
+import { registerRotate } from './commands/rotate';
 import { CommandContext } from './context';
 import { type Io, processIo, UserError } from './io';
 
@@ -32,6 +35,9 @@ export function buildProgram(io: Io, contexts: CommandContext[]): Command {
   };
   registerPlanCommands(program, context);
   registerCredentialCommands(program, context);
+  registerRotate(program, context);
+  registerAttachmentCommands(program, context);
+  registerReconcile(program, context);
   registerDemo(program, context);
   for (const command of program.commands) {
     command.exitOverride().configureOutput({ writeOut: (t) => io.stdout(t), writeErr: (t) => io.stderr(t) });
@@ -46,7 +52,7 @@ export async function runCli(argv: readonly string[], io: Io = processIo()): Pro
   let status = 0;
   try {
     await program.parseAsync([...argv], { from: 'user' });
-    status = (program as Command & { pgcredStatus?: number }).pgcredStatus ?? 0;
+    status = Math.max(0, ...contexts.map((ctx) => ctx.exitStatus));
   } catch (error) {
     status = report(error, io);
   } finally {
@@ -76,13 +82,6 @@ function report(error: unknown, io: Io): number {
   io.stderr(` ▸    ${(error as Error).message ?? String(error)}\n`);
   if (io.env.PGCRED_DEBUG) io.stderr(`${(error as Error).stack}\n`);
   return 1;
-}
-
-/** Commands set the process status this way (drift exits 2). */
-export function setStatus(command: Command, status: number): void {
-  let root: Command = command;
-  while (root.parent) root = root.parent;
-  (root as Command & { pgcredStatus?: number }).pgcredStatus = status;
 }
 
 if (require.main === module) {

@@ -1,21 +1,54 @@
 import { Client } from 'pg';
 import { describeConnectionError } from '../control/store';
 
-/** Opens the admin connection of a database; errors name the database, never the URL. */
-export async function connectAdmin(url: string, label: string): Promise<Client> {
-  const client = new Client({
-    connectionString: url,
-    application_name: 'pgcred',
-    connectionTimeoutMillis: 15_000,
-  });
-  client.on('error', () => undefined);
+/**
+ * Opens the admin connection of a database; errors name the database, never the URL.
+ *
+ * When pgcred logs in as the default credential and has rotated it, the URL's
+ * password is out of date: `storedPassword` gives the one pgcred keeps, and pgcred
+ * uses it (and says so) rather than locking itself out.
+ */
+export async function connectAdmin(
+  url: string,
+  label: string,
+  storedPassword?: (user: string) => Promise<string | undefined>,
+  warn?: (line: string) => void,
+): Promise<Client> {
+  const open = async (password?: string) => {
+    const client = new Client({
+      connectionString: url,
+      application_name: 'pgcred',
+      connectionTimeoutMillis: 15_000,
+      ...(password ? { password } : {}),
+    });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      return client;
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      throw error;
+    }
+  };
   try {
-    await client.connect();
+    return await open();
   } catch (error) {
-    await client.end().catch(() => undefined);
+    if ((error as { code?: string }).code === '28P01' && storedPassword) {
+      const user = decodeURIComponent(new URL(url).username);
+      const stored = await storedPassword(user);
+      if (stored && stored !== decodeURIComponent(new URL(url).password)) {
+        const client = await open(stored).catch(() => undefined);
+        if (client) {
+          warn?.(
+            `The admin URL of ${label} has the password ${user} had before pgcred rotated it; pgcred uses the one it keeps. ` +
+              `Update the URL: pgcred credentials:url ${label}`,
+          );
+          return client;
+        }
+      }
+    }
     throw new Error(`cannot connect to database ${label}: ${describeConnectionError(error)}`);
   }
-  return client;
 }
 
 export interface Endpoint {

@@ -9,7 +9,13 @@ import type { DesiredCredential, ExtraChange } from './diff';
 import { catalogSql, inspect } from './inspect';
 import type { LiveState } from './live-state';
 import { parseManagedComment } from './markers';
-import { type ApplyResult, applyDatabase, credentialSource, type ReconcileContext } from './reconcile';
+import {
+  type ApplyResult,
+  applyDatabase,
+  credentialSource,
+  openAdmin,
+  type ReconcileContext,
+} from './reconcile';
 
 export class CredentialError extends Error {
   constructor(message: string) {
@@ -29,8 +35,8 @@ export function liveCredentials(live: LiveState): string[] {
 }
 
 /** Reads the live state of a database without changing it. */
-export async function inspectDatabase(spec: DatabaseSpec): Promise<LiveState> {
-  const client = await connectAdmin(spec.url, spec.name);
+export async function inspectDatabase(spec: DatabaseSpec, ctx?: ReconcileContext): Promise<LiveState> {
+  const client = ctx ? await openAdmin(ctx, spec) : await connectAdmin(spec.url, spec.name);
   try {
     return await inspect(client);
   } finally {
@@ -219,7 +225,7 @@ export async function attachedAppsOf(
  */
 export async function repairDefault(ctx: ReconcileContext, spec: DatabaseSpec): Promise<ApplyResult> {
   refuseUnlessWritable(spec, undefined);
-  const client = await connectAdmin(spec.url, spec.name);
+  const client = await openAdmin(ctx, spec);
   let objects: { kind: string; identity: string; owner: string }[];
   try {
     objects = (await client.query(catalogSql('foreign_objects'))).rows;

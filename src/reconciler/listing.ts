@@ -25,7 +25,7 @@ export async function listCredentials(
   ctx: ReconcileContext,
   spec: DatabaseSpec,
 ): Promise<ListedCredential[]> {
-  const live = await inspectDatabase(spec);
+  const live = await inspectDatabase(spec, ctx);
   const source = credentialSource(ctx.config, spec);
   const owner = ownerName({ name: source.name, owner: source.owner } as never, live);
   const { rows: attachments } = await ctx.control.client.query(

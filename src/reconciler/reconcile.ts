@@ -65,6 +65,12 @@ export function credentialSource(config: Config, spec: DatabaseSpec): DatabaseSp
   return spec;
 }
 
+/** The admin connection, falling back to the password pgcred keeps after rotating the default credential. */
+export function openAdmin(ctx: ReconcileContext, spec: DatabaseSpec) {
+  const source = credentialSource(ctx.config, spec).name;
+  return connectAdmin(spec.url, spec.name, (user) => ctx.control.getPassword(source, user), ctx.progress);
+}
+
 // Advisory locks are per database; one key for "pgcred is changing roles here".
 const APPLY_LOCK = [0x70676372, 0x61706c79] as const;
 
@@ -83,7 +89,8 @@ async function desiredState(
     options.credentials ?? source.credentials.map((c) => ({ name: c.name, access: c.access }));
   const names = [owner, ...credentials.map((c) => c.name)];
   const adminPassword = new URL(spec.url).password;
-  if (owner === live.server.currentUser && adminPassword) known.set(owner, decodeURIComponent(adminPassword));
+  if (owner === live.server.currentUser && adminPassword && !known.has(owner))
+    known.set(owner, decodeURIComponent(adminPassword));
   const passwords = await checkPasswords(client, live, endpointOf(spec.url), known, names);
   const attached = await attachedApps(ctx.control, source.name);
   return {
@@ -139,7 +146,7 @@ export async function planDatabase(
   spec: DatabaseSpec,
   options: PlanOptions = {},
 ): Promise<Plan> {
-  const client = await connectAdmin(spec.url, spec.name);
+  const client = await openAdmin(ctx, spec);
   try {
     await client.query('BEGIN READ ONLY');
     const { plan } = await computePlan(ctx, spec, client, options);
@@ -165,7 +172,7 @@ export async function applyDatabase(
   spec: DatabaseSpec,
   options: ApplyOptions = {},
 ): Promise<ApplyResult> {
-  const client = await connectAdmin(spec.url, spec.name);
+  const client = await openAdmin(ctx, spec);
   const source = credentialSource(ctx.config, spec);
   try {
     await client.query('BEGIN');

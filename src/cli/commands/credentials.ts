@@ -167,7 +167,7 @@ export function registerCredentialCommands(program: Command, context: () => Comm
           : (entry?.usernames?.find((u) => u.state === 'active')?.user ?? entry?.username);
       let password: string | undefined;
       if (active) {
-        const live = await inspectDatabase(spec);
+        const live = await inspectDatabase(spec, rc);
         const admin = new URL(spec.url);
         if (
           active === live.server.currentUser &&

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
@@ -45,6 +45,9 @@ async function runDemo(io: Io, configFile: string): Promise<void> {
       PGCRED_CONTROL_URL: '',
     };
     const sub: Io = { ...io, env, cwd: work, interactive: false };
+    // A copy beside the run, so the apps' env files land in the temporary directory.
+    copyFileSync(configFile, join(work, 'pgcred.yaml'));
+    configFile = join(work, 'pgcred.yaml');
     const cli = async (...args: string[]) => {
       io.stderr(`\n$ pgcred ${args.join(' ')}\n`);
       const status = await runCli(['-f', configFile, ...args], sub);

@@ -1,12 +1,16 @@
 import { type Command, Option } from 'commander';
+import { syncDeclaredAttachments } from '../../attachments/attachments';
+import { syncDeclaredApps } from '../../attachments/config-vars';
 import { loadManifest } from '../../config/manifest';
 import type { DatabaseSpec } from '../../model/config';
+import { inspectDatabase } from '../../reconciler/credentials';
+import type { LiveState } from '../../reconciler/live-state';
 import { hasDrift, type Plan } from '../../reconciler/plan';
-import { applyDatabase, planDatabase } from '../../reconciler/reconcile';
+import { applyDatabase, planDatabase, type ReconcileContext } from '../../reconciler/reconcile';
 import { planJson, renderMarkdown, renderText } from '../../reconciler/render';
 import type { CommandContext } from '../context';
 import { UserError } from '../io';
-import { setStatus } from '../main';
+import { restartSuffix } from './attachments';
 
 type Format = 'text' | 'markdown' | 'json';
 
@@ -120,6 +124,7 @@ export function registerPlanCommands(program: Command, context: () => CommandCon
               : `${spec.name} already matches the declaration.\n`,
           );
         }
+        await applyAttachments(ctx, rc, specs);
         output(ctx, applied, options.format, 'Applied');
       },
     );
@@ -130,30 +135,50 @@ export function registerPlanCommands(program: Command, context: () => CommandCon
     .argument('[database]', 'a database of the file (default: all)')
     .option('--manifest <path>', 'read the manifest that cdktf synth wrote instead of pgcred.yaml')
     .addOption(formatOption())
-    .action(
-      async (
-        database: string | undefined,
-        options: { manifest?: string; format: Format },
-        command: Command,
-      ) => {
-        const ctx = context();
-        const specs = targets(ctx, database, options);
-        const rc = await ctx.reconcileContext();
-        const plans: Plan[] = [];
-        for (const spec of specs) {
-          const plan = await planDatabase(rc, spec);
-          // A follower cannot be changed, but it can drift from its primary's declaration.
-          plans.push({
-            ...plan,
-            errors: plan.errors.filter((e) => !e.startsWith('This operation is not supported')),
-          });
-        }
-        output(ctx, plans, options.format, 'Drift');
-        const drifted = plans.filter(hasDrift);
-        if (drifted.length > 0) {
-          ctx.io.stderr(`Drift found in ${drifted.map((p) => p.database).join(', ')}.\n`);
-          setStatus(command, 2);
-        }
-      },
+    .action(async (database: string | undefined, options: { manifest?: string; format: Format }) => {
+      const ctx = context();
+      const specs = targets(ctx, database, options);
+      const rc = await ctx.reconcileContext();
+      const plans: Plan[] = [];
+      for (const spec of specs) {
+        const plan = await planDatabase(rc, spec);
+        // A follower cannot be changed, but it can drift from its primary's declaration.
+        plans.push({
+          ...plan,
+          errors: plan.errors.filter((e) => !e.startsWith('This operation is not supported')),
+        });
+      }
+      output(ctx, plans, options.format, 'Drift');
+      const drifted = plans.filter(hasDrift);
+      if (drifted.length > 0) {
+        ctx.io.stderr(`Drift found in ${drifted.map((p) => p.database).join(', ')}.\n`);
+        ctx.setExitStatus(2);
+      }
+    });
+}
+
+/** The file's apps and attachments, once the credentials they name exist. */
+async function applyAttachments(
+  ctx: CommandContext,
+  rc: ReconcileContext,
+  specs: readonly DatabaseSpec[],
+): Promise<void> {
+  const config = rc.config;
+  if (config.apps.length === 0 && config.attachments.length === 0) return;
+  await syncDeclaredApps(rc.control, config.apps);
+  const lives = new Map<string, LiveState>();
+  for (const spec of specs)
+    if (spec.role !== 'follower') lives.set(spec.name, await inspectDatabase(spec, rc));
+  const sync = await syncDeclaredAttachments(rc, lives);
+  for (const a of sync.detached) {
+    ctx.io.stderr(
+      `Detached ${a.attachment.name} from ⬢ ${a.attachment.app}: ${restartSuffix(a.restart, a.release)}\n`,
     );
+  }
+  for (const a of sync.attached) {
+    ctx.io.stderr(
+      `Attached ${a.attachment.credential} of ⛁ ${a.attachment.database} to ⬢ ${a.attachment.app} as ${a.attachment.configVar}: ${restartSuffix(a.restart, a.release)}\n`,
+    );
+    if (a.restart.status === 'failed') ctx.setExitStatus(1);
+  }
 }

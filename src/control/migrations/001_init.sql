@@ -34,6 +34,11 @@ CREATE TABLE pgcred.attachments (
   credential text NOT NULL,
   -- The username the config var points at: the credential's, or <name>-rotating during a rotation.
   username   text NOT NULL,
+  -- Where the credential connects (not secret), so the URL can be rebuilt without the config file.
+  host       text NOT NULL,
+  port       integer NOT NULL,
+  dbname     text NOT NULL,
+  sslmode    text,
   declared   boolean NOT NULL DEFAULT false,
   created_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (app, name)

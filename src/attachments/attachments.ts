@@ -1,0 +1,301 @@
+import type { ClientBase } from 'pg';
+import type { ControlStore } from '../control/store';
+import { chooseAttachmentName, configVarName } from '../model/colors';
+import { type DatabaseSpec, DEFAULT_CREDENTIAL } from '../model/config';
+import { ATTACHMENT_NAME_PATTERN } from '../model/names';
+import { endpointOf } from '../reconciler/connection';
+import { inspectDatabase, liveCredentials } from '../reconciler/credentials';
+import { ownerName } from '../reconciler/diff';
+import type { LiveState } from '../reconciler/live-state';
+import { credentialSource, type ReconcileContext } from '../reconciler/reconcile';
+import { type RotationStep, usernamesAt } from '../rotation/steps';
+import { deliver, ensureApp, type RestartOutcome, recordRelease } from './config-vars';
+
+export class AttachmentError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AttachmentError';
+  }
+}
+
+export interface Attachment {
+  readonly app: string;
+  readonly name: string;
+  readonly database: string;
+  readonly credential: string;
+  readonly username: string;
+  readonly declared: boolean;
+  readonly configVar: string;
+}
+
+export interface AttachResult {
+  readonly attachment: Attachment;
+  readonly release: number;
+  readonly restart: RestartOutcome;
+}
+
+/** The username apps should use for a credential right now: `<name>-rotating` during part of a rotation. */
+export async function activeUsername(
+  control: ControlStore | ClientBase,
+  database: string,
+  credential: string,
+  base: string,
+): Promise<string> {
+  const db = 'client' in control ? control.client : control;
+  const { rows } = await db.query(
+    'SELECT step, force FROM pgcred.rotations WHERE database = $1 AND credential = $2 AND finished_at IS NULL',
+    [database, credential],
+  );
+  if (!rows[0]) return base;
+  return usernamesAt(base, rows[0].step as RotationStep, rows[0].force).find((u) => u.state === 'active')!
+    .user;
+}
+
+/** The role behind a credential name (`default` is the owner), after checking it exists. */
+export function resolveCredential(
+  ctx: ReconcileContext,
+  spec: DatabaseSpec,
+  live: LiveState,
+  credential: string,
+): string {
+  const source = credentialSource(ctx.config, spec);
+  if (credential === DEFAULT_CREDENTIAL) {
+    return ownerName({ name: source.name, owner: source.owner } as never, live);
+  }
+  if (!liveCredentials(live).includes(credential)) {
+    throw new AttachmentError(`Could not find credential ${credential} on ${spec.name}`);
+  }
+  return credential;
+}
+
+/**
+ * The admin URL's own password is the default credential's when pgcred logs in as
+ * it; keep it in the store so URLs can be built without the config file.
+ */
+export async function rememberAdminPassword(
+  control: ControlStore,
+  spec: DatabaseSpec,
+  database: string,
+  username: string,
+): Promise<void> {
+  const url = new URL(spec.url);
+  if (decodeURIComponent(url.username) !== username || !url.password) return;
+  if (await control.getPassword(database, username)) return;
+  await control.setPassword(database, username, decodeURIComponent(url.password));
+}
+
+export interface AttachRequest {
+  readonly spec: DatabaseSpec;
+  readonly credential: string;
+  readonly app: string;
+  readonly as?: string;
+  readonly declared?: boolean;
+}
+
+/** `pgcred attach`: one config var on the app, named DATABASE, HEROKU_POSTGRESQL_<COLOR> or `--as`. */
+export async function attach(
+  ctx: ReconcileContext,
+  request: AttachRequest,
+  live?: LiveState,
+): Promise<AttachResult> {
+  if (request.as !== undefined && !ATTACHMENT_NAME_PATTERN.test(request.as)) {
+    throw new AttachmentError(
+      `--as: "${request.as}" is not an attachment name (upper-case letters, digits and '_', e.g. ANALYTICS)`,
+    );
+  }
+  const { spec } = request;
+  const state = live ?? (await inspectDatabase(spec, ctx));
+  const source = credentialSource(ctx.config, spec).name;
+  const username = resolveCredential(ctx, spec, state, request.credential);
+  await rememberAdminPassword(ctx.control, spec, source, username);
+  if (!(await ctx.control.getPassword(source, username))) {
+    throw new AttachmentError(
+      `pgcred does not know the password of ${request.credential}: run pgcred credentials:rotate ${spec.name}${request.credential === DEFAULT_CREDENTIAL ? '' : ` --name ${request.credential}`} first`,
+    );
+  }
+  const endpoint = endpointOf(spec.url);
+  const control = ctx.control;
+  const { attachment, release } = await control.transaction(async (db) => {
+    await ensureApp(db, request.app);
+    await db.query('SELECT 1 FROM pgcred.apps WHERE name = $1 FOR UPDATE', [request.app]);
+    const { rows } = await db.query('SELECT name FROM pgcred.attachments WHERE app = $1', [request.app]);
+    const taken = new Set(rows.map((row) => row.name as string));
+    if (request.as && taken.has(request.as)) {
+      throw new AttachmentError(
+        `⬢ ${request.app} already has an attachment named ${request.as}; choose another --as`,
+      );
+    }
+    const name = request.as ?? chooseAttachmentName(taken, spec.color);
+    const active = await activeUsername(db, source, request.credential, username);
+    await db.query(
+      `INSERT INTO pgcred.attachments (app, name, database, credential, username, host, port, dbname, sslmode, declared)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+      [
+        request.app,
+        name,
+        source,
+        request.credential,
+        active,
+        endpoint.host,
+        endpoint.port,
+        endpoint.database,
+        endpoint.sslmode ?? null,
+        request.declared ?? false,
+      ],
+    );
+    await control.audit(
+      {
+        action: 'attach',
+        database: spec.name,
+        subject: request.credential,
+        detail: { app: request.app, name },
+      },
+      db,
+    );
+    const { release } = await recordRelease(
+      control,
+      db,
+      request.app,
+      `Attach ${request.credential} of ${spec.name} as ${name}`,
+    );
+    const attachment: Attachment = {
+      app: request.app,
+      name,
+      database: source,
+      credential: request.credential,
+      username: active,
+      declared: request.declared ?? false,
+      configVar: configVarName(name),
+    };
+    return { attachment, release };
+  });
+  const restart = await deliver(control, request.app);
+  return { attachment, release, restart };
+}
+
+/** `pgcred detach --app APP NAME`: NAME is the attachment (DATABASE) or its config var (DATABASE_URL). */
+export async function detach(ctx: ReconcileContext, app: string, name: string): Promise<AttachResult> {
+  const attachmentName = name.endsWith('_URL') ? name.slice(0, -4) : name;
+  const control = ctx.control;
+  const { attachment, release } = await control.transaction(async (db) => {
+    const { rows } = await db.query(
+      'DELETE FROM pgcred.attachments WHERE app = $1 AND name = $2 RETURNING *',
+      [app, attachmentName],
+    );
+    const row = rows[0];
+    if (!row) {
+      const { rows: names } = await db.query(
+        'SELECT name FROM pgcred.attachments WHERE app = $1 ORDER BY name',
+        [app],
+      );
+      throw new AttachmentError(
+        `⬢ ${app} has no attachment named ${attachmentName}${names.length ? ` (it has ${names.map((n) => n.name).join(', ')})` : ''}`,
+      );
+    }
+    await control.audit(
+      {
+        action: 'detach',
+        database: row.database,
+        subject: row.credential,
+        detail: { app, name: attachmentName },
+      },
+      db,
+    );
+    const { release } = await recordRelease(control, db, app, `Detach ${attachmentName}`);
+    const attachment: Attachment = {
+      app,
+      name: attachmentName,
+      database: row.database,
+      credential: row.credential,
+      username: row.username,
+      declared: row.declared,
+      configVar: configVarName(attachmentName),
+    };
+    return { attachment, release };
+  });
+  const restart = await deliver(control, app);
+  return { attachment, release, restart };
+}
+
+export async function attachmentsOf(
+  control: ControlStore,
+  where: { app?: string; database?: string },
+): Promise<Attachment[]> {
+  const { rows } = await control.client.query(
+    `SELECT * FROM pgcred.attachments WHERE ($1::text IS NULL OR app = $1) AND ($2::text IS NULL OR database = $2)
+      ORDER BY app, name`,
+    [where.app ?? null, where.database ?? null],
+  );
+  return rows.map((row) => ({
+    app: row.app,
+    name: row.name,
+    database: row.database,
+    credential: row.credential,
+    username: row.username,
+    declared: row.declared,
+    configVar: configVarName(row.name),
+  }));
+}
+
+export interface AttachmentSync {
+  readonly attached: AttachResult[];
+  readonly detached: AttachResult[];
+}
+
+/**
+ * Makes the declared attachments exist, and removes declared ones that left the
+ * file. Names already given stay; new ones are handed out in a fixed order
+ * (database, the default credential first, credential, app), so reordering the file renames nothing.
+ * Attachments made with `pgcred attach` are left alone.
+ */
+export async function syncDeclaredAttachments(
+  ctx: ReconcileContext,
+  lives: ReadonlyMap<string, LiveState>,
+): Promise<AttachmentSync> {
+  const existing = await attachmentsOf(ctx.control, {});
+  const declared = ctx.config.attachments;
+  const keyOf = (a: { app: string; database: string; credential: string }) =>
+    `${a.app}\u0000${a.database}\u0000${a.credential}`;
+  const sourceOf = (database: string) => {
+    const spec = ctx.config.databases.find((db) => db.name === database);
+    return spec ? credentialSource(ctx.config, spec).name : database;
+  };
+  const wanted = declared.map((a) => ({ ...a, source: sourceOf(a.database) }));
+  const matched = new Set<Attachment>();
+  const missing: typeof wanted = [];
+  for (const want of wanted) {
+    const found = existing.find(
+      (e) =>
+        e.declared &&
+        !matched.has(e) &&
+        keyOf(e) === keyOf({ app: want.app, database: want.source, credential: want.credential }) &&
+        (want.as === undefined || e.name === want.as),
+    );
+    if (found) matched.add(found);
+    else missing.push(want);
+  }
+  const detached: AttachResult[] = [];
+  for (const stale of existing.filter((e) => e.declared && !matched.has(e))) {
+    detached.push(await detach(ctx, stale.app, stale.name));
+  }
+  // The default credential first: it is the app's own database, as on Heroku.
+  const rank = (credential: string) => (credential === DEFAULT_CREDENTIAL ? '' : credential);
+  missing.sort(
+    (a, b) =>
+      a.database.localeCompare(b.database) ||
+      rank(a.credential).localeCompare(rank(b.credential)) ||
+      a.app.localeCompare(b.app),
+  );
+  const attached: AttachResult[] = [];
+  for (const want of missing) {
+    const spec = ctx.config.databases.find((db) => db.name === want.database)!;
+    attached.push(
+      await attach(
+        ctx,
+        { spec, credential: want.credential, app: want.app, as: want.as, declared: true },
+        lives.get(spec.name),
+      ),
+    );
+  }
+  return { attached, detached };
+}

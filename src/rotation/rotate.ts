@@ -1,0 +1,427 @@
+import type { ClientBase } from 'pg';
+import { rememberAdminPassword, resolveCredential } from '../attachments/attachments';
+import { deliver, type RestartOutcome, recordRelease } from '../attachments/config-vars';
+import { type DatabaseSpec, DEFAULT_CREDENTIAL, DEFAULT_GRACE_MS } from '../model/config';
+import { quoteIdent, quoteLiteral } from '../model/identifiers';
+import { rotatingUsername } from '../model/names';
+import { generatePassword } from '../model/password';
+import { FOLLOWER_MESSAGE } from '../model/plans';
+import { CredentialError, inspectDatabase, liveCredentials } from '../reconciler/credentials';
+import { managedComment } from '../reconciler/markers';
+import { credentialSource, openAdmin, type ReconcileContext } from '../reconciler/reconcile';
+import { scramVerifier } from '../reconciler/scram';
+import type { RotationStep } from './steps';
+
+/**
+ * Zero-downtime rotation (SPEC §4), as a journal of steps in the control store.
+ * Every step is written down before its work is done and every step's work can be
+ * done again, so `pgcred reconcile` finishes a rotation killed at any point.
+ */
+export interface Rotation {
+  readonly id: number;
+  /** The database whose credentials these are (a follower's are its primary's). */
+  readonly database: string;
+  readonly credential: string;
+  /** The role: the credential's name, or the owner for `default`. */
+  readonly username: string;
+  readonly step: RotationStep;
+  readonly force: boolean;
+  readonly graceMs: number;
+  readonly stepAt: Date;
+  readonly startedAt: Date;
+}
+
+export interface RotationOptions {
+  readonly force?: boolean;
+  /** How long old connections may live (default 30 minutes, or the credential's policy). */
+  readonly graceMs?: number;
+}
+
+/** What a rotation waits for, for the progress display. */
+export interface RotationWait {
+  readonly credential: string;
+  /** The username whose connections must end. */
+  readonly waitingFor: string;
+  readonly connections: number;
+  /** Until the remaining connections are terminated. */
+  readonly remainingMs: number;
+}
+
+export type RotationEvent =
+  | { readonly kind: 'step'; readonly rotation: Rotation; readonly description: string }
+  | { readonly kind: 'terminated'; readonly username: string; readonly count: number }
+  | {
+      readonly kind: 'restart';
+      readonly app: string;
+      readonly release: number;
+      readonly outcome: RestartOutcome;
+    }
+  | { readonly kind: 'notice'; readonly text: string };
+
+export interface AdvanceResult {
+  readonly rotation: Rotation;
+  /** Set when the rotation waits for connections to end. */
+  readonly waiting?: RotationWait;
+}
+
+/**
+ * Clients that read their env file just before it changed still connect with the
+ * old username; an old username counts as idle only once it has had no connections
+ * for this long after the switch.
+ */
+export function settleMs(graceMs: number): number {
+  return Math.min(5_000, graceMs);
+}
+
+function fromRow(row: Record<string, unknown>): Rotation {
+  return {
+    id: Number(row.id),
+    database: row.database as string,
+    credential: row.credential as string,
+    username: row.username as string,
+    step: row.step as RotationStep,
+    force: row.force as boolean,
+    graceMs: Number(row.grace_ms),
+    stepAt: row.step_at as Date,
+    startedAt: row.started_at as Date,
+  };
+}
+
+export async function openRotation(
+  ctx: ReconcileContext,
+  database: string,
+  credential: string,
+): Promise<Rotation | undefined> {
+  const { rows } = await ctx.control.client.query(
+    'SELECT * FROM pgcred.rotations WHERE database = $1 AND credential = $2 AND finished_at IS NULL',
+    [database, credential],
+  );
+  return rows[0] ? fromRow(rows[0]) : undefined;
+}
+
+export async function openRotations(ctx: ReconcileContext, database?: string): Promise<Rotation[]> {
+  const { rows } = await ctx.control.client.query(
+    'SELECT * FROM pgcred.rotations WHERE finished_at IS NULL AND ($1::text IS NULL OR database = $1) ORDER BY id',
+    [database ?? null],
+  );
+  return rows.map(fromRow);
+}
+
+/**
+ * Step 1: the new password goes into the journal before anything else changes.
+ * A rotation already under way for the credential is returned as it is.
+ * The default credential always rotates at once, as on Heroku (connections reset).
+ */
+export async function startRotation(
+  ctx: ReconcileContext,
+  spec: DatabaseSpec,
+  credential: string,
+  options: RotationOptions = {},
+): Promise<{ rotation: Rotation; resumed: boolean }> {
+  if (spec.role === 'follower') throw new CredentialError(FOLLOWER_MESSAGE);
+  const live = await inspectDatabase(spec, ctx);
+  if (live.server.inRecovery) throw new CredentialError(FOLLOWER_MESSAGE);
+  const source = credentialSource(ctx.config, spec);
+  if (credential !== DEFAULT_CREDENTIAL && !liveCredentials(live).includes(credential)) {
+    throw new CredentialError(`Could not find credential ${credential} on ${spec.name}`);
+  }
+  const username = resolveCredential(ctx, spec, live, credential);
+  const existing = await openRotation(ctx, source.name, credential);
+  if (existing) return { rotation: existing, resumed: true };
+  const policy = source.credentials.find((c) => c.name === credential)?.rotation;
+  const force = options.force === true || credential === DEFAULT_CREDENTIAL;
+  const graceMs = options.graceMs ?? policy?.graceMs ?? DEFAULT_GRACE_MS;
+  // The default credential's password may only be in the admin URL: keep it, so the
+  // store can tell apart the old password from the new one if a crash interrupts.
+  await rememberAdminPassword(ctx.control, spec, source.name, username);
+  const { rows } = await ctx.control.client.query(
+    `INSERT INTO pgcred.rotations (database, credential, username, step, force, grace_ms, new_password)
+     VALUES ($1, $2, $3, 'journaled', $4, $5, $6)
+     ON CONFLICT (database, credential) WHERE finished_at IS NULL DO NOTHING
+     RETURNING *`,
+    [
+      source.name,
+      credential,
+      username,
+      force,
+      graceMs,
+      ctx.control.key.encrypt(generatePassword(), `${source.name}/rotation/${credential}`),
+    ],
+  );
+  if (!rows[0]) {
+    const raced = await openRotation(ctx, source.name, credential);
+    return { rotation: raced!, resumed: true };
+  }
+  const rotation = fromRow(rows[0]);
+  await ctx.control.audit({
+    action: 'rotation:start',
+    database: spec.name,
+    subject: credential,
+    detail: { force, graceMs },
+  });
+  return { rotation, resumed: false };
+}
+
+async function newPassword(ctx: ReconcileContext, rotation: Rotation): Promise<string> {
+  const { rows } = await ctx.control.client.query('SELECT new_password FROM pgcred.rotations WHERE id = $1', [
+    rotation.id,
+  ]);
+  return ctx.control.key.decrypt(
+    rows[0].new_password,
+    `${rotation.database}/rotation/${rotation.credential}`,
+  );
+}
+
+async function setStep(
+  ctx: ReconcileContext,
+  rotation: Rotation,
+  step: RotationStep,
+  note?: string,
+): Promise<Rotation> {
+  const { rows } = await ctx.control.client.query(
+    `UPDATE pgcred.rotations SET step = $2, step_at = now(), note = coalesce($3, note),
+            finished_at = CASE WHEN $2 = 'finished' THEN now() END
+      WHERE id = $1 RETURNING *`,
+    [rotation.id, step, note ?? null],
+  );
+  return fromRow(rows[0]);
+}
+
+async function connectionsOf(admin: ClientBase, username: string): Promise<number> {
+  const { rows } = await admin.query(
+    'SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = $1 AND pid <> pg_backend_pid()',
+    [username],
+  );
+  return rows[0].n;
+}
+
+async function terminate(admin: ClientBase, username: string): Promise<number> {
+  const { rows } = await admin.query(
+    'SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE usename = $1 AND pid <> pg_backend_pid()',
+    [username],
+  );
+  return rows[0].n;
+}
+
+async function setRolePassword(admin: ClientBase, username: string, password: string): Promise<void> {
+  await admin.query(`ALTER ROLE ${quoteIdent(username)} PASSWORD ${quoteLiteral(scramVerifier(password))}`);
+}
+
+/** Points every attachment of the credential at `username`, records releases and restarts the apps. */
+async function pointAttachments(
+  ctx: ReconcileContext,
+  rotation: Rotation,
+  username: string,
+  emit: (event: RotationEvent) => void,
+): Promise<void> {
+  const apps = await ctx.control.transaction(async (db) => {
+    const { rows } = await db.query(
+      'UPDATE pgcred.attachments SET username = $3 WHERE database = $1 AND credential = $2 RETURNING app',
+      [rotation.database, rotation.credential, username],
+    );
+    const names = [...new Set(rows.map((row) => row.app as string))].sort();
+    for (const app of names) {
+      await recordRelease(ctx.control, db, app, `Rotate ${rotation.credential}: use ${username}`);
+    }
+    return names;
+  });
+  for (const app of apps) {
+    const outcome = await deliver(ctx.control, app);
+    const { rows } = await ctx.control.client.query('SELECT release FROM pgcred.apps WHERE name = $1', [app]);
+    emit({ kind: 'restart', app, release: rows[0].release, outcome });
+  }
+}
+
+/**
+ * Does the next step of a rotation if it can be done now; returns what it waits
+ * for otherwise. Safe to call again after a crash at any point.
+ */
+export async function advanceRotation(
+  ctx: ReconcileContext,
+  spec: DatabaseSpec,
+  rotation: Rotation,
+  emit: (event: RotationEvent) => void = () => undefined,
+): Promise<AdvanceResult> {
+  const admin = await openAdmin(ctx, spec);
+  try {
+    return await advanceWith(ctx, spec, admin, rotation, emit);
+  } finally {
+    await admin.end().catch(() => undefined);
+  }
+}
+
+async function advanceWith(
+  ctx: ReconcileContext,
+  spec: DatabaseSpec,
+  admin: ClientBase,
+  rotation: Rotation,
+  emit: (event: RotationEvent) => void,
+): Promise<AdvanceResult> {
+  const { username } = rotation;
+  const temp = rotatingUsername(username);
+  const password = await newPassword(ctx, rotation);
+  const database = (await admin.query('SELECT current_database() AS db')).rows[0].db as string;
+  const isAdmin = (await admin.query('SELECT current_user AS u')).rows[0].u === username;
+  const now = Date.now();
+  const waited = now - rotation.stepAt.getTime();
+
+  switch (rotation.step) {
+    case 'journaled': {
+      if (rotation.force) {
+        await ctx.control.setPassword(rotation.database, username, password);
+        await setRolePassword(admin, username, password);
+        const count = await terminate(admin, username);
+        emit({ kind: 'terminated', username, count });
+        if (isAdmin) {
+          emit({
+            kind: 'notice',
+            text:
+              `pgcred logs in to ${spec.name} as the default credential: it keeps the new password in its control store ` +
+              `and uses it from now on. Update the admin URL (pgcred credentials:url ${spec.name} prints it).`,
+          });
+        }
+        await pointAttachments(ctx, rotation, username, emit);
+        const done = await setStep(ctx, rotation, 'finished');
+        emit({ kind: 'step', rotation: done, description: `${username} has its new password` });
+        return { rotation: done };
+      }
+      // Step 2: the temporary username, a member of the credential that acts as it
+      // (SET role), so anything it creates is owned by the credential.
+      await ctx.control.setPassword(rotation.database, temp, password);
+      const exists = (await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [temp])).rowCount! > 0;
+      await admin.query('BEGIN');
+      try {
+        if (exists) await setRolePassword(admin, temp, password);
+        else {
+          await admin.query(
+            `CREATE ROLE ${quoteIdent(temp)} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT ` +
+              `PASSWORD ${quoteLiteral(scramVerifier(password))}`,
+          );
+        }
+        await admin.query(
+          `COMMENT ON ROLE ${quoteIdent(temp)} IS ${quoteLiteral(managedComment('rotating username', database))}`,
+        );
+        await admin.query(`GRANT ${quoteIdent(username)} TO ${quoteIdent(temp)}`);
+        await admin.query(`ALTER ROLE ${quoteIdent(temp)} SET role = ${quoteIdent(username)}`);
+        await admin.query('COMMIT');
+      } catch (error) {
+        await admin.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+      await pointAttachments(ctx, rotation, temp, emit);
+      const next = await setStep(ctx, rotation, 'rotating-username');
+      emit({ kind: 'step', rotation: next, description: `${temp} is active; apps use it` });
+      return advanceWith(ctx, spec, admin, next, emit);
+    }
+    case 'rotating-username': {
+      // Step 3: once the old sessions are gone (or the grace is up), the credential
+      // gets the new password and the apps move back to it.
+      const connections = await connectionsOf(admin, username);
+      const graceOver = waited >= rotation.graceMs;
+      if (!graceOver && (connections > 0 || waited < settleMs(rotation.graceMs))) {
+        return {
+          rotation,
+          waiting: {
+            credential: rotation.credential,
+            waitingFor: username,
+            connections,
+            remainingMs: rotation.graceMs - waited,
+          },
+        };
+      }
+      await ctx.control.setPassword(rotation.database, username, password);
+      await setRolePassword(admin, username, password);
+      const count = await terminate(admin, username);
+      if (count > 0) emit({ kind: 'terminated', username, count });
+      await pointAttachments(ctx, rotation, username, emit);
+      const next = await setStep(ctx, rotation, 'password-set');
+      emit({
+        kind: 'step',
+        rotation: next,
+        description: `${username} has its new password; apps use it again`,
+      });
+      return advanceWith(ctx, spec, admin, next, emit);
+    }
+    case 'password-set': {
+      // Step 4: the temporary username goes once nobody uses it.
+      const connections = await connectionsOf(admin, temp);
+      const graceOver = waited >= rotation.graceMs;
+      if (!graceOver && (connections > 0 || waited < settleMs(rotation.graceMs))) {
+        return {
+          rotation,
+          waiting: {
+            credential: rotation.credential,
+            waitingFor: temp,
+            connections,
+            remainingMs: rotation.graceMs - waited,
+          },
+        };
+      }
+      const count = await terminate(admin, temp);
+      if (count > 0) emit({ kind: 'terminated', username: temp, count });
+      if ((await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [temp])).rowCount! > 0) {
+        await admin.query('BEGIN');
+        try {
+          await admin.query(`REASSIGN OWNED BY ${quoteIdent(temp)} TO ${quoteIdent(username)}`);
+          await admin.query(`DROP OWNED BY ${quoteIdent(temp)}`);
+          await admin.query(`DROP ROLE ${quoteIdent(temp)}`);
+          await admin.query('COMMIT');
+        } catch (error) {
+          await admin.query('ROLLBACK').catch(() => undefined);
+          throw error;
+        }
+      }
+      await ctx.control.deletePassword(rotation.database, temp);
+      const done = await setStep(ctx, rotation, 'finished');
+      await ctx.control.audit({
+        action: 'rotation:finish',
+        database: spec.name,
+        subject: rotation.credential,
+      });
+      emit({ kind: 'step', rotation: done, description: `${temp} is gone` });
+      return { rotation: done };
+    }
+    case 'finished':
+      return { rotation };
+  }
+}
+
+/** Runs a rotation to its end, waiting between steps, reporting what it waits for. */
+export async function runRotation(
+  ctx: ReconcileContext,
+  spec: DatabaseSpec,
+  rotation: Rotation,
+  options: {
+    onWait?: (wait: RotationWait) => void;
+    emit?: (event: RotationEvent) => void;
+    pollMs?: number;
+  } = {},
+): Promise<Rotation> {
+  let current = rotation;
+  for (;;) {
+    const result = await advanceRotation(ctx, spec, current, options.emit);
+    current = result.rotation;
+    if (current.step === 'finished') return current;
+    if (result.waiting) options.onWait?.(result.waiting);
+    await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 500));
+  }
+}
+
+/** Credentials whose rotation policy says they are due, judged by when their password was set. */
+export async function dueRotations(
+  ctx: ReconcileContext,
+  spec: DatabaseSpec,
+  now = Date.now(),
+): Promise<string[]> {
+  const source = credentialSource(ctx.config, spec);
+  const due: string[] = [];
+  for (const credential of source.credentials) {
+    const every = credential.rotation?.everyMs;
+    if (every === undefined) continue;
+    const setAt = await ctx.control.passwordSetAt(source.name, credential.name);
+    if (setAt && now - setAt.getTime() >= every && !(await openRotation(ctx, source.name, credential.name))) {
+      due.push(credential.name);
+    }
+  }
+  return due;
+}
