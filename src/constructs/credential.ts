@@ -133,6 +133,7 @@ export class Credential extends Construct implements ICredential {
     if (this.synthesized || !this.database.hasTerraformResources) return;
     this.synthesized = true;
     const { provider, database } = this.database.terraform;
+    // Construct ids here become Terraform addresses: renaming one makes Terraform drop and recreate it.
     const role = new Role(this, 'Role', {
       provider,
       name: this.credentialName,

@@ -158,6 +158,7 @@ export class Database extends Construct implements IDatabaseSource {
    */
   private hardenPublic(): void {
     const { provider, database } = this.terraform;
+    // These ids are Terraform addresses: keep them.
     const revoke = (id: string, objectType: string, schema?: string) =>
       new PostgresqlGrant(this, id, {
         provider,

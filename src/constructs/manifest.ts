@@ -1,5 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Aspects, type IAspect, type ISynthesisSession, TerraformStack } from 'cdktf';
 import { addCustomSynthesis } from 'cdktf/lib/synthesize/synthesizer';
 import { Construct, type IConstruct } from 'constructs';
@@ -25,6 +25,7 @@ export interface PgcredManifest extends ManifestDocument {
     readonly databases: readonly { readonly name: string; readonly schemas: readonly string[] }[];
   };
 }
+
 const REFERENCE = /^\$\{[A-Za-z_][A-Za-z0-9_]*\}$/;
 
 /** Where pgcred keeps its control store, as the manifest records it. */
@@ -36,7 +37,8 @@ export interface ControlOptions {
   readonly urlVariable?: string;
   /**
    * The master key file (created 0600 on first use); PGCRED_MASTER_KEY still wins.
-   * @default - .pgcred/master.key beside the manifest
+   * Relative paths are relative to the directory `cdktf synth` runs in.
+   * @default - .pgcred/master.key in the directory pgcred runs in
    */
   readonly keyFile?: string;
 }
@@ -102,7 +104,8 @@ export class Manifest extends Construct {
     }
     this.control = {
       url: options.urlVariable === undefined ? undefined : `\${${options.urlVariable}}`,
-      keyFile: options.keyFile,
+      // The manifest is read from cdktf.out/stacks/<stack>/, so relative paths are fixed here.
+      keyFile: options.keyFile === undefined ? undefined : resolve(options.keyFile),
     };
     this.changed();
   }

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TerraformStack, Testing } from 'cdktf';
+import { loadConfigFile, parseConfig } from '../../src/config/load';
 import { loadManifest } from '../../src/config/manifest';
 import {
   AdminConnection,
@@ -11,6 +12,8 @@ import {
   Permission,
   Rotation,
 } from '../../src/constructs';
+import { configDocument } from '../../src/constructs/config-document';
+import { projectFile } from '../../src/project';
 import { derivedOwnerName } from '../../src/reconciler/diff';
 
 const SECRET_URL = 'postgres://admin:s3cr3t-Pa55word@db.internal:5432/d123';
@@ -139,5 +142,42 @@ describe('the pgcred manifest', () => {
         },
       ],
     });
+  });
+
+  it("writes the model back in pgcred.yaml's shape: loading it gives the same model", () => {
+    const env = { DATABASE_ADMIN_URL: SECRET_URL };
+    const original = loadConfigFile(projectFile('examples', 'basic', 'pgcred.yaml'), { env });
+    const withEverything = {
+      ...original,
+      databases: [
+        {
+          ...original.databases[0]!,
+          owner: 'app_owner',
+          credentialLimit: 120,
+          ignoreRoles: ['datadog'],
+          credentials: [
+            ...original.databases[0]!.credentials,
+            {
+              name: 'reporter',
+              access: {
+                kind: 'grants' as const,
+                grants: [
+                  { on: 'default-tables' as const, objects: [], privileges: ['SELECT'] },
+                  { on: 'all-sequences' as const, objects: ['reporting'], privileges: ['USAGE'] },
+                ],
+              },
+              rotation: { graceMs: 3000 },
+            },
+          ],
+        },
+      ],
+      apps: original.apps.map((app) => ({
+        ...app,
+        restart: 'systemctl restart x',
+        restartTimeoutMs: 90_000,
+      })),
+    };
+    const text = JSON.stringify(configDocument(withEverything));
+    expect(parseConfig(text, { env })).toEqual(withEverything);
   });
 });
