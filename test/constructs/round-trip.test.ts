@@ -159,6 +159,31 @@ describe('round trip: synthesize the example, apply its manifest, compare with i
     expect(await tryAs(limited, 'SELECT * FROM public.orders')).toMatchObject({ ok: false, code: '42501' });
   });
 
+  it("the apps' env files, from the same manifest, hold URLs that log in as the attached credentials", async () => {
+    const vars = (app: string) =>
+      readFileSync(join(cwd, 'run', `${app}.env`), 'utf8')
+        .trim()
+        .split('\n')
+        .map((line) => {
+          const [name, ...value] = line.split('=');
+          return [name!, value.join('=').replace(/^'(.*)'$/, '$1')] as const;
+        });
+    const loginOf = async (url: string) => {
+      const result = await tryAs(url, 'SELECT current_user AS who');
+      return result.ok ? result.rows[0]!.who : result.message;
+    };
+    const example = vars('example-app');
+    expect(example.map(([name]) => name)).toEqual([
+      'DATABASE_URL',
+      expect.stringMatching(/^HEROKU_POSTGRESQL_[A-Z]+_URL$/),
+    ]);
+    expect(await loginOf(example[0]![1])).toBe(owner);
+    expect(await loginOf(example[1]![1])).toBe(names.analyst);
+    const billing = vars('billing-app');
+    expect(billing.map(([name]) => name)).toEqual(['DATABASE_URL']);
+    expect(await loginOf(billing[0]![1])).toBe(names.billing);
+  });
+
   it('GIVEN a grant made by hand, drift exits 2 and the sets differ; apply restores both', async () => {
     await db.sql(`GRANT INSERT ON public.users TO "${names.analyst}"`);
     const drifted = await run('drift', '--manifest', manifestPath);
