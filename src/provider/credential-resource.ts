@@ -9,13 +9,15 @@ import {
   setPermissionLevel,
 } from '../reconciler/credentials';
 import { parseManagedComment } from '../reconciler/markers';
-import { accessOf } from './credential-config';
+import type { ReconcileContext } from '../reconciler/reconcile';
+import { runRotation, startRotation } from '../rotation/rotate';
+import { accessOf, rotationOf } from './credential-config';
 import { CredentialStatusReader } from './credential-status';
 import { type Diagnostic, error, errorOf, hasErrors, type PathStep } from './diagnostics';
 import type { PlanResult, ResourceOperations, ResourceResult } from './operations';
 import { knownString } from './provider-config';
 import { CREDENTIAL_TYPE } from './schema';
-import type { ProviderSession } from './session';
+import { log, type ProviderSession } from './session';
 import { type ObjectValue, sameValue, UNKNOWN } from './values';
 
 /**
@@ -95,15 +97,11 @@ async function planCredential(
     planned.username = prior.username ?? null;
     planned.state = prior.state ?? null;
     if (session) diagnostics.push(...specOf(session, database).diagnostics);
+    // A new trigger value rotates the password: apply runs the rotation to its end,
+    // so the credential is active again under its own name afterwards.
     if (!sameValue(prior.rotation_trigger, proposed.rotation_trigger)) {
-      diagnostics.push(
-        error(
-          'Rotation is not available yet',
-          'a change of rotation_trigger rotates the password, but this build of pgcred has no rotation ' +
-            '(src/rotation): keep rotation_trigger as it is, or rotate with pgcred credentials:rotate.',
-          ['rotation_trigger'],
-        ),
-      );
+      planned.state = UNKNOWN;
+      planned.username = knownString(name) ? name : UNKNOWN;
     }
   }
   return { planned, requiresReplace, diagnostics };
@@ -181,7 +179,7 @@ async function applyCredential(
     if (!planned) {
       await session.change(spec, async (ctx) => {
         // Gone already (dropped by hand): nothing to destroy.
-        if (liveCredentials(await inspectDatabase(spec)).includes(name))
+        if (liveCredentials(await inspectDatabase(spec, ctx)).includes(name))
           await destroyCredential(ctx, spec, name);
       });
       return { state: null, diagnostics: [] };
@@ -189,12 +187,16 @@ async function applyCredential(
     const access = accessOf(planned);
     if (!prior) await session.change(spec, (ctx) => createCredential(ctx, spec, name, access));
     else await session.change(spec, (ctx) => setPermissionLevel(ctx, spec, name, access));
+    let state = planned.state === UNKNOWN ? 'active' : planned.state!;
+    if (prior && !sameValue(prior.rotation_trigger, planned.rotation_trigger)) {
+      state = await session.change(spec, (ctx) => rotate(ctx, spec, name, rotationOf(planned)?.graceMs));
+    }
     return {
       state: {
         ...planned,
         id: `${spec.name}/${name}`,
         username: planned.username === UNKNOWN ? name : planned.username!,
-        state: planned.state === UNKNOWN ? 'active' : planned.state!,
+        state,
         drift: null,
       },
       diagnostics: [],
@@ -205,6 +207,35 @@ async function applyCredential(
       diagnostics: [errorOf(`Cannot ${verb} credential ${name} on ${spec.name}`, caught)],
     };
   }
+}
+
+/**
+ * `credentials:rotate` as Terraform runs it: the journaled zero-downtime rotation
+ * (a `<name>-rotating` username carries the apps meanwhile), waited for to its end,
+ * which takes at least a few seconds and at most the grace. Progress goes to the log.
+ */
+async function rotate(
+  ctx: ReconcileContext,
+  spec: DatabaseSpec,
+  name: string,
+  graceMs?: number,
+): Promise<string> {
+  const { rotation } = await startRotation(ctx, spec, name, graceMs === undefined ? {} : { graceMs });
+  const done = await runRotation(ctx, spec, rotation, {
+    emit: (event) => {
+      if (event.kind === 'step') log(`rotation of ${name}: ${event.description}`);
+      else if (event.kind === 'terminated')
+        log(`rotation of ${name}: ${event.count} connection(s) of ${event.username} terminated`);
+      else if (event.kind === 'restart')
+        log(`rotation of ${name}: app ${event.app} restarted (release ${event.release})`);
+      else log(`rotation of ${name}: ${event.text}`);
+    },
+    onWait: (wait) =>
+      log(
+        `rotation of ${name}: waiting for ${wait.connections} connection(s) of ${wait.waitingFor}, at most ${Math.ceil(wait.remainingMs / 1000)} s`,
+      ),
+  });
+  return done.step === 'finished' ? 'active' : 'rotating';
 }
 
 async function readCredential(

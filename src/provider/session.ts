@@ -90,7 +90,7 @@ export class ProviderSession {
   liveState(spec: DatabaseSpec): Promise<LiveState> {
     let live = this.live.get(spec.name);
     if (!live) {
-      live = inspectDatabase(spec);
+      live = this.context().then((ctx) => inspectDatabase(spec, ctx));
       this.live.set(spec.name, live);
       live.catch(() => this.live.delete(spec.name));
     }

@@ -65,6 +65,7 @@ async function tf(args: readonly string[], expected = 0, dir = work): Promise<Ru
 
 interface Declared {
   readonly analystLevel: string;
+  readonly rotationTrigger?: string;
   readonly withImported?: boolean;
 }
 
@@ -81,7 +82,14 @@ function providerBlock(
 function writeConfig(declared: Declared): void {
   const parts = [
     providerBlock(),
-    credential('analyst', analyst, `  permission = "${declared.analystLevel}"\n`),
+    credential(
+      'analyst',
+      analyst,
+      `  permission = "${declared.analystLevel}"\n` +
+        (declared.rotationTrigger
+          ? `  rotation_trigger = "${declared.rotationTrigger}"\n  rotation {\n    grace = "2s"\n  }\n`
+          : ''),
+    ),
     credential('writer', writer, '  permission = "read-write"\n'),
     credential(
       'limited',
@@ -140,7 +148,15 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await db?.drop();
-  await dropRoles([analyst, writer, limited, imported, extra, derivedOwnerName(DATABASE)]);
+  await dropRoles([
+    analyst,
+    `${analyst}-rotating`,
+    writer,
+    limited,
+    imported,
+    extra,
+    derivedOwnerName(DATABASE),
+  ]);
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
@@ -243,6 +259,27 @@ describe('the pgcred Terraform provider', () => {
   );
 
   it(
+    'rotates the password when rotation_trigger changes',
+    async () => {
+      const before = (await urls()).analyst!;
+      writeConfig({ analystLevel: 'read-write', rotationTrigger: '2026-11-27' });
+      const apply = await tf(['apply', '-auto-approve', '-input=false', '-no-color']);
+      expect(apply.stdout).toMatch(/\+ rotation_trigger = "2026-11-27"/);
+      const after = (await urls()).analyst!;
+      expect(new URL(after).username).toBe(analyst);
+      expect(new URL(after).password).not.toBe(new URL(before).password);
+      expect(await tryAs(before, 'SELECT 1')).toMatchObject({ ok: false, code: '28P01' });
+      expect(await tryAs(after, "INSERT INTO public.orders (note) VALUES ('rotated')")).toMatchObject({
+        ok: true,
+      });
+      const rotating = await db.sql('SELECT 1 FROM pg_roles WHERE rolname = $1', [`${analyst}-rotating`]);
+      expect(rotating).toHaveLength(0);
+      await tf(['plan', '-detailed-exitcode', '-input=false', '-no-color'], 0);
+    },
+    2 * MINUTE,
+  );
+
+  it(
     'imports a credential made outside Terraform',
     async () => {
       const control = await ControlStore.open(db.url, MasterKey.parse(masterKey, 'test key'));
@@ -256,7 +293,7 @@ describe('the pgcred Terraform provider', () => {
       } finally {
         await control.close();
       }
-      writeConfig({ analystLevel: 'read-write', withImported: true });
+      writeConfig({ analystLevel: 'read-write', rotationTrigger: '2026-11-27', withImported: true });
       const before = await tf(['plan', '-input=false', '-no-color'], 1);
       expect(before.stderr).toContain(`credential ${imported} already exists on ${DATABASE}: import it`);
 
