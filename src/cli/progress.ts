@@ -11,6 +11,8 @@ export class RotationProgress {
   private bar?: SingleBar;
   private lastLine = 0;
   private phase = '';
+  /** True once anything was written, so the caller ends its line again. */
+  printed = false;
 
   constructor(
     private readonly io: Io,
@@ -34,6 +36,7 @@ export class RotationProgress {
           Presets.shades_classic,
         );
         this.bar.start(Math.max(1, Math.round(wait.remainingMs / 1000)), 0, { text });
+        this.printed = true;
       }
       const total = this.bar!.getTotal();
       this.bar!.update(Math.max(0, total - Math.round(wait.remainingMs / 1000)), { text });
@@ -41,7 +44,8 @@ export class RotationProgress {
     }
     if (Date.now() - this.lastLine >= this.intervalMs) {
       this.lastLine = Date.now();
-      this.io.stderr(`Waiting: ${text}\n`);
+      this.io.stderr(`${this.printed ? '' : '\n'}Waiting: ${text}\n`);
+      this.printed = true;
     }
   }
 

@@ -1,6 +1,7 @@
 import type { ClientBase } from 'pg';
 import { rememberAdminPassword, resolveCredential } from '../attachments/attachments';
 import { deliver, type RestartOutcome, recordRelease } from '../attachments/config-vars';
+import { faultPoint } from '../faults';
 import { type DatabaseSpec, DEFAULT_CREDENTIAL, DEFAULT_GRACE_MS } from '../model/config';
 import { quoteIdent, quoteLiteral } from '../model/identifiers';
 import { rotatingUsername } from '../model/names';
@@ -153,6 +154,7 @@ export async function startRotation(
     return { rotation: raced!, resumed: true };
   }
   const rotation = fromRow(rows[0]);
+  faultPoint('rotation:journaled');
   await ctx.control.audit({
     action: 'rotation:start',
     database: spec.name,
@@ -304,12 +306,15 @@ async function advanceWith(
         await admin.query(`GRANT ${quoteIdent(username)} TO ${quoteIdent(temp)}`);
         await admin.query(`ALTER ROLE ${quoteIdent(temp)} SET role = ${quoteIdent(username)}`);
         await admin.query('COMMIT');
+        faultPoint('rotation:rotating-role-created');
       } catch (error) {
         await admin.query('ROLLBACK').catch(() => undefined);
         throw error;
       }
       await pointAttachments(ctx, rotation, temp, emit);
+      faultPoint('rotation:apps-on-rotating');
       const next = await setStep(ctx, rotation, 'rotating-username');
+      faultPoint('rotation:rotating-username');
       emit({ kind: 'step', rotation: next, description: `${temp} is active; apps use it` });
       return advanceWith(ctx, spec, admin, next, emit);
     }
@@ -331,10 +336,13 @@ async function advanceWith(
       }
       await ctx.control.setPassword(rotation.database, username, password);
       await setRolePassword(admin, username, password);
+      faultPoint('rotation:password-set-on-role');
       const count = await terminate(admin, username);
       if (count > 0) emit({ kind: 'terminated', username, count });
       await pointAttachments(ctx, rotation, username, emit);
+      faultPoint('rotation:apps-back');
       const next = await setStep(ctx, rotation, 'password-set');
+      faultPoint('rotation:password-set');
       emit({
         kind: 'step',
         rotation: next,
@@ -366,6 +374,7 @@ async function advanceWith(
           await admin.query(`DROP OWNED BY ${quoteIdent(temp)}`);
           await admin.query(`DROP ROLE ${quoteIdent(temp)}`);
           await admin.query('COMMIT');
+          faultPoint('rotation:rotating-dropped');
         } catch (error) {
           await admin.query('ROLLBACK').catch(() => undefined);
           throw error;
@@ -373,6 +382,7 @@ async function advanceWith(
       }
       await ctx.control.deletePassword(rotation.database, temp);
       const done = await setStep(ctx, rotation, 'finished');
+      faultPoint('rotation:finished');
       await ctx.control.audit({
         action: 'rotation:finish',
         database: spec.name,

@@ -17,6 +17,7 @@ export default async function globalSetup(): Promise<void> {
     password: server.password,
     majorVersion: server.majorVersion,
     binDir: server.binDir,
+    baseDir: server.baseDir,
   };
   process.env.PGCRED_TEST_SERVER = JSON.stringify(info);
   writeFileSync(join(tmpdir(), `pgcred-test-server-${process.pid}.json`), JSON.stringify(info), {

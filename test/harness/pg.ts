@@ -7,6 +7,8 @@ export interface TestServer {
   readonly password: string;
   readonly majorVersion: number;
   readonly binDir: string;
+  /** Holds data/ and server.log. */
+  readonly baseDir: string;
 }
 
 export function testServer(): TestServer {

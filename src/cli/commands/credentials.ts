@@ -3,9 +3,11 @@ import { DEFAULT_CREDENTIAL } from '../../model/config';
 import { PermissionLevel, type PermissionLevelName } from '../../model/permission-level';
 import { connectionInfoString, credentialUrl, endpointOf } from '../../reconciler/connection';
 import {
+  attachedAppsOf,
   checkCreate,
   createCredential,
   destroyCredential,
+  detachFirstMessage,
   inspectDatabase,
   refuseUnlessWritable,
   repairDefault,
@@ -103,6 +105,8 @@ export function registerCredentialCommands(program: Command, context: () => Comm
       refuseUnlessWritable(spec, undefined);
       if (options.name === DEFAULT_CREDENTIAL) throw new UserError('Default credential cannot be destroyed.');
       const rc = await ctx.reconcileContext();
+      const attachedTo = await attachedAppsOf(rc, credentialSource(rc.config, spec).name, options.name);
+      if (attachedTo.length > 0) throw new UserError(detachFirstMessage(options.name, attachedTo));
       await ctx.confirm(
         spec.name,
         [

@@ -97,7 +97,8 @@ export function registerRotate(program: Command, context: () => CommandContext):
         throw error;
       }
       progress.stop();
-      ctx.io.stderr(options.wait ? 'done\n' : 'started\n');
+      const outcome = options.wait ? 'done' : 'started';
+      ctx.io.stderr(progress.printed ? `${label}... ${outcome}\n` : `${outcome}\n`);
       for (const line of emitted) ctx.io.stderr(`${line}\n`);
       if (!options.wait)
         ctx.io.stderr(
