@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
@@ -91,8 +91,52 @@ async function runDemo(io: Io, configFile: string): Promise<void> {
       io.stderr(`${credential.padEnd(13)} ${sql.padEnd(62)} ${outcome}\n`);
     }
 
-    say('Credentials');
+    say('Credentials and their attachments');
     await cli('credentials');
+    say("The app's config vars (masked; --reveal shows them)");
+    await cli('config', '--app', 'example-app');
+
+    say('Rotate analyst with no downtime, while the app holds a connection');
+    const envFile = join(work, 'run', 'example-app.env');
+    const before = envVar(envFile, 'HEROKU_POSTGRESQL_CYAN_URL');
+    const held = new Client({ connectionString: before });
+    held.on('error', () => undefined);
+    await held.connect();
+    await cli(
+      'credentials:rotate',
+      '--name',
+      'analyst',
+      '--grace',
+      '10s',
+      '--no-wait',
+      '--confirm',
+      database,
+    );
+    io.stderr(`the app's HEROKU_POSTGRESQL_CYAN_URL now uses ${new URL(envVar(envFile, 'HEROKU_POSTGRESQL_CYAN_URL')).username}\n`);
+    await cli('credentials');
+    io.stderr('(the app finishes its work on the old connection and closes it)\n');
+    await held.query('SELECT count(*) FROM public.users');
+    await held.end();
+    for (let i = 0; i < 40; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      let out = '';
+      await runCli(['-f', configFile, 'reconcile'], { ...sub, stderr: (text) => (out += text) });
+      if (out.includes('is complete')) break;
+    }
+    await cli('reconcile');
+    await cli('credentials');
+    const after = envVar(envFile, 'HEROKU_POSTGRESQL_CYAN_URL');
+    for (const [label, url] of [
+      ['old password', before],
+      ['new password', after],
+    ] as const) {
+      const outcome = await withClient(url, (c) => c.query('SELECT 1')).then(
+        () => 'logs in',
+        (error: Error) => `refused (${error.message})`,
+      );
+      io.stderr(`analyst with the ${label}: ${outcome}\n`);
+    }
+
     say('Drift check (what a scheduled job runs)');
     await cli('drift');
   } finally {
@@ -129,4 +173,12 @@ async function withClient<T>(url: string, work: (client: Client) => Promise<T>):
   } finally {
     await client.end();
   }
+}
+
+function envVar(file: string, name: string): string {
+  const line = readFileSync(file, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`${name}=`));
+  if (!line) throw new UserError(`${name} is not in ${file}`);
+  return line.slice(name.length + 1);
 }
