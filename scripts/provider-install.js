@@ -4,12 +4,26 @@
 //
 //   .terraform-mirror/registry.terraform.io/pgcred/pgcred/0.1.0/<os>_<arch>/terraform-provider-pgcred_v0.1.0
 //   .terraform-mirror/terraform.rc      (export TF_CLI_CONFIG_FILE=<this file>)
-//   .terraform-mirror/build/            (the compiled provider the launcher runs)
+//   .terraform-mirror/build/<id>/       (one compiled provider per install)
+//   .terraform-mirror/build/current     (a symlink to the newest, which the launcher runs)
 //
-// The launcher only names the build, so rebuilding does not change the package
-// Terraform hashes into .terraform.lock.hcl.
+// The launcher only names build/current, so rebuilding does not change the package
+// Terraform hashes into .terraform.lock.hcl. Each install compiles into a fresh
+// directory and then swaps the symlink in one rename: a provider Terraform starts
+// meanwhile, or one still running from the previous build, never reads a half-written
+// file (node resolves the symlink once, and loads the rest from the same build).
 const { spawnSync } = require('node:child_process');
-const { chmodSync, mkdirSync, readFileSync, writeFileSync } = require('node:fs');
+const {
+  chmodSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} = require('node:fs');
 const { join, resolve } = require('node:path');
 
 const ROOT = resolve(__dirname, '..');
@@ -18,14 +32,32 @@ const VERSION = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).ver
 const ADDRESS = 'registry.terraform.io/pgcred/pgcred';
 const ARCH = { x64: 'amd64', arm64: 'arm64', ia32: '386' };
 
+const BUILDS = join(MIRROR, 'build');
+const KEEP_MS = 24 * 3600_000;
+
 function build() {
+  const id = `${Date.now().toString(36)}-${process.pid}`;
+  const outDir = join(BUILDS, id);
   const tsc = require.resolve('typescript/bin/tsc');
-  const result = spawnSync(process.execPath, [tsc, '-p', join(__dirname, 'provider.tsconfig.json')], {
-    stdio: 'inherit',
-  });
+  const result = spawnSync(
+    process.execPath,
+    [tsc, '-p', join(__dirname, 'provider.tsconfig.json'), '--outDir', outDir],
+    { stdio: 'inherit' },
+  );
   if (result.status !== 0) {
+    rmSync(outDir, { recursive: true, force: true });
     process.stderr.write('provider:install: the TypeScript build failed\n');
     process.exit(1);
+  }
+  const link = join(BUILDS, `current.${process.pid}`);
+  rmSync(link, { force: true });
+  symlinkSync(id, link);
+  renameSync(link, join(BUILDS, 'current'));
+  // Old builds go after a day: a provider started from one (a long rotation) may still need it.
+  for (const entry of readdirSync(BUILDS)) {
+    if (entry === id || entry.startsWith('current')) continue;
+    const path = join(BUILDS, entry);
+    if (Date.now() - statSync(path).mtimeMs > KEEP_MS) rmSync(path, { recursive: true, force: true });
   }
 }
 
@@ -41,7 +73,7 @@ function install() {
   // exec: node replaces the shell, so no orphan keeps Terraform's pipes open.
   writeFileSync(
     launcher,
-    `#!/bin/sh\n# pgcred's Terraform provider, installed by npm run provider:install\nexec ${shellQuote(process.execPath)} ${shellQuote(join(MIRROR, 'build', 'provider', 'main.js'))} "$@"\n`,
+    `#!/bin/sh\n# pgcred's Terraform provider, installed by npm run provider:install\nexec ${shellQuote(process.execPath)} ${shellQuote(join(BUILDS, 'current', 'provider', 'main.js'))} "$@"\n`,
   );
   chmodSync(launcher, 0o755);
   const cliConfig = join(MIRROR, 'terraform.rc');

@@ -20,7 +20,7 @@ export function generatePluginCertificate(now = new Date()): PluginCertificate {
   const name = seq(set(seq(oid('2.5.4.10'), utf8('HashiCorp'))), set(seq(oid('2.5.4.3'), utf8('localhost'))));
   const ecdsaWithSha256 = seq(oid('1.2.840.10045.4.3.2'));
   const serial = randomBytes(16);
-  serial[0]! &= 0x7f;
+  serial[0] = (serial[0]! & 0x7f) | 0x40; // positive, and 16 bytes long
   const extensions = [
     // keyUsage: digitalSignature, keyEncipherment, keyCertSign (critical)
     extension('2.5.29.15', true, tlv(0x03, Buffer.from([0x02, 0xa4]))),
@@ -71,8 +71,12 @@ function set(...items: Buffer[]): Buffer {
 }
 
 function integer(value: Buffer): Buffer {
-  // DER integers are signed: a leading 1 bit needs a zero byte in front.
-  return tlv(0x02, value[0]! & 0x80 ? Buffer.concat([Buffer.from([0]), value]) : value);
+  // DER integers are signed and minimal: no zero byte in front of a byte below 0x80
+  // (OpenSSL refuses the certificate: "illegal padding"), one in front of 0x80 and up.
+  let start = 0;
+  while (start < value.length - 1 && value[start] === 0 && !(value[start + 1]! & 0x80)) start++;
+  const body = value.subarray(start);
+  return tlv(0x02, body[0]! & 0x80 ? Buffer.concat([Buffer.from([0]), body]) : body);
 }
 
 function utf8(text: string): Buffer {

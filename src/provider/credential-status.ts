@@ -1,8 +1,10 @@
 import type { Access, DatabaseSpec } from '../model/config';
 import { PermissionLevel, type PermissionLevelName } from '../model/permission-level';
-import { listCredentials } from '../reconciler/listing';
+import { liveCredentials } from '../reconciler/credentials';
 import type { Change, Plan } from '../reconciler/plan';
 import { planDatabase } from '../reconciler/reconcile';
+import { openRotations } from '../rotation/rotate';
+import { usernamesAt } from '../rotation/steps';
 import type { ProviderSession } from './session';
 
 /** What a refresh learns of one credential. */
@@ -69,7 +71,10 @@ export class CredentialStatusReader {
     const ctx = await this.session.context();
     const accesses = new Map(batch.map((item) => [item.name, item.access]));
     const names = new Set(accesses.keys());
-    const listing = await listCredentials(ctx, spec);
+    // Which credentials exist: the live state this process already read (refreshes
+    // come before any change); rotations under way: the journal.
+    const existing = new Set(liveCredentials(await this.session.liveState(spec)));
+    const rotations = new Map((await openRotations(ctx, spec.name)).map((r) => [r.credential, r]));
     const plan = await planDatabase(ctx, spec, {
       credentials: [...accesses].map(([name, access]) => ({ name, access })),
       scope: names,
@@ -97,17 +102,19 @@ export class CredentialStatusReader {
 
     const statuses = new Map<string, CredentialStatus>();
     for (const name of names) {
-      const entry = listing.find((c) => c.name === name);
-      if (!entry || entry.state === 'not created') {
+      if (!existing.has(name)) {
         statuses.set(name, { exists: false, username: name, state: 'gone', drift: [] });
         continue;
       }
       const level = matched.get(name);
       const changes = changesOf(plan, name).filter((c) => !level || !isPrivilegeChange(c));
+      const rotation = rotations.get(name);
       statuses.set(name, {
         exists: true,
-        username: entry.usernames?.find((u) => u.state === 'active')?.user ?? entry.username,
-        state: entry.state,
+        username: rotation
+          ? usernamesAt(name, rotation.step, rotation.force).find((u) => u.state === 'active')!.user
+          : name,
+        state: rotation ? 'rotating' : 'active',
         ...(level ? { level } : {}),
         drift: changes.map((c) => c.description),
       });
