@@ -63,6 +63,8 @@ ${names.map((n) => `      - { name: ${n}, permission: read-only }`).join('\n')}
       ['credentials:permissions', 'moonlight', '--name', names[0]!, '--level', 'none'],
       ['credentials:destroy', 'moonlight', '--name', names[0]!, '--confirm', 'moonlight'],
       ['credentials:repair-default', 'moonlight', '--confirm', 'moonlight'],
+      ['credentials:rotate', 'moonlight', '--name', names[0]!, '--confirm', 'moonlight'],
+      ['apply', 'moonlight', '--yes'],
     ]) {
       const result = await p.run(...args);
       expect(result.status).toBe(1);

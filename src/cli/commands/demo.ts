@@ -112,7 +112,9 @@ async function runDemo(io: Io, configFile: string): Promise<void> {
       '--confirm',
       database,
     );
-    io.stderr(`the app's HEROKU_POSTGRESQL_CYAN_URL now uses ${new URL(envVar(envFile, 'HEROKU_POSTGRESQL_CYAN_URL')).username}\n`);
+    io.stderr(
+      `the app's HEROKU_POSTGRESQL_CYAN_URL now uses ${new URL(envVar(envFile, 'HEROKU_POSTGRESQL_CYAN_URL')).username}\n`,
+    );
     await cli('credentials');
     io.stderr('(the app finishes its work on the old connection and closes it)\n');
     await held.query('SELECT count(*) FROM public.users');

@@ -3,7 +3,7 @@ import { syncDeclaredAttachments } from '../../attachments/attachments';
 import { syncDeclaredApps } from '../../attachments/config-vars';
 import { loadManifest } from '../../config/manifest';
 import type { DatabaseSpec } from '../../model/config';
-import { inspectDatabase } from '../../reconciler/credentials';
+import { inspectDatabase, refuseUnlessWritable } from '../../reconciler/credentials';
 import type { LiveState } from '../../reconciler/live-state';
 import { hasDrift, type Plan } from '../../reconciler/plan';
 import { applyDatabase, planDatabase, type ReconcileContext } from '../../reconciler/reconcile';
@@ -84,6 +84,8 @@ export function registerPlanCommands(program: Command, context: () => CommandCon
       ) => {
         const ctx = context();
         const specs = targets(ctx, database, options);
+        // Named explicitly, a follower is refused as every credential-changing command is.
+        if (database !== undefined) refuseUnlessWritable(specs[0]!, undefined);
         const rc = await ctx.reconcileContext();
         const applied: Plan[] = [];
         for (const spec of specs) {
