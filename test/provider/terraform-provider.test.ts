@@ -144,7 +144,7 @@ beforeAll(async () => {
     PGCRED_MASTER_KEY: masterKey,
     TF_VAR_admin_url: db.url,
   };
-}, 3 * MINUTE);
+}, 4 * MINUTE);
 
 afterAll(async () => {
   await db?.drop();
@@ -169,7 +169,7 @@ describe('the pgcred Terraform provider', () => {
       expect(run.stdout).toContain('Installed pgcred/pgcred v0.1.0');
       expect(existsSync(join(work, '.terraform.lock.hcl'))).toBe(true);
     },
-    MINUTE,
+    3 * MINUTE,
   );
 
   it(
@@ -201,7 +201,7 @@ describe('the pgcred Terraform provider', () => {
         rows: [{ who: derivedOwnerName(DATABASE) }],
       });
     },
-    2 * MINUTE,
+    3 * MINUTE,
   );
 
   it(
@@ -210,7 +210,7 @@ describe('the pgcred Terraform provider', () => {
       const run = await tf(['plan', '-detailed-exitcode', '-input=false', '-no-color']);
       expect(run.stdout).toContain('No changes.');
     },
-    MINUTE,
+    3 * MINUTE,
   );
 
   it(
@@ -240,7 +240,7 @@ describe('the pgcred Terraform provider', () => {
       });
       await tf(['plan', '-detailed-exitcode', '-input=false', '-no-color'], 0);
     },
-    2 * MINUTE,
+    3 * MINUTE,
   );
 
   it(
@@ -255,7 +255,7 @@ describe('the pgcred Terraform provider', () => {
       });
       await tf(['plan', '-detailed-exitcode', '-input=false', '-no-color'], 0);
     },
-    2 * MINUTE,
+    3 * MINUTE,
   );
 
   it(
@@ -276,7 +276,7 @@ describe('the pgcred Terraform provider', () => {
       expect(rotating).toHaveLength(0);
       await tf(['plan', '-detailed-exitcode', '-input=false', '-no-color'], 0);
     },
-    2 * MINUTE,
+    3 * MINUTE,
   );
 
   it(
@@ -314,7 +314,7 @@ describe('the pgcred Terraform provider', () => {
         ok: true,
       });
     },
-    2 * MINUTE,
+    3 * MINUTE,
   );
 
   it(
@@ -356,7 +356,7 @@ describe('the pgcred Terraform provider', () => {
       const roles = await db.sql('SELECT 1 FROM pg_roles WHERE rolname = $1', [extra]);
       expect(roles).toHaveLength(0);
     },
-    2 * MINUTE,
+    3 * MINUTE,
   );
 
   it(
@@ -374,6 +374,6 @@ describe('the pgcred Terraform provider', () => {
       const owner = await db.sql("SELECT tableowner FROM pg_tables WHERE tablename = 'made_by_writer'");
       expect(owner).toEqual([{ tableowner: derivedOwnerName(DATABASE) }]);
     },
-    2 * MINUTE,
+    3 * MINUTE,
   );
 });
