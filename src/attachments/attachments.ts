@@ -60,7 +60,7 @@ export function resolveCredential(
 ): string {
   const source = credentialSource(ctx.config, spec);
   if (credential === DEFAULT_CREDENTIAL) {
-    return ownerName({ name: source.name, owner: source.owner } as never, live);
+    return ownerName(source, live);
   }
   if (!liveCredentials(live).includes(credential)) {
     throw new AttachmentError(`Could not find credential ${credential} on ${spec.name}`);

@@ -101,7 +101,10 @@ export function derivedOwnerName(database: string): string {
 }
 
 /** The default credential's username: declared, else the live owner if it is an ordinary role, else derived. */
-export function ownerName(desired: DesiredDatabase, live: LiveState): string {
+export function ownerName(
+  desired: { readonly name: string; readonly owner?: string },
+  live: LiveState,
+): string {
   if (desired.owner) return desired.owner;
   const s = live.server;
   if (!s.ownerIsSuperuser && s.owner !== s.bootstrapUser) return s.owner;

@@ -27,7 +27,7 @@ export async function listCredentials(
 ): Promise<ListedCredential[]> {
   const live = await inspectDatabase(spec, ctx);
   const source = credentialSource(ctx.config, spec);
-  const owner = ownerName({ name: source.name, owner: source.owner } as never, live);
+  const owner = ownerName(source, live);
   const { rows: attachments } = await ctx.control.client.query(
     'SELECT app, name, credential FROM pgcred.attachments WHERE database = $1 ORDER BY app, name',
     [source.name],

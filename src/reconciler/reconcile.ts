@@ -82,7 +82,7 @@ async function desiredState(
   options: PlanOptions,
 ): Promise<DesiredDatabase> {
   const source = credentialSource(ctx.config, spec);
-  const owner = ownerName({ name: source.name, owner: source.owner } as DesiredDatabase, live);
+  const owner = ownerName(source, live);
   const known = await ctx.control.getPasswords(source.name);
   const rotating = await openRotations(ctx.control, source.name);
   const credentials =

@@ -173,10 +173,7 @@ export function registerCredentialCommands(program: Command, context: () => Comm
       if (active) {
         const live = await inspectDatabase(spec, rc);
         const admin = new URL(spec.url);
-        if (
-          active === live.server.currentUser &&
-          active === ownerName({ name: source.name, owner: source.owner } as never, live)
-        ) {
+        if (active === live.server.currentUser && active === ownerName(source, live)) {
           password = decodeURIComponent(admin.password);
         } else {
           password = await rc.control.getPassword(source.name, active);
