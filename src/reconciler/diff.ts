@@ -452,6 +452,16 @@ function planOwner(
     s.publicSchemaOwner !== owner &&
     s.publicSchemaOwner !== 'pg_database_owner'
   ) {
+    // Up to PostgreSQL 14 every new database's public schema belongs to the bootstrap
+    // superuser (15 gives it to pg_database_owner), and only a superuser can take it away.
+    if (!s.isSuperuser) {
+      b.errors.push(
+        `schema public belongs to ${s.publicSchemaOwner}, and the admin role ${s.currentUser} is not a superuser: ` +
+          `a superuser must run ALTER SCHEMA public OWNER TO ${quoteIdent(owner)} in database ${s.database} once ` +
+          '(PostgreSQL 15 and later give public to the database owner themselves)',
+      );
+      return;
+    }
     b.simple(
       Phase.Ownership,
       'set-owner',

@@ -23,6 +23,11 @@ describe('admin: the database owner with CREATEROLE', () => {
       );
       await c.query(`CREATE DATABASE "${database}" OWNER "${owner}"`);
     });
+    // Every database before PostgreSQL 15 starts with public owned by the bootstrap
+    // superuser; give it that shape on every version, so each one meets the case.
+    await withClient(adminUrl(database), (c) =>
+      c.query('ALTER SCHEMA public OWNER TO postgres; GRANT CREATE ON SCHEMA public TO PUBLIC'),
+    );
     const url = userUrl(database, owner, password);
     await withClient(url, (c) => c.query('CREATE TABLE public.accounts (id serial PRIMARY KEY, name text)'));
     dir = configDir(`version: 1
@@ -38,6 +43,20 @@ databases:
   afterAll(async () => {
     await withClient(adminUrl(), (c) => c.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`));
     await dropRoles([analyst, writer, owner]);
+  });
+
+  it('refuses while a superuser owns schema public, and names the one statement a superuser must run', async () => {
+    const before = await withClient(adminUrl(), (c) => c.query('SELECT rolname FROM pg_roles ORDER BY 1'));
+    const refused = await run('apply', '--yes');
+    expect(refused.status).toBe(1);
+    expect(refused.stderr.trim()).toBe(
+      `▸    schema public belongs to postgres, and the admin role ${owner} is not a superuser: a superuser must run ` +
+        `ALTER SCHEMA public OWNER TO "${owner}" in database ${database} once (PostgreSQL 15 and later give public to the database owner themselves)`,
+    );
+    const after = await withClient(adminUrl(), (c) => c.query('SELECT rolname FROM pg_roles ORDER BY 1'));
+    expect(after.rows).toEqual(before.rows);
+    // The README's step for PostgreSQL 14 and older.
+    await withClient(adminUrl(database), (c) => c.query(`ALTER SCHEMA public OWNER TO "${owner}"`));
   });
 
   it('applies, and the credentials get their levels', async () => {

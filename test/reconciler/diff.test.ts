@@ -313,6 +313,38 @@ describe('diff (pure): from declared and live to the statements that converge', 
     expect(sql(diff(desired({ owner: undefined }), live))).toEqual(statements);
   });
 
+  it.each<[string, string, boolean, string[], string[]]>([
+    ['15+: public belongs to pg_database_owner', 'pg_database_owner', false, [], []],
+    ['already the default credential', OWNER, false, [], []],
+    [
+      '14: public belongs to the bootstrap superuser; a superuser admin hands it over',
+      'postgres',
+      true,
+      ['ALTER SCHEMA public OWNER TO "u_owner"'],
+      [],
+    ],
+    [
+      '14: a CREATEROLE admin cannot, and says who must',
+      'postgres',
+      false,
+      [],
+      [
+        'schema public belongs to postgres, and the admin role u_owner is not a superuser: a superuser must run ' +
+          'ALTER SCHEMA public OWNER TO "u_owner" in database app once (PostgreSQL 15 and later give public to the database owner themselves)',
+      ],
+    ],
+  ])('public schema owner: %s', (_what, publicSchemaOwner, isSuperuser, statements, errors) => {
+    const server = {
+      ...liveState().server,
+      publicSchemaOwner,
+      isSuperuser,
+      currentUser: isSuperuser ? 'postgres' : OWNER,
+    };
+    const plan = diff(desired(), liveState({ server }));
+    expect(sql(plan).filter((s) => s.includes('SCHEMA public'))).toEqual(statements);
+    expect(plan.errors).toEqual(errors);
+  });
+
   it('quotes hostile names everywhere', () => {
     const schema = 'we"ird schema; DROP TABLE x';
     const plan = diff(
