@@ -111,7 +111,7 @@ export function ownerName(
   return derivedOwnerName(desired.name);
 }
 
-type GrantKind = 'database' | 'schema' | 'relations' | 'relation' | 'default';
+type GrantKind = 'database' | 'schema' | 'relations' | 'relation' | 'default' | 'routine';
 
 /** One grantee's grant or revoke of a set of privileges on one object, before grouping into statements. */
 interface Intent {
@@ -353,6 +353,7 @@ export function diff(desired: DesiredDatabase, live: LiveState): Plan {
   planSchemaPrivileges(b, live, accesses);
   planRelationPrivileges(b, live, accesses);
   planDefaultPrivileges(b, live, accesses, owner, liveSchemas);
+  planDefinerFunctions(b, live, accesses);
   if (!scope) {
     reportUnmanaged(b, desired, live, owner, declared);
     reportForeignOwners(b, desired, live, owner);
@@ -969,6 +970,53 @@ function planDefaultPrivileges(
   }
 }
 
+/**
+ * A SECURITY DEFINER function runs with its owner's privileges, and PUBLIC may execute
+ * every function unless that is revoked: a read-only credential could write through one
+ * the default credential owns. No level includes EXECUTE on them, so PUBLIC and the
+ * credentials being planned lose it; the owner keeps it by ownership.
+ *
+ * Default privileges cannot do this ahead of time: they cannot tell a SECURITY DEFINER
+ * function from an ordinary one, and taking EXECUTE on every future function from PUBLIC
+ * would break the ordinary ones that queries call. A SECURITY DEFINER function created
+ * later shows up in drift instead, and the next apply or reconcile revokes it.
+ */
+function planDefinerFunctions(b: PlanBuilder, live: LiveState, accesses: Map<string, ExpandedAccess>): void {
+  const s = live.server;
+  for (const fn of live.definerFunctions) {
+    const target = `SECURITY DEFINER ${fn.kind} ${displayIdent(fn.schema)}.${displayIdent(fn.name)}(${fn.arguments})`;
+    const signature = `${quoteIdent(fn.schema)}.${quoteIdent(fn.name)}(${fn.arguments})`;
+    const executors = new Set(fn.executors.map((grantee) => grantee ?? PUBLIC));
+    for (const grantee of accesses.keys()) {
+      if (!executors.has(grantee)) continue;
+      // Only its owner (or a superuser) can take EXECUTE away.
+      if (!s.isSuperuser && fn.owner !== s.currentUser) {
+        b.finding({
+          kind: 'definer-function',
+          subject: grantee,
+          description: `${grantee} may execute ${target}, which runs as ${fn.owner}`,
+          remedy: `run pgcred credentials:repair-default to hand it to the default credential, then apply; or, as ${fn.owner}: REVOKE EXECUTE ON ${fn.kind.toUpperCase()} ${signature} FROM ${grantee === PUBLIC ? PUBLIC : quoteIdent(grantee)}`,
+        });
+        continue;
+      }
+      b.intent(
+        {
+          action: 'revoke',
+          kind: 'routine',
+          sort: fn.kind,
+          object: signature,
+          privileges: ['EXECUTE'],
+          grantee,
+        },
+        grantee,
+        target,
+        `loses EXECUTE on ${target}: it runs as ${fn.owner}, so whoever calls it acts as ${fn.owner}`,
+        true,
+      );
+    }
+  }
+}
+
 function reportMissingObjects(
   b: PlanBuilder,
   desired: DesiredDatabase,
@@ -1150,6 +1198,8 @@ function renderGrant(
       return `${verb} ${privileges} ON ALL ${intent.sort === 'tables' ? 'TABLES' : 'SEQUENCES'} IN SCHEMA ${objects.map(quoteIdent).join(', ')} ${prep} ${who}`;
     case 'relation':
       return `${verb} ${privileges} ON ${intent.sort === 'tables' ? 'TABLE' : 'SEQUENCE'} ${objects.join(', ')} ${prep} ${who}`;
+    case 'routine':
+      return `${verb} ${privileges} ON ${intent.sort.toUpperCase()} ${objects.join(', ')} ${prep} ${who}`;
     case 'default': {
       const inSchema =
         objects.length === 1 && objects[0] === '' ? '' : ` IN SCHEMA ${objects.map(quoteIdent).join(', ')}`;

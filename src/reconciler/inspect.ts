@@ -7,6 +7,7 @@ import {
   type DeclaredObject,
   type DefaultObjectType,
   type DefaultPrivilegeEntry,
+  type DefinerFunction,
   EXCEPTION_CAP,
   type ForeignOwnership,
   type LiveRole,
@@ -47,6 +48,7 @@ export async function inspect(client: ClientBase, options: InspectOptions = {}):
   const relations = (await client.query(catalogSql('relation_privileges'), [EXCEPTION_CAP])).rows;
   const defaults = (await client.query(catalogSql('default_privileges'))).rows;
   const owners = (await client.query(catalogSql('owners'))).rows;
+  const definers = (await client.query(catalogSql('definer_functions'))).rows;
   const objects =
     declared.length > 0
       ? (
@@ -127,5 +129,6 @@ export async function inspect(client: ClientBase, options: InspectOptions = {}):
     declaredObjects: objects.map(
       (row): DeclaredObject => ({ schema: row.schema, name: row.name, class: row.class }),
     ),
+    definerFunctions: definers as DefinerFunction[],
   };
 }

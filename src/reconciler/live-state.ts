@@ -87,6 +87,18 @@ export interface DeclaredObject {
   readonly class: RelationClass | null;
 }
 
+/** A SECURITY DEFINER function or procedure: it runs with its owner's privileges, whoever calls it. */
+export interface DefinerFunction {
+  readonly schema: string;
+  readonly name: string;
+  readonly kind: 'function' | 'procedure';
+  /** The argument list that identifies it, as ALTER FUNCTION takes it: `amount integer`. */
+  readonly arguments: string;
+  readonly owner: string;
+  /** Roles besides the owner that may execute it; null is PUBLIC. */
+  readonly executors: readonly (string | null)[];
+}
+
 export interface LiveState {
   readonly server: LiveServer;
   readonly roles: ReadonlyMap<string, LiveRole>;
@@ -102,6 +114,7 @@ export interface LiveState {
   readonly foreignOwnership: readonly ForeignOwnership[];
   /** Tables and sequences named by custom grants, found or not. */
   readonly declaredObjects: readonly DeclaredObject[];
+  readonly definerFunctions: readonly DefinerFunction[];
 }
 
 /** How many exception names inspection ships per group. */

@@ -41,7 +41,8 @@ export type FindingKind =
   | 'foreign-owner'
   | 'undeclared-credential'
   | 'missing-object'
-  | 'password-unknown';
+  | 'password-unknown'
+  | 'definer-function';
 
 /** Something drift reports that apply does not change (or changes only when asked). */
 export interface Finding {

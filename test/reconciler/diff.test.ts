@@ -1,6 +1,6 @@
 import type { Access } from '../../src/model/config';
 import { diff } from '../../src/reconciler/diff';
-import type { LiveState } from '../../src/reconciler/live-state';
+import type { DefinerFunction, LiveState } from '../../src/reconciler/live-state';
 import { managedComment } from '../../src/reconciler/markers';
 import type { Plan } from '../../src/reconciler/plan';
 import { desired, held, liveState, managed, OWNER, readOnlyAnalyst, role } from './live-fixture';
@@ -343,6 +343,77 @@ describe('diff (pure): from declared and live to the statements that converge', 
     const plan = diff(desired(), liveState({ server }));
     expect(sql(plan).filter((s) => s.includes('SCHEMA public'))).toEqual(statements);
     expect(plan.errors).toEqual(errors);
+  });
+
+  const definer = (over: Partial<DefinerFunction> = {}): DefinerFunction => ({
+    schema: 'public',
+    name: 'transfer',
+    kind: 'function',
+    arguments: 'amount integer',
+    owner: OWNER,
+    executors: [null],
+    ...over,
+  });
+  it.each<[string, DefinerFunction[], Parameters<typeof desired>[0], string[], string[]]>([
+    [
+      'PUBLIC loses EXECUTE on a SECURITY DEFINER function, which would run as the default credential',
+      [definer()],
+      {},
+      ['REVOKE EXECUTE ON FUNCTION "public"."transfer"(amount integer) FROM PUBLIC'],
+      [],
+    ],
+    [
+      'several functions and procedures, in one statement per kind, hostile names quoted',
+      [
+        definer(),
+        definer({ schema: 'we"ird', name: 'Pay Now', arguments: '' }),
+        definer({ name: 'settle', kind: 'procedure', arguments: 'IN id bigint' }),
+      ],
+      {},
+      [
+        'REVOKE EXECUTE ON FUNCTION "public"."transfer"(amount integer), "we""ird"."Pay Now"() FROM PUBLIC',
+        'REVOKE EXECUTE ON PROCEDURE "public"."settle"(IN id bigint) FROM PUBLIC',
+      ],
+      [],
+    ],
+    [
+      'a credential granted EXECUTE by hand loses it too; an unmanaged role is left alone',
+      [definer({ executors: ['analyst', 'bob'] })],
+      { credentials: [{ name: 'analyst', access: level('read-only') }], passwords: ok('analyst') },
+      ['REVOKE EXECUTE ON FUNCTION "public"."transfer"(amount integer) FROM "analyst"'],
+      [],
+    ],
+    ['already revoked: nothing', [definer({ executors: [] })], {}, [], []],
+  ])('SECURITY DEFINER: %s', (_what, definerFunctions, want, statements, findings) => {
+    const live = liveState({
+      ...readOnlyAnalyst(),
+      extraRoles: [managed('analyst'), role('bob')],
+      definerFunctions,
+    });
+    const plan = diff(desired(want), live);
+    expect(sql(plan).filter((s) => s.includes('EXECUTE'))).toEqual(statements);
+    expect(plan.findings.filter((f) => f.kind === 'definer-function').map((f) => f.description)).toEqual(
+      findings,
+    );
+    if (statements.length > 0) {
+      expect(plan.changes.find((c) => c.sql === statements[0])?.description).toMatch(
+        /^loses EXECUTE on SECURITY DEFINER (function|procedure) .*: it runs as u_owner, so whoever calls it acts as u_owner$/,
+      );
+    }
+  });
+
+  it('SECURITY DEFINER: an admin that does not own the function reports it instead of failing', () => {
+    const server = { ...liveState().server, isSuperuser: false, currentUser: OWNER };
+    const plan = diff(desired(), liveState({ server, definerFunctions: [definer({ owner: 'postgres' })] }));
+    expect(sql(plan).filter((s) => s.includes('EXECUTE'))).toEqual([]);
+    expect(plan.findings).toContainEqual(
+      expect.objectContaining({
+        kind: 'definer-function',
+        subject: 'PUBLIC',
+        description:
+          'PUBLIC may execute SECURITY DEFINER function public.transfer(amount integer), which runs as postgres',
+      }),
+    );
   });
 
   it('quotes hostile names everywhere', () => {

@@ -68,6 +68,7 @@ export function liveState(
     defaultPrivileges: [],
     foreignOwnership: [],
     declaredObjects: [],
+    definerFunctions: [],
     ...over,
   };
 }
