@@ -1,5 +1,6 @@
 import type { Access } from '../model/config';
 import { displayQualified } from '../model/identifiers';
+import { comparePrivileges } from '../model/permission-level';
 import { expandAccess, splitDefaultKey, splitRelationKey } from '../reconciler/desired';
 
 /**
@@ -32,22 +33,8 @@ export interface TerraformPrivileges {
   readonly conflicts: readonly string[];
 }
 
-const PRIVILEGE_ORDER = [
-  'CONNECT',
-  'TEMPORARY',
-  'USAGE',
-  'SELECT',
-  'INSERT',
-  'UPDATE',
-  'DELETE',
-  'TRUNCATE',
-  'REFERENCES',
-  'TRIGGER',
-  'MAINTAIN',
-];
-
 export function sortPrivileges(privileges: Iterable<string>): string[] {
-  return [...privileges].sort((a, b) => PRIVILEGE_ORDER.indexOf(a) - PRIVILEGE_ORDER.indexOf(b));
+  return [...privileges].sort(comparePrivileges);
 }
 
 const OBJECT_TYPE = { tables: 'table', sequences: 'sequence', schemas: 'schema' } as const;

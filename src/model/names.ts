@@ -29,13 +29,20 @@ export function credentialNameProblem(name: unknown): string | undefined {
   if (!CREDENTIAL_NAME_PATTERN.test(name)) {
     return `${JSON.stringify(name)} may contain only letters, digits, '-' and '_' (at most ${CREDENTIAL_NAME_MAX})`;
   }
+  const reserved = reservedRoleProblem(name);
+  if (reserved) return reserved;
+  if (name.toLowerCase().endsWith(ROTATING_SUFFIX)) {
+    return `${JSON.stringify(name)} is reserved: names ending in ${ROTATING_SUFFIX} are used during rotation`;
+  }
+  return undefined;
+}
+
+/** Names no role pgcred manages may take (the default credential's username included). */
+export function reservedRoleProblem(name: string): string | undefined {
   const lower = name.toLowerCase();
   if (RESERVED.has(lower)) return `${JSON.stringify(name)} is a reserved name`;
   if (lower.startsWith('pg_'))
     return `${JSON.stringify(name)} is reserved: names starting with pg_ belong to PostgreSQL`;
-  if (lower.endsWith(ROTATING_SUFFIX)) {
-    return `${JSON.stringify(name)} is reserved: names ending in ${ROTATING_SUFFIX} are used during rotation`;
-  }
   return undefined;
 }
 

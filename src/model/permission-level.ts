@@ -31,6 +31,26 @@ export const TABLE_PRIVILEGES: readonly TablePrivilege[] = [
   'TRIGGER',
   'MAINTAIN',
 ];
+/** The order privileges are written in, in plans and in SQL. */
+export const PRIVILEGE_ORDER: readonly string[] = [
+  'CONNECT',
+  'TEMPORARY',
+  'USAGE',
+  'CREATE',
+  'SELECT',
+  'INSERT',
+  'UPDATE',
+  'DELETE',
+  'TRUNCATE',
+  'REFERENCES',
+  'TRIGGER',
+  'MAINTAIN',
+];
+
+export function comparePrivileges(a: string, b: string): number {
+  return PRIVILEGE_ORDER.indexOf(a) - PRIVILEGE_ORDER.indexOf(b) || a.localeCompare(b);
+}
+
 export const SEQUENCE_PRIVILEGES: readonly SequencePrivilege[] = ['USAGE', 'SELECT', 'UPDATE'];
 export const SCHEMA_PRIVILEGES: readonly SchemaPrivilege[] = ['USAGE', 'CREATE'];
 export const DATABASE_PRIVILEGES: readonly DatabasePrivilege[] = ['CONNECT', 'TEMPORARY', 'CREATE'];

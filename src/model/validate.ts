@@ -1,6 +1,6 @@
 import { type Config, DEFAULT_CREDENTIAL, type GrantOn, type GrantSpec } from './config';
 import { parseQualifiedName, parseSchemaName } from './identifiers';
-import { credentialNameProblem } from './names';
+import { credentialNameProblem, reservedRoleProblem } from './names';
 import { SCHEMA_PRIVILEGES, SEQUENCE_PRIVILEGES, TABLE_PRIVILEGES } from './permission-level';
 import { ESSENTIAL_TIER_MESSAGE, FOLLOWER_MESSAGE, planLimits } from './plans';
 import type { Problem } from './problem';
@@ -49,6 +49,8 @@ export function validateConfig(config: Config): Problem[] {
           `(plan ${db.plan}); this file declares ${db.credentials.length}`,
       );
     }
+    const ownerProblem = db.owner === undefined ? undefined : reservedRoleProblem(db.owner);
+    if (ownerProblem) add(`${at}.owner`, `${ownerProblem}: the default credential needs a role of its own`);
     if (db.role !== 'primary' && !db.source) {
       add(`${at}.source`, `a ${db.role} names the database it came from`);
     }

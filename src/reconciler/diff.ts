@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Access } from '../model/config';
 import { displayIdent, displayQualified, quoteIdent, quoteQualified } from '../model/identifiers';
+import { comparePrivileges } from '../model/permission-level';
 import { FOLLOWER_MESSAGE } from '../model/plans';
 import {
   defaultKey,
@@ -169,6 +170,41 @@ class PlanBuilder {
     const change = this.intentChanges.length;
     this.intentChanges.push({ action: intent.action, subject, target, description, destructive });
     this.intents.push({ ...intent, change, phase: intent.action === 'revoke' ? Phase.Revoke : Phase.Grant });
+  }
+
+  /**
+   * A grantee's grants and revokes on one object: one change each way, described in
+   * words (`gains SELECT on all tables in schema public`), grouped into statements later.
+   */
+  converge(
+    object: Pick<Intent, 'kind' | 'sort' | 'object'>,
+    grantee: string,
+    target: string,
+    grant: readonly string[],
+    revoke: readonly string[],
+    detail: { grant?: string; revoke?: string } = {},
+  ): void {
+    const sorted = (privileges: readonly string[]) => [...privileges].sort(comparePrivileges);
+    if (grant.length > 0) {
+      const privileges = sorted(grant);
+      this.intent(
+        { ...object, action: 'grant', privileges, grantee },
+        grantee,
+        target,
+        `gains ${privileges.join(', ')} on ${target}${detail.grant ?? ''}`,
+        false,
+      );
+    }
+    if (revoke.length > 0) {
+      const privileges = sorted(revoke);
+      this.intent(
+        { ...object, action: 'revoke', privileges, grantee },
+        grantee,
+        target,
+        `loses ${privileges.join(', ')} on ${target}${detail.revoke ?? ''}`,
+        true,
+      );
+    }
   }
 
   finding(finding: Finding): void {
@@ -651,25 +687,7 @@ function aclByGrantee(acl: readonly AclEntry[]): Map<string, Set<string>> {
 }
 
 function minus(a: Iterable<string>, b: ReadonlySet<string>): string[] {
-  return [...a].filter((x) => !b.has(x)).sort(privilegeOrder);
-}
-
-const PRIVILEGE_ORDER = [
-  'CONNECT',
-  'TEMPORARY',
-  'USAGE',
-  'CREATE',
-  'SELECT',
-  'INSERT',
-  'UPDATE',
-  'DELETE',
-  'TRUNCATE',
-  'REFERENCES',
-  'TRIGGER',
-  'MAINTAIN',
-];
-function privilegeOrder(a: string, b: string): number {
-  return PRIVILEGE_ORDER.indexOf(a) - PRIVILEGE_ORDER.indexOf(b) || a.localeCompare(b);
+  return [...a].filter((x) => !b.has(x)).sort(comparePrivileges);
 }
 
 function planDatabasePrivileges(
@@ -683,24 +701,7 @@ function planDatabasePrivileges(
     const have = actual.get(grantee) ?? new Set<string>();
     const grant = minus(access.database, have);
     const revoke = minus(have, access.database);
-    if (grant.length > 0) {
-      b.intent(
-        { action: 'grant', kind: 'database', sort: '', object: '', privileges: grant, grantee },
-        grantee,
-        target,
-        `gains ${grant.join(', ')} on ${target}`,
-        false,
-      );
-    }
-    if (revoke.length > 0) {
-      b.intent(
-        { action: 'revoke', kind: 'database', sort: '', object: '', privileges: revoke, grantee },
-        grantee,
-        target,
-        `loses ${revoke.join(', ')} on ${target}`,
-        true,
-      );
-    }
+    b.converge({ kind: 'database', sort: '', object: '' }, grantee, target, grant, revoke);
   }
 }
 
@@ -713,24 +714,7 @@ function planSchemaPrivileges(b: PlanBuilder, live: LiveState, accesses: Map<str
       const have = actual.get(grantee) ?? new Set<string>();
       const grant = minus(want, have);
       const revoke = minus(have, want);
-      if (grant.length > 0) {
-        b.intent(
-          { action: 'grant', kind: 'schema', sort: '', object: schema.name, privileges: grant, grantee },
-          grantee,
-          target,
-          `gains ${grant.join(', ')} on ${target}`,
-          false,
-        );
-      }
-      if (revoke.length > 0) {
-        b.intent(
-          { action: 'revoke', kind: 'schema', sort: '', object: schema.name, privileges: revoke, grantee },
-          grantee,
-          target,
-          `loses ${revoke.join(', ')} on ${target}`,
-          true,
-        );
-      }
+      b.converge({ kind: 'schema', sort: '', object: schema.name }, grantee, target, grant, revoke);
     }
   }
 }
@@ -845,53 +829,18 @@ function planRelationPrivileges(
       const [cls, schema] = scope.split('\t') as [RelationClass, string];
       const total = totals.get(scope) ?? 0;
       const target = `all ${CLASS_NOUN[cls][1]} in schema ${displayIdent(schema)}`;
-      if (c.grant.length > 0) {
-        const privileges = c.grant.sort(privilegeOrder);
-        const notes = mergeNotes(c.notes.filter(Boolean));
-        b.intent(
-          { action: 'grant', kind: 'relations', sort: cls, object: schema, privileges, grantee },
-          grantee,
-          target,
-          `gains ${privileges.join(', ')} on ${target} (${total} ${CLASS_NOUN[cls][total === 1 ? 0 : 1]})${notes.length > 0 ? `; ${notes.join('; ')}` : ''}`,
-          false,
-        );
-      }
-      if (c.revoke.length > 0) {
-        const privileges = c.revoke.sort(privilegeOrder);
-        b.intent(
-          { action: 'revoke', kind: 'relations', sort: cls, object: schema, privileges, grantee },
-          grantee,
-          target,
-          `loses ${privileges.join(', ')} on ${target} (${mergeNotes(c.revokeNotes).join('; ')})`,
-          true,
-        );
-      }
+      const notes = mergeNotes(c.notes.filter(Boolean));
+      b.converge({ kind: 'relations', sort: cls, object: schema }, grantee, target, c.grant, c.revoke, {
+        grant: ` (${total} ${CLASS_NOUN[cls][total === 1 ? 0 : 1]})${notes.length > 0 ? `; ${notes.join('; ')}` : ''}`,
+        revoke: ` (${mergeNotes(c.revokeNotes).join('; ')})`,
+      });
     }
     for (const [scope, c] of specific) {
       const [cls, schema, name] = scope.split('\t') as [RelationClass, string, string];
       const object = displayQualified({ schema, name });
       const target = `${CLASS_NOUN[cls][0]} ${object}`;
       const qualified = quoteQualified({ schema, name });
-      if (c.grant.length > 0) {
-        const privileges = c.grant.sort(privilegeOrder);
-        b.intent(
-          { action: 'grant', kind: 'relation', sort: cls, object: qualified, privileges, grantee },
-          grantee,
-          target,
-          `gains ${privileges.join(', ')} on ${target}`,
-          false,
-        );
-      }
-      if (c.revoke.length > 0) {
-        const privileges = c.revoke.sort(privilegeOrder);
-        b.intent(
-          { action: 'revoke', kind: 'relation', sort: cls, object: qualified, privileges, grantee },
-          grantee,
-          target,
-          `loses ${privileges.join(', ')} on ${target}`,
-          true,
-        );
-      }
+      b.converge({ kind: 'relation', sort: cls, object: qualified }, grantee, target, c.grant, c.revoke);
     }
   }
 }
@@ -903,7 +852,7 @@ function mergeNotes(notes: readonly string[]): string[] {
     const [note, privilege] = entry.split('\t') as [string, string];
     byNote.set(note, [...(byNote.get(note) ?? []), privilege]);
   }
-  return [...byNote].map(([note, privileges]) => `${privileges.sort(privilegeOrder).join(', ')} ${note}`);
+  return [...byNote].map(([note, privileges]) => `${privileges.sort(comparePrivileges).join(', ')} ${note}`);
 }
 
 const DEFAULT_NOUN: Record<DefaultObjectType, string> = {
@@ -948,24 +897,7 @@ function planDefaultPrivileges(
       const revoke = minus(held, want);
       const target = `${DEFAULT_NOUN[objtype]} the default credential creates later${schema === null ? '' : ` in schema ${displayIdent(schema)}`}`;
       const object = schema === null ? '' : schema;
-      if (grant.length > 0) {
-        b.intent(
-          { action: 'grant', kind: 'default', sort: objtype, object, privileges: grant, grantee },
-          grantee,
-          target,
-          `gains ${grant.join(', ')} on ${target}`,
-          false,
-        );
-      }
-      if (revoke.length > 0) {
-        b.intent(
-          { action: 'revoke', kind: 'default', sort: objtype, object, privileges: revoke, grantee },
-          grantee,
-          target,
-          `loses ${revoke.join(', ')} on ${target}`,
-          true,
-        );
-      }
+      b.converge({ kind: 'default', sort: objtype, object }, grantee, target, grant, revoke);
     }
   }
 }

@@ -197,6 +197,27 @@ async function connectionsOf(admin: ClientBase, username: string): Promise<numbe
   return rows[0].n;
 }
 
+/**
+ * What a step waits for: the old username's connections, until it has had none for
+ * the settle time, or until the grace is over (then what is left is terminated).
+ */
+async function stillInUse(
+  admin: ClientBase,
+  rotation: Rotation,
+  username: string,
+  waited: number,
+): Promise<RotationWait | undefined> {
+  if (waited >= rotation.graceMs) return undefined;
+  const connections = await connectionsOf(admin, username);
+  if (connections === 0 && waited >= settleMs(rotation.graceMs)) return undefined;
+  return {
+    credential: rotation.credential,
+    waitingFor: username,
+    connections,
+    remainingMs: rotation.graceMs - waited,
+  };
+}
+
 async function terminate(admin: ClientBase, username: string): Promise<number> {
   const { rows } = await admin.query(
     'SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE usename = $1 AND pid <> pg_backend_pid()',
@@ -321,19 +342,8 @@ async function advanceWith(
     case 'rotating-username': {
       // Step 3: once the old sessions are gone (or the grace is up), the credential
       // gets the new password and the apps move back to it.
-      const connections = await connectionsOf(admin, username);
-      const graceOver = waited >= rotation.graceMs;
-      if (!graceOver && (connections > 0 || waited < settleMs(rotation.graceMs))) {
-        return {
-          rotation,
-          waiting: {
-            credential: rotation.credential,
-            waitingFor: username,
-            connections,
-            remainingMs: rotation.graceMs - waited,
-          },
-        };
-      }
+      const waiting = await stillInUse(admin, rotation, username, waited);
+      if (waiting) return { rotation, waiting };
       await ctx.control.setPassword(rotation.database, username, password);
       await setRolePassword(admin, username, password);
       faultPoint('rotation:password-set-on-role');
@@ -352,19 +362,8 @@ async function advanceWith(
     }
     case 'password-set': {
       // Step 4: the temporary username goes once nobody uses it.
-      const connections = await connectionsOf(admin, temp);
-      const graceOver = waited >= rotation.graceMs;
-      if (!graceOver && (connections > 0 || waited < settleMs(rotation.graceMs))) {
-        return {
-          rotation,
-          waiting: {
-            credential: rotation.credential,
-            waitingFor: temp,
-            connections,
-            remainingMs: rotation.graceMs - waited,
-          },
-        };
-      }
+      const waiting = await stillInUse(admin, rotation, temp, waited);
+      if (waiting) return { rotation, waiting };
       const count = await terminate(admin, temp);
       if (count > 0) emit({ kind: 'terminated', username: temp, count });
       if ((await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [temp])).rowCount! > 0) {
