@@ -4,6 +4,7 @@ import { defaultColor, loadConfigFile } from '../config/load';
 import { MasterKey } from '../control/crypto';
 import { ControlStore } from '../control/store';
 import type { Config, DatabaseSpec } from '../model/config';
+import { showName } from '../model/names';
 import type { ReconcileContext } from '../reconciler/reconcile';
 import { type Io, UserError } from './io';
 
@@ -58,7 +59,18 @@ export class CommandContext {
     if (isUrl) {
       const found = config.databases.find((db) => db.url === arg);
       if (found) return found;
-      const url = new URL(arg);
+      let url: URL | undefined;
+      try {
+        url = new URL(arg);
+      } catch {
+        url = undefined;
+      }
+      // The value is never echoed: it holds a password.
+      if (!url?.hostname) {
+        throw new UserError(
+          'DATABASE: not a PostgreSQL URL such as postgres://USER:PASSWORD@HOST:5432/DATABASE (value not shown)',
+        );
+      }
       const name = decodeURIComponent(url.pathname.replace(/^\//, '')) || 'postgres';
       const spec: DatabaseSpec = {
         name,
@@ -84,7 +96,7 @@ export class CommandContext {
     const found = config.databases.find((db) => db.name === arg);
     if (!found) {
       throw new UserError(
-        `unknown database "${arg}": ${this.configPath} declares ${config.databases.map((db) => db.name).join(', ') || 'none'}`,
+        `unknown database ${showName(arg)}: ${this.configPath} declares ${config.databases.map((db) => db.name).join(', ') || 'none'}`,
       );
     }
     return found;

@@ -55,7 +55,7 @@ export function parseConfig(text: string, options: LoadOptions & { file?: string
     // The first syntax error is the one to fix; the rest usually follow from it.
     const error = doc.errors[0]!;
     const pos = error.linePos?.[0];
-    const message = error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+    const message = readable(error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, ''));
     throw new InvalidInputError([
       { path: '', message: `${file}${pos ? `:${pos.line}:${pos.col}` : ''}: ${message}` },
     ]);
@@ -65,7 +65,7 @@ export function parseConfig(text: string, options: LoadOptions & { file?: string
     raw = doc.toJS({ maxAliasCount: 50 });
   } catch (error) {
     throw new InvalidInputError([
-      { path: '', message: `${file}: ${(error as Error).message.split('\n')[0]}` },
+      { path: '', message: `${file}: ${readable((error as Error).message.split('\n')[0]!)}` },
     ]);
   }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
@@ -80,6 +80,7 @@ export function parseConfig(text: string, options: LoadOptions & { file?: string
   const problems = [
     ...envProblems,
     ...validateAgainstSchema('pgcred.schema.json', substituted).filter((p) => !unset.has(p.path)),
+    ...urlProblems(substituted).filter((p) => !unset.has(p.path)),
   ];
   if (problems.length > 0) throw new InvalidInputError(problems, file);
   const shape = credentialShapeProblems(substituted as RawConfig);
@@ -90,10 +91,53 @@ export function parseConfig(text: string, options: LoadOptions & { file?: string
   return config;
 }
 
+/** The parser's words for a document nested past the stack, in the reader's. */
+function readable(message: string): string {
+  return /call stack/i.test(message) ? 'nested too deeply to be a pgcred file' : message;
+}
+
+/**
+ * Admin URLs are checked for shape before anything connects (a string that is not a
+ * URL would otherwise reach the driver's defaults). The value is never echoed: it holds a password.
+ */
+function urlProblems(raw: unknown): Problem[] {
+  const problems: Problem[] = [];
+  const check = (value: unknown, path: string) => {
+    if (typeof value !== 'string' || value === '') return; // the schema reports those
+    let url: URL | undefined;
+    try {
+      url = new URL(value);
+    } catch {
+      url = undefined;
+    }
+    if (!url || (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') || !url.hostname) {
+      problems.push({
+        path,
+        message:
+          'is not a PostgreSQL URL such as postgres://USER:PASSWORD@HOST:5432/DATABASE (value not shown)',
+      });
+    }
+  };
+  const doc = raw as { databases?: unknown; control?: { url?: unknown } };
+  if (Array.isArray(doc.databases)) {
+    doc.databases.forEach((db, d) => {
+      if (db && typeof db === 'object') check((db as { url?: unknown }).url, `databases[${d}].url`);
+    });
+  }
+  if (doc.control && typeof doc.control === 'object') check(doc.control.url, 'control.url');
+  return problems;
+}
+
 const VARIABLE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
 /** `${VAR}` reads the environment; `$${` writes a literal `${`. The value itself is never echoed. */
-function substituteEnv(value: unknown, env: NodeJS.ProcessEnv, path: string, problems: Problem[]): unknown {
+function substituteEnv(
+  value: unknown,
+  env: NodeJS.ProcessEnv,
+  path: string,
+  problems: Problem[],
+  within: ReadonlySet<unknown> = new Set(),
+): unknown {
   if (typeof value === 'string') {
     return value
       .replace(VARIABLE, (match, name: string, offset: number, whole: string) => {
@@ -107,13 +151,19 @@ function substituteEnv(value: unknown, env: NodeJS.ProcessEnv, path: string, pro
       })
       .replace(/\$\$\{/g, '${');
   }
-  if (Array.isArray(value))
-    return value.map((item, i) => substituteEnv(item, env, `${path}[${i}]`, problems));
   if (value && typeof value === 'object') {
+    // An alias inside its own anchor (`&a [*a]`) makes a cycle, which no pgcred file has.
+    if (within.has(value)) {
+      problems.push({ path, message: 'refers to itself (a YAML alias inside its own anchor)' });
+      return null;
+    }
+    const inner = new Set([...within, value]);
+    if (Array.isArray(value))
+      return value.map((item, i) => substituteEnv(item, env, `${path}[${i}]`, problems, inner));
     return Object.fromEntries(
       Object.entries(value).map(([key, item]) => [
         key,
-        substituteEnv(item, env, path ? `${path}.${key}` : key, problems),
+        substituteEnv(item, env, path ? `${path}.${key}` : key, problems, inner),
       ]),
     );
   }

@@ -24,15 +24,21 @@ const RESERVED = new Set([
   'pgcred',
 ]);
 
+/** A name as a message shows it: JSON-quoted, so quotes and newlines cannot break the line, and cut at 60 characters. */
+export function showName(name: string): string {
+  const text = JSON.stringify(name);
+  return text.length > 62 ? `${text.slice(0, 58)}…"` : text;
+}
+
 export function credentialNameProblem(name: unknown): string | undefined {
   if (typeof name !== 'string') return 'must be a string';
   if (!CREDENTIAL_NAME_PATTERN.test(name)) {
-    return `${JSON.stringify(name)} may contain only letters, digits, '-' and '_' (at most ${CREDENTIAL_NAME_MAX})`;
+    return `${showName(name)} may contain only letters, digits, '-' and '_' (at most ${CREDENTIAL_NAME_MAX})`;
   }
   const reserved = reservedRoleProblem(name);
   if (reserved) return reserved;
   if (name.toLowerCase().endsWith(ROTATING_SUFFIX)) {
-    return `${JSON.stringify(name)} is reserved: names ending in ${ROTATING_SUFFIX} are used during rotation`;
+    return `${showName(name)} is reserved: names ending in ${ROTATING_SUFFIX} are used during rotation`;
   }
   return undefined;
 }
@@ -40,9 +46,9 @@ export function credentialNameProblem(name: unknown): string | undefined {
 /** Names no role pgcred manages may take (the default credential's username included). */
 export function reservedRoleProblem(name: string): string | undefined {
   const lower = name.toLowerCase();
-  if (RESERVED.has(lower)) return `${JSON.stringify(name)} is a reserved name`;
+  if (RESERVED.has(lower)) return `${showName(name)} is a reserved name`;
   if (lower.startsWith('pg_'))
-    return `${JSON.stringify(name)} is reserved: names starting with pg_ belong to PostgreSQL`;
+    return `${showName(name)} is reserved: names starting with pg_ belong to PostgreSQL`;
   return undefined;
 }
 

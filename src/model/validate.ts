@@ -1,6 +1,6 @@
 import { type Config, DEFAULT_CREDENTIAL, type GrantOn, type GrantSpec } from './config';
 import { parseQualifiedName, parseSchemaName } from './identifiers';
-import { credentialNameProblem, reservedRoleProblem } from './names';
+import { credentialNameProblem, reservedRoleProblem, showName } from './names';
 import { SCHEMA_PRIVILEGES, SEQUENCE_PRIVILEGES, TABLE_PRIVILEGES } from './permission-level';
 import { ESSENTIAL_TIER_MESSAGE, FOLLOWER_MESSAGE, planLimits } from './plans';
 import type { Problem } from './problem';
@@ -30,7 +30,10 @@ export function validateConfig(config: Config): Problem[] {
   config.databases.forEach((db, d) => {
     const at = `databases[${d}]`;
     if (databaseIndex.has(db.name)) {
-      add(`${at}.name`, `duplicate database "${db.name}" (also databases[${databaseIndex.get(db.name)}])`);
+      add(
+        `${at}.name`,
+        `duplicate database ${showName(db.name)} (also databases[${databaseIndex.get(db.name)}])`,
+      );
     } else {
       databaseIndex.set(db.name, d);
     }
@@ -50,7 +53,7 @@ export function validateConfig(config: Config): Problem[] {
       );
     }
     const ownerProblem = db.owner === undefined ? undefined : reservedRoleProblem(db.owner);
-    if (ownerProblem) add(`${at}.owner`, `${ownerProblem}: the default credential needs a role of its own`);
+    if (ownerProblem) add(`${at}.owner`, ownerProblem);
     if (db.role !== 'primary' && !db.source) {
       add(`${at}.source`, `a ${db.role} names the database it came from`);
     }
@@ -66,13 +69,13 @@ export function validateConfig(config: Config): Problem[] {
       if (seen.has(key)) {
         add(
           `${cat}.name`,
-          `duplicate credential "${credential.name}" (also ${at}.credentials[${seen.get(key)}])`,
+          `duplicate credential ${showName(credential.name)} (also ${at}.credentials[${seen.get(key)}])`,
         );
       } else {
         seen.set(key, c);
       }
       if (db.owner && credential.name === db.owner) {
-        add(`${cat}.name`, `"${credential.name}" is the default credential's username (owner)`);
+        add(`${cat}.name`, `${showName(credential.name)} is the default credential's username (owner)`);
       }
       if (credential.access.kind === 'grants') {
         credential.access.grants.forEach((grant, g) => {
@@ -92,7 +95,7 @@ export function validateConfig(config: Config): Problem[] {
   config.databases.forEach((db, d) => {
     if (db.source && db.role !== 'primary') {
       const source = config.databases.find((other) => other.name === db.source);
-      if (!source) add(`databases[${d}].source`, `unknown database "${db.source}"`);
+      if (!source) add(`databases[${d}].source`, `unknown database ${showName(db.source)}`);
       else if (source === db) add(`databases[${d}].source`, 'a database cannot follow itself');
     }
   });
@@ -100,7 +103,7 @@ export function validateConfig(config: Config): Problem[] {
   const appIndex = new Map<string, number>();
   config.apps.forEach((app, a) => {
     if (appIndex.has(app.name))
-      add(`apps[${a}].name`, `duplicate app "${app.name}" (also apps[${appIndex.get(app.name)}])`);
+      add(`apps[${a}].name`, `duplicate app ${showName(app.name)} (also apps[${appIndex.get(app.name)}])`);
     else appIndex.set(app.name, a);
   });
 
@@ -109,17 +112,17 @@ export function validateConfig(config: Config): Problem[] {
     const at = `attachments[${i}]`;
     const db = config.databases.find((candidate) => candidate.name === attachment.database);
     if (!db) {
-      add(`${at}.database`, `unknown database "${attachment.database}"`);
+      add(`${at}.database`, `unknown database ${showName(attachment.database)}`);
     } else if (
       attachment.credential !== DEFAULT_CREDENTIAL &&
       !credentialsOf(config, db.name).some((credential) => credential === attachment.credential)
     ) {
-      add(`${at}.credential`, `unknown credential "${attachment.credential}" of database ${db.name}`);
+      add(`${at}.credential`, `unknown credential ${showName(attachment.credential)} of database ${db.name}`);
     }
-    if (!appIndex.has(attachment.app)) add(`${at}.app`, `unknown app "${attachment.app}"`);
+    if (!appIndex.has(attachment.app)) add(`${at}.app`, `unknown app ${showName(attachment.app)}`);
     if (attachment.as) {
       if (attachment.as.endsWith('_URL')) {
-        add(`${at}.as`, `give the attachment name without _URL: "${attachment.as.slice(0, -4)}"`);
+        add(`${at}.as`, `give the attachment name without _URL: ${showName(attachment.as.slice(0, -4))}`);
       }
       const key = `${attachment.app}\u0000${attachment.as}`;
       if (names.has(key)) {

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { attach, detach } from '../../attachments/attachments';
 import type { RestartOutcome } from '../../attachments/config-vars';
 import { getApp } from '../../attachments/config-vars';
-import { APP_NAME_PATTERN } from '../../model/names';
+import { checkAppArgument as checkApp, checkAttachmentArgument, checkCredentialArgument } from '../arguments';
 import type { CommandContext } from '../context';
 import { UserError } from '../io';
 
@@ -10,14 +10,6 @@ export function restartSuffix(outcome: RestartOutcome, release: number): string 
   if (outcome.status === 'failed')
     return `done, v${release} (restart failed: ${outcome.reason}; pgcred reconcile retries it)`;
   return `done, v${release}`;
-}
-
-function checkApp(app: string): void {
-  if (!APP_NAME_PATTERN.test(app)) {
-    throw new UserError(
-      `--app: "${app}" is not an app name (lower-case letters, digits and '-', 2 to 30, starting with a letter)`,
-    );
-  }
 }
 
 export function registerAttachmentCommands(program: Command, context: () => CommandContext): void {
@@ -38,6 +30,8 @@ export function registerAttachmentCommands(program: Command, context: () => Comm
       async (database: string | undefined, options: { credential: string; app: string; as?: string }) => {
         const ctx = context();
         checkApp(options.app);
+        checkCredentialArgument('--credential', options.credential, true);
+        if (options.as !== undefined) checkAttachmentArgument('--as', options.as);
         const spec = ctx.database(database);
         const rc = await ctx.reconcileContext();
         ctx.io.stderr(`Attaching ${options.credential} of ⛁ ${spec.name} to ⬢ ${options.app}... `);
@@ -70,6 +64,7 @@ export function registerAttachmentCommands(program: Command, context: () => Comm
     .action(async (name: string, options: { app: string }) => {
       const ctx = context();
       checkApp(options.app);
+      checkAttachmentArgument('the attachment', name, true);
       const rc = await ctx.reconcileContext();
       const result = await detach(rc, options.app, name);
       ctx.io.stderr(

@@ -16,6 +16,7 @@ import {
 import { ownerName } from '../../reconciler/diff';
 import { listCredentials, renderListing } from '../../reconciler/listing';
 import { credentialSource } from '../../reconciler/reconcile';
+import { checkCredentialArgument } from '../arguments';
 import type { CommandContext } from '../context';
 import { UserError } from '../io';
 
@@ -75,6 +76,7 @@ export function registerCredentialCommands(program: Command, context: () => Comm
       const ctx = context();
       const spec = ctx.database(database);
       refuseUnlessWritable(spec, undefined);
+      checkCredentialArgument('--name', options.name, true);
       const rc = await ctx.reconcileContext();
       const result = await ctx.action(
         `Setting ${options.name} on ${spec.name} to ${PermissionLevel.of(options.level).title.toLowerCase()}`,
@@ -103,6 +105,7 @@ export function registerCredentialCommands(program: Command, context: () => Comm
       const ctx = context();
       const spec = ctx.database(database);
       refuseUnlessWritable(spec, undefined);
+      checkCredentialArgument('--name', options.name, true);
       if (options.name === DEFAULT_CREDENTIAL) throw new UserError('Default credential cannot be destroyed.');
       const rc = await ctx.reconcileContext();
       const attachedTo = await attachedAppsOf(rc, credentialSource(rc.config, spec).name, options.name);
@@ -161,6 +164,7 @@ export function registerCredentialCommands(program: Command, context: () => Comm
     .action(async (database: string | undefined, options: { name: string }) => {
       const ctx = context();
       const spec = ctx.database(database);
+      checkCredentialArgument('--name', options.name, true);
       const rc = await ctx.reconcileContext();
       const source = credentialSource(rc.config, spec);
       const listing = await listCredentials(rc, spec);

@@ -5,6 +5,7 @@ import { formatDuration, parseDuration } from '../../model/duration';
 import { inspectDatabase, liveCredentials, refuseUnlessWritable } from '../../reconciler/credentials';
 import { credentialSource, type ReconcileContext } from '../../reconciler/reconcile';
 import { type RotationEvent, runRotation, startRotation } from '../../rotation/rotate';
+import { checkCredentialArgument } from '../arguments';
 import type { CommandContext } from '../context';
 import { UserError } from '../io';
 import { RotationProgress } from '../progress';
@@ -39,6 +40,7 @@ export function registerRotate(program: Command, context: () => CommandContext):
       const ctx = context();
       const spec = ctx.database(database);
       refuseUnlessWritable(spec, undefined);
+      if (options.name !== undefined) checkCredentialArgument('--name', options.name, true);
       let graceMs: number | undefined;
       if (options.grace !== undefined) {
         try {
