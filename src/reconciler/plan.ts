@@ -67,6 +67,14 @@ export interface Plan {
 
 export const PASSWORD_PLACEHOLDER = ":'password'";
 
+/**
+ * Who repairs a change: passwords are always pgcred's; roles and grants belong to
+ * the database's executor (SPEC §8), so a drift report says whom to run.
+ */
+export function responsibleFor(plan: Plan, change: Change): ExecutorName {
+  return change.action === 'reset-password' ? 'pgcred' : plan.executor;
+}
+
 export function isEmptyPlan(plan: Plan): boolean {
   return plan.changes.length === 0;
 }

@@ -1,5 +1,5 @@
 import type { Change, Finding, Plan } from './plan';
-import { subjectOrder } from './plan';
+import { responsibleFor, subjectOrder } from './plan';
 
 const MARK: Record<Change['action'], string> = {
   create: '+',
@@ -54,6 +54,13 @@ export function renderText(plan: Plan, options: RenderOptions = {}): string {
   for (const [subject, changes] of bySubject(plan.changes)) {
     lines.push('', subject);
     for (const change of changes) lines.push(`  ${MARK[change.action]} ${change.description}`);
+  }
+  const terraformOwned = plan.changes.filter((c) => responsibleFor(plan, c) === 'terraform').length;
+  if (terraformOwned > 0) {
+    lines.push(
+      '',
+      `${terraformOwned} of these change${terraformOwned === 1 ? '' : 's'} belong${terraformOwned === 1 ? 's' : ''} to roles and grants that terraform owns here: cdktf deploy (terraform apply) repairs them.`,
+    );
   }
   if (plan.findings.length > 0) {
     lines.push('', 'Findings (apply does not change these):');
@@ -117,7 +124,7 @@ export interface PlanJson {
   readonly executor: string;
   readonly summary: { changes: number; destructive: number; findings: number; statements: number };
   readonly errors: readonly string[];
-  readonly changes: readonly Change[];
+  readonly changes: readonly (Change & { responsible: string })[];
   readonly findings: readonly Finding[];
   readonly sql: readonly string[];
 }
@@ -133,7 +140,7 @@ export function planJson(plan: Plan): PlanJson {
       statements: plan.statements.length,
     },
     errors: plan.errors,
-    changes: plan.changes,
+    changes: plan.changes.map((change) => ({ ...change, responsible: responsibleFor(plan, change) })),
     findings: plan.findings,
     sql: planSql(plan),
   };
