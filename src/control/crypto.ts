@@ -27,7 +27,11 @@ export class MasterKey {
       }
       return MasterKey.parse(readFileSync(keyFile, 'utf8').trim(), `key file ${keyFile}`);
     }
-    mkdirSync(dirname(keyFile), { recursive: true, mode: 0o700 });
+    const dir = dirname(keyFile);
+    const created = !existsSync(dir);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    // The default key file sits beside pgcred.yaml, in an infra repo: keep git away from it.
+    if (created) writeFileSync(`${dir}/.gitignore`, '*\n', { mode: 0o600 });
     const key = randomBytes(32);
     writeFileSync(keyFile, `${key.toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
     chmodSync(keyFile, 0o600);
