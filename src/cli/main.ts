@@ -3,6 +3,7 @@ import { formatProblem, InvalidInputError } from '../model/problem';
 import { CredentialError } from '../reconciler/credentials';
 import { PlanRefusedError } from '../reconciler/reconcile';
 import { registerAttachmentCommands } from './commands/attachments';
+import { registerAudit } from './commands/audit';
 import { registerCredentialCommands } from './commands/credentials';
 import { registerDemo } from './commands/demo';
 import { registerPlanCommands } from './commands/plan';
@@ -38,6 +39,7 @@ export function buildProgram(io: Io, contexts: CommandContext[]): Command {
   registerRotate(program, context);
   registerAttachmentCommands(program, context);
   registerReconcile(program, context);
+  registerAudit(program, context);
   registerDemo(program, context);
   for (const command of program.commands) {
     command.exitOverride().configureOutput({ writeOut: (t) => io.stdout(t), writeErr: (t) => io.stderr(t) });
