@@ -6,6 +6,7 @@ import { registerAttachmentCommands } from './commands/attachments';
 import { registerAudit } from './commands/audit';
 import { registerCredentialCommands } from './commands/credentials';
 import { registerDemo } from './commands/demo';
+import { registerFork } from './commands/fork';
 import { registerPlanCommands } from './commands/plan';
 import { registerReconcile } from './commands/reconcile';
 import { registerRotate } from './commands/rotate';
@@ -40,6 +41,7 @@ export function buildProgram(io: Io, contexts: CommandContext[]): Command {
   registerAttachmentCommands(program, context);
   registerReconcile(program, context);
   registerAudit(program, context);
+  registerFork(program, context);
   registerDemo(program, context);
   for (const command of program.commands) {
     command.exitOverride().configureOutput({ writeOut: (t) => io.stdout(t), writeErr: (t) => io.stderr(t) });

@@ -54,6 +54,18 @@ export function defaultBinDir(): string {
   return join(dirname(entry), '..', 'native', 'bin');
 }
 
+/**
+ * A new directory for a server's data and log, marked with this process as its
+ * owner so that removeStaleServers leaves it alone while this process lives.
+ */
+export function makeBaseDir(): string {
+  const baseDir = mkdtempSync(join(tmpdir(), PREFIX));
+  writeFileSync(join(baseDir, OWNER_FILE), `${process.pid}\n`);
+  const ids = osUser();
+  if (ids) chownSync(baseDir, ids.uid, ids.gid);
+  return baseDir;
+}
+
 export async function startPostgres(options: StartOptions = {}): Promise<PostgresServer> {
   const binDir = options.binDir ?? defaultBinDir();
   removeStaleServers();
@@ -64,10 +76,8 @@ export async function startPostgres(options: StartOptions = {}): Promise<Postgre
     baseDir = options.existing.baseDir;
     password = options.existing.password;
   } else {
-    baseDir = mkdtempSync(join(tmpdir(), PREFIX));
+    baseDir = makeBaseDir();
     password = generatePassword();
-    writeFileSync(join(baseDir, OWNER_FILE), `${process.pid}\n`);
-    if (ids) chownSync(baseDir, ids.uid, ids.gid);
     const pwfile = join(baseDir, 'pwfile');
     writeFileSync(pwfile, `${password}\n`, { mode: 0o600 });
     if (ids) chownSync(pwfile, ids.uid, ids.gid);
@@ -274,7 +284,7 @@ function waitForExit(pid: number, ms: number): void {
 }
 
 /** PostgreSQL will not run as root: use the postgres OS user, creating it if needed. */
-function osUser(): { uid: number; gid: number } | undefined {
+export function osUser(): { uid: number; gid: number } | undefined {
   if (userInfo().uid !== 0) return undefined;
   const lookup = () => {
     try {
