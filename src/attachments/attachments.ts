@@ -1,5 +1,6 @@
 import type { ClientBase } from 'pg';
 import type { ControlStore } from '../control/store';
+import { faultPoint } from '../faults';
 import { chooseAttachmentName, configVarName } from '../model/colors';
 import { type DatabaseSpec, DEFAULT_CREDENTIAL } from '../model/config';
 import { ATTACHMENT_NAME_PATTERN } from '../model/names';
@@ -169,6 +170,7 @@ export async function attach(
     };
     return { attachment, release };
   });
+  faultPoint('attach:recorded');
   const restart = await deliver(control, request.app);
   return { attachment, release, restart };
 }

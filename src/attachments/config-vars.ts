@@ -1,8 +1,18 @@
 import { spawn } from 'node:child_process';
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { ClientBase } from 'pg';
 import type { ControlStore } from '../control/store';
+import { faultPoint } from '../faults';
 import { configVarName } from '../model/colors';
 import type { AppSpec } from '../model/config';
 import { formatDuration } from '../model/duration';
@@ -164,6 +174,7 @@ export async function deliver(control: ControlStore, app: string): Promise<Resta
     (row) => [row.name as string, control.key.decrypt(row.value, `${app}/${row.name}`)] as const,
   );
   if (record.envFile) writeEnvFile(record.envFile, vars);
+  faultPoint('deliver:env-written');
   let outcome: RestartOutcome = { status: 'no-restart-command' };
   if (record.restart)
     outcome = await runRestart(record.restart, record.restartTimeoutMs, record.envFile, vars);
@@ -192,6 +203,7 @@ function envLine(name: string, value: string): string {
 /** Write to a temporary file in the same directory, fsync, rename: readers see the old file or the new one. */
 export function writeEnvFile(path: string, vars: readonly (readonly [string, string])[]): void {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  removeStaleTemps(path);
   const temp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   const fd = openSync(temp, 'w', 0o600);
   try {
@@ -200,11 +212,32 @@ export function writeEnvFile(path: string, vars: readonly (readonly [string, str
   } finally {
     closeSync(fd);
   }
+  faultPoint('env-file:written');
   try {
     renameSync(temp, path);
   } catch (error) {
     rmSync(temp, { force: true });
     throw error;
+  }
+}
+
+/** A process killed between writing its temporary file and renaming it leaves the file (with secrets) behind. */
+function removeStaleTemps(path: string): void {
+  const prefix = `.${basename(path)}.`;
+  for (const entry of readdirSync(dirname(path))) {
+    if (!entry.startsWith(prefix) || !entry.endsWith('.tmp')) continue;
+    const pid = Number(entry.slice(prefix.length, -'.tmp'.length));
+    if (!Number.isInteger(pid) || pid === process.pid || processAlive(pid)) continue;
+    rmSync(join(dirname(path), entry), { force: true });
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as { code?: string }).code === 'EPERM';
   }
 }
 

@@ -1,6 +1,7 @@
 import type { ClientBase } from 'pg';
 import type { ControlStore } from '../control/store';
 import { CONTROL_SCHEMA } from '../control/store';
+import { faultPoint } from '../faults';
 import type { Config, DatabaseSpec } from '../model/config';
 import { quoteLiteral } from '../model/identifiers';
 import { rotatingUsername } from '../model/names';
@@ -177,6 +178,7 @@ export async function applyDatabase(
   try {
     await client.query('BEGIN');
     await lockForApply(client, spec.name, options.lockTimeoutMs ?? 300_000, ctx.progress);
+    faultPoint('apply:locked');
     const known = await ctx.control.getPasswords(source.name);
     let prepared: Plan | undefined;
     if (options.prepare) {
@@ -198,7 +200,9 @@ export async function applyDatabase(
       return { plan, applied: false };
     }
     await execute(spec, client, main, (username) => passwordFor(ctx.control, source.name, username, known));
+    faultPoint('apply:before-commit');
     await client.query('COMMIT');
+    faultPoint('apply:committed');
     await ctx.control.audit({
       action: 'apply',
       database: spec.name,
@@ -233,6 +237,7 @@ async function execute(
       const verifier = scramVerifier(await password(statement.passwordFor));
       sql = sql.slice(0, sql.length - PASSWORD_PLACEHOLDER.length) + quoteLiteral(verifier);
     }
+    faultPoint('apply:statement');
     try {
       await client.query(sql);
     } catch (error) {

@@ -1,6 +1,6 @@
 import { type Command, Option } from 'commander';
 import { syncDeclaredAttachments } from '../../attachments/attachments';
-import { syncDeclaredApps } from '../../attachments/config-vars';
+import { deliver, pendingApps, syncDeclaredApps } from '../../attachments/config-vars';
 import { loadManifest } from '../../config/manifest';
 import type { DatabaseSpec } from '../../model/config';
 import { inspectDatabase, refuseUnlessWritable } from '../../reconciler/credentials';
@@ -182,5 +182,13 @@ async function applyAttachments(
       `Attached ${a.attachment.credential} of ⛁ ${a.attachment.database} to ⬢ ${a.attachment.app} as ${a.attachment.configVar}: ${restartSuffix(a.restart, a.release)}\n`,
     );
     if (a.restart.status === 'failed') ctx.setExitStatus(1);
+  }
+  // An app whose config vars changed but whose env file or restart never happened (a
+  // crash between the two, a failed restart) gets them now: a rerun of apply finishes the job.
+  for (const app of await pendingApps(rc.control)) {
+    const outcome = await deliver(rc.control, app);
+    const { rows } = await rc.control.client.query('SELECT release FROM pgcred.apps WHERE name = $1', [app]);
+    ctx.io.stderr(`Restarting ⬢ ${app}... ${restartSuffix(outcome, rows[0].release)}\n`);
+    if (outcome.status === 'failed') ctx.setExitStatus(1);
   }
 }
