@@ -294,6 +294,19 @@ export function diff(desired: DesiredDatabase, live: LiveState): Plan {
   const rotatingExpected = new Set(desired.rotating);
 
   if (s.inRecovery) b.errors.push(FOLLOWER_MESSAGE);
+  // MAINTAIN (VACUUM, ANALYZE, REINDEX, ... of a table) came in PostgreSQL 17: refuse it, by name, before a GRANT fails.
+  if (s.versionNum < 170000) {
+    for (const credential of desired.credentials) {
+      if (desired.scope && !desired.scope.has(credential.name)) continue;
+      if (
+        credential.access.kind === 'grants' &&
+        credential.access.grants.some((g) => g.privileges.includes('MAINTAIN'))
+      )
+        b.errors.push(
+          `credential ${credential.name} is granted MAINTAIN, which PostgreSQL ${Math.floor(s.versionNum / 10000)} does not have (it came in 17)`,
+        );
+    }
+  }
   if (!s.isSuperuser && !ownerIsAdmin) {
     b.errors.push(
       `the admin role ${s.currentUser} is neither a superuser nor the database owner (${owner}): ` +

@@ -416,6 +416,31 @@ describe('diff (pure): from declared and live to the statements that converge', 
     );
   });
 
+  it.each([
+    // The plan still says what it would do; the error keeps apply from trying.
+    [
+      160000,
+      ['GRANT SELECT, MAINTAIN ON TABLE "public"."t" TO "m"'],
+      ['credential m is granted MAINTAIN, which PostgreSQL 16 does not have (it came in 17)'],
+    ],
+    [170000, ['GRANT SELECT, MAINTAIN ON TABLE "public"."t" TO "m"'], []],
+  ])('MAINTAIN on PostgreSQL %i', (versionNum, grants, errors) => {
+    const access: Access = {
+      kind: 'grants',
+      grants: [{ privileges: ['SELECT', 'MAINTAIN'], on: 'table', objects: ['public.t'] }],
+    };
+    const plan = diff(
+      desired({ credentials: [{ name: 'm', access }], passwords: ok('m') }),
+      liveState({
+        server: { ...liveState().server, versionNum },
+        extraRoles: [managed('m')],
+        declaredObjects: [{ schema: 'public', name: 't', class: 'tables' }],
+      }),
+    );
+    expect(plan.errors).toEqual(errors);
+    expect(sql(plan).filter((s) => s.includes('MAINTAIN'))).toEqual(grants);
+  });
+
   it('quotes hostile names everywhere', () => {
     const schema = 'we"ird schema; DROP TABLE x';
     const plan = diff(

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pgcred } from '../harness/cli';
 import { type BadInput, badInputCorpus, validFileText } from './corpus';
-import { scale } from './scale';
+import { LONG, scale } from './scale';
 
 /**
  * The bad-input corpus: every generated case is refused with exit 1 and a short,
@@ -90,11 +90,10 @@ describe('bad input: a generated corpus, refused before any connection', () => {
       const dir = mkdtempSync(join(tmpdir(), 'pgcred-bad-'));
       const path = join(dir, 'pgcred.yaml');
       writeFileSync(path, c.text);
-      // Every file case under one command; a rotating sample of the others, so each command meets many cases.
-      for (const args of [
-        COMMANDS_FOR_FILES[0]!,
-        COMMANDS_FOR_FILES[1 + (i % (COMMANDS_FOR_FILES.length - 1))]!,
-      ]) {
+      // Each case under one command in CI, rotating through all of them; under plan as well in the long run.
+      const commands = [COMMANDS_FOR_FILES[i % COMMANDS_FOR_FILES.length]!];
+      if (LONG && i % COMMANDS_FOR_FILES.length !== 0) commands.push(COMMANDS_FOR_FILES[0]!);
+      for (const args of commands) {
         const before = connections;
         const result = await pgcred(args, { cwd: dir, env: env() });
         runs++;
@@ -104,7 +103,7 @@ describe('bad input: a generated corpus, refused before any connection', () => {
       }
     }
     expect(failures.slice(0, 15)).toEqual([]);
-    expect(runs).toBe(files.length * 2);
+    expect(runs).toBeGreaterThanOrEqual(files.length);
     expect(connections).toBe(0);
   }, 300_000);
 
