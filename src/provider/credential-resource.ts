@@ -14,7 +14,13 @@ import { runRotation, startRotation } from '../rotation/rotate';
 import { accessOf, rotationOf } from './credential-config';
 import { CredentialStatusReader } from './credential-status';
 import { type Diagnostic, error, errorOf, hasErrors, type PathStep } from './diagnostics';
-import type { PlanResult, ResourceOperations, ResourceResult } from './operations';
+import {
+  NOT_CONFIGURED,
+  type PlanResult,
+  type ResourceOperations,
+  type ResourceResult,
+  specOf,
+} from './operations';
 import { knownString } from './provider-config';
 import { CREDENTIAL_TYPE } from './schema';
 import { log, type ProviderSession } from './session';
@@ -42,29 +48,6 @@ function readerOf(session: ProviderSession): CredentialStatusReader {
     readers.set(session, reader);
   }
   return reader;
-}
-
-const NOT_CONFIGURED = error(
-  'Provider configuration not known',
-  'the pgcred provider block holds values that are known only after apply; apply what they come from first',
-);
-
-function specOf(
-  session: ProviderSession,
-  database: unknown,
-): { spec?: DatabaseSpec; diagnostics: Diagnostic[] } {
-  if (!knownString(database)) return { diagnostics: [] };
-  const spec = session.database(database);
-  if (spec) return { spec, diagnostics: [] };
-  return {
-    diagnostics: [
-      error(
-        'Unknown database',
-        `the provider has no database block named "${database}" (it declares ${session.databaseNames()})`,
-        ['database'],
-      ),
-    ],
-  };
 }
 
 async function planCredential(

@@ -1,4 +1,6 @@
-import type { Diagnostic, PathStep } from './diagnostics';
+import type { DatabaseSpec } from '../model/config';
+import { type Diagnostic, error, type PathStep } from './diagnostics';
+import { knownString } from './provider-config';
 import type { ProviderSession } from './session';
 import type { ObjectValue } from './values';
 
@@ -37,4 +39,28 @@ export interface ResourceOperations {
 
 export interface DataSourceOperations {
   read(session: ProviderSession | undefined, config: ObjectValue): Promise<ResourceResult>;
+}
+
+export const NOT_CONFIGURED = error(
+  'Provider configuration not known',
+  'the pgcred provider block holds values that are known only after apply; apply what they come from first',
+);
+
+/** The provider's database block a resource names, or a diagnostic on its `database` attribute. */
+export function specOf(
+  session: ProviderSession,
+  database: unknown,
+): { spec?: DatabaseSpec; diagnostics: Diagnostic[] } {
+  if (!knownString(database)) return { diagnostics: [] };
+  const spec = session.database(database);
+  if (spec) return { spec, diagnostics: [] };
+  return {
+    diagnostics: [
+      error(
+        'Unknown database',
+        `the provider has no database block named "${database}" (it declares ${session.databaseNames()})`,
+        ['database'],
+      ),
+    ],
+  };
 }

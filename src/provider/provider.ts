@@ -1,9 +1,15 @@
 import { credentialNameProblem } from '../model/names';
+import { validateAppConfig } from './app-config';
+import { validateAttachmentConfig } from './attachment-config';
 import { validateCredentialConfig } from './credential-config';
 import { attributePath, type Diagnostic, error, errorOf, hasErrors, type PathStep } from './diagnostics';
 import type { RpcHandler } from './plugin-server';
 import { knownString, readProviderConfig } from './provider-config';
 import {
+  APP_SCHEMA,
+  APP_TYPE,
+  ATTACHMENT_SCHEMA,
+  ATTACHMENT_TYPE,
   CREDENTIAL_SCHEMA,
   CREDENTIAL_TYPE,
   CREDENTIAL_URL_SCHEMA,
@@ -32,6 +38,8 @@ interface TypeSpec {
 /** What validation needs of each type, without the backend. */
 const RESOURCES: Readonly<Record<string, TypeSpec>> = {
   [CREDENTIAL_TYPE]: { schema: CREDENTIAL_SCHEMA, validate: validateCredentialConfig },
+  [APP_TYPE]: { schema: APP_SCHEMA, validate: validateAppConfig },
+  [ATTACHMENT_TYPE]: { schema: ATTACHMENT_SCHEMA, validate: validateAttachmentConfig },
 };
 
 const DATA_SOURCES: Readonly<Record<string, TypeSpec>> = {

@@ -198,3 +198,103 @@ export const CREDENTIAL_URL_SCHEMA: SchemaSpec = {
     },
   },
 };
+
+export const APP_TYPE = 'pgcred_app';
+
+export const APP_SCHEMA: SchemaSpec = {
+  version: 0,
+  block: {
+    description:
+      "An app (Heroku's word): a consumer of connection URLs, with an env file pgcred rewrites and a restart command it runs on every change.",
+    attributes: {
+      id: { type: 'string', computed: true, description: 'The name, also the import ID.' },
+      name: {
+        type: 'string',
+        required: true,
+        description:
+          "Lower-case letters, digits and '-', 2 to 30, starting with a letter. Changing it replaces the app.",
+      },
+      env_file: {
+        type: 'string',
+        optional: true,
+        description:
+          "A file rewritten (atomically, mode 0600) with every config var of the app; relative to Terraform's working directory. Removed on destroy.",
+      },
+      restart: {
+        type: 'string',
+        optional: true,
+        description:
+          "A shell command run after each change of the app's config vars, with them in its environment.",
+      },
+      restart_timeout: {
+        type: 'string',
+        optional: true,
+        description: 'How long the restart command may run, e.g. 60s (the default).',
+      },
+      release: {
+        type: 'number',
+        computed: true,
+        description: 'The release number, bumped by every change of its config vars.',
+      },
+      config_vars: {
+        type: ['list', 'string'],
+        computed: true,
+        description: "The names of its config vars (DATABASE_URL, ...); the values are its attachments' url.",
+      },
+      restart_pending: {
+        type: 'bool',
+        computed: true,
+        description:
+          'True when the last restart failed or the env file no longer holds the config vars; apply delivers them again.',
+      },
+    },
+  },
+};
+
+export const ATTACHMENT_TYPE = 'pgcred_attachment';
+
+export const ATTACHMENT_SCHEMA: SchemaSpec = {
+  version: 0,
+  block: {
+    description:
+      'Attaches a credential to an app: one config var holding its connection URL, as `pgcred attach` makes it.',
+    attributes: {
+      id: { type: 'string', computed: true, description: '`<app>/<name>`, also the import ID.' },
+      database: {
+        type: 'string',
+        required: true,
+        description: 'The name of a database block of the provider. Changing it replaces the attachment.',
+      },
+      credential: {
+        type: 'string',
+        required: true,
+        description:
+          'The credential (e.g. pgcred_credential.x.name), or default for the database owner. Changing it replaces the attachment.',
+      },
+      app: {
+        type: 'string',
+        required: true,
+        description: 'The app (e.g. pgcred_app.x.name). Changing it replaces the attachment.',
+      },
+      as: {
+        type: 'string',
+        optional: true,
+        description:
+          'The attachment name (upper-case letters, digits, _); default DATABASE when the app has none, else HEROKU_POSTGRESQL_<COLOR>.',
+      },
+      name: {
+        type: 'string',
+        computed: true,
+        description: 'The attachment name, kept once assigned: DATABASE, HEROKU_POSTGRESQL_CYAN, or as.',
+      },
+      config_var: { type: 'string', computed: true, description: 'The config var: <name>_URL.' },
+      url: {
+        type: 'string',
+        computed: true,
+        sensitive: true,
+        description:
+          "The config var's value, postgres://user:password@host:port/database; follows rotations on refresh.",
+      },
+    },
+  },
+};

@@ -19,7 +19,8 @@ export class ProviderSession {
   private readonly live = new Map<string, Promise<LiveState>>();
   private readonly prepared = new Set<string>();
   private readonly creates = new Map<string, Set<string>>();
-  private changes: Promise<unknown> = Promise.resolve();
+  private readonly apps = new Set<string>();
+  private queue: Promise<unknown> = Promise.resolve();
 
   private constructor(
     private readonly settings: ProviderSettings,
@@ -108,16 +109,40 @@ export class ProviderSession {
     return names;
   }
 
+  /** True when this plan creates the credential (a pgcred_credential planned before). */
+  plansCredential(database: string, name: string): boolean {
+    return this.creates.get(database)?.has(name) ?? false;
+  }
+
+  /** Notes an app this plan creates, so attachments planned after it may name it. */
+  planApp(name: string): void {
+    this.apps.add(name);
+  }
+
+  plansApp(name: string): boolean {
+    return this.apps.has(name);
+  }
+
   /**
-   * Runs one change to a database. Changes run one at a time (the reconciler's
-   * advisory lock would serialize them anyway, and the control store has one
-   * connection); the first one in a process makes the database Heroku-shaped: the
-   * default credential exists, owns the database and the public schema, and PUBLIC
-   * holds nothing, which is what `none` and destroy's hand-over rely on.
+   * Runs work on the control store alone. The store is one connection, and a
+   * transaction on it would take in any query issued meanwhile: every use of the
+   * store by apps and attachments, reads included, goes through this queue.
+   */
+  exclusive<T>(work: (ctx: ReconcileContext) => Promise<T>): Promise<T> {
+    const result = this.queue.then(async () => work(await this.context()));
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  /**
+   * Runs one change to a database, alone (the reconciler's advisory lock would
+   * serialize them anyway, and the control store has one connection); the first one
+   * in a process makes the database Heroku-shaped: the default credential exists,
+   * owns the database and the public schema, and PUBLIC holds nothing, which is what
+   * `none`, destroy's hand-over and attaching `default` rely on.
    */
   change<T>(spec: DatabaseSpec, work: (ctx: ReconcileContext) => Promise<T>): Promise<T> {
-    const run = async () => {
-      const ctx = await this.context();
+    return this.exclusive(async (ctx) => {
       try {
         if (!this.prepared.has(spec.name)) {
           await applyDatabase(ctx, spec, { credentials: [] });
@@ -127,10 +152,7 @@ export class ProviderSession {
       } finally {
         this.live.delete(spec.name);
       }
-    };
-    const result = this.changes.then(run);
-    this.changes = result.catch(() => undefined);
-    return result;
+    });
   }
 
   async close(): Promise<void> {

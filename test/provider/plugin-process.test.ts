@@ -112,7 +112,11 @@ describe('the provider process', () => {
 
       const { provider, controller } = clientFor(socket!, x509.toString(), terraformCert);
       const schema = await call(provider, 'GetProviderSchema', {});
-      expect(Object.keys(schema.resource_schemas as object)).toEqual(['pgcred_credential']);
+      expect(Object.keys(schema.resource_schemas as object).sort()).toEqual([
+        'pgcred_app',
+        'pgcred_attachment',
+        'pgcred_credential',
+      ]);
       expect(Object.keys(schema.data_source_schemas as object)).toEqual(['pgcred_credential_url']);
 
       // Another client certificate is not Terraform's: the TLS handshake fails.

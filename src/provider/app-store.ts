@@ -1,0 +1,41 @@
+import { readFileSync } from 'node:fs';
+import type { ClientBase } from 'pg';
+import type { ControlStore } from '../control/store';
+
+/**
+ * What the provider reads of an app in the control store beyond src/attachments'
+ * own functions: its config vars, decrypted, and whether its env file still holds
+ * them. Every call runs inside the session's queue (see ProviderSession.exclusive).
+ */
+export async function configVarsOf(control: ControlStore, app: string): Promise<Map<string, string>> {
+  const { rows } = await control.client.query(
+    'SELECT name, value FROM pgcred.config_vars WHERE app = $1 ORDER BY name',
+    [app],
+  );
+  return new Map(
+    rows.map((row) => [row.name as string, control.key.decrypt(row.value, `${app}/${row.name}`)]),
+  );
+}
+
+/** The names of an app's attachments, ordered. */
+export async function attachmentNamesOf(db: ClientBase, app: string): Promise<string[]> {
+  const { rows } = await db.query('SELECT name FROM pgcred.attachments WHERE app = $1 ORDER BY name', [app]);
+  return rows.map((row) => row.name as string);
+}
+
+/**
+ * True when the env file has a line for every config var with its current value
+ * (quoted or not, as writeEnvFile writes it). A file deleted or edited by hand, or
+ * one a failed delivery left stale, reads false, and apply writes it again.
+ */
+export function envFileHolds(path: string, vars: ReadonlyMap<string, string>): boolean {
+  let lines: string[];
+  try {
+    lines = readFileSync(path, 'utf8').split('\n');
+  } catch {
+    return false;
+  }
+  return [...vars].every(([name, value]) =>
+    lines.some((line) => line.startsWith(`${name}=`) && line.includes(value)),
+  );
+}
