@@ -19,7 +19,8 @@ export interface AdminConnectionOptions {
 export interface VariablesConnectionOptions extends AdminConnectionOptions {
   /**
    * Prefix of the Terraform variables (`<prefix>_host`, `_port`, `_username`,
-   * `_password`, `_database`, `_sslmode`), set as `TF_VAR_<prefix>_password` and so on.
+   * `_password`, `_database`, `_sslmode`; `<prefix>_url` with the pgcred provider),
+   * set as `TF_VAR_<prefix>_password` and so on.
    * @default - the database's name with '-' written '_'
    */
   readonly variablePrefix?: string;
@@ -51,7 +52,8 @@ export abstract class AdminConnection {
   /**
    * Terraform connects with a postgresql provider configured from Terraform
    * variables; the password variable is sensitive. Port defaults to 5432, username
-   * to `postgres`, sslmode to `require`.
+   * to `postgres`, sslmode to `require`. A database that targets the pgcred provider
+   * reads one sensitive variable instead, `<prefix>_url`.
    */
   static fromVariables(options: VariablesConnectionOptions = {}): AdminConnection {
     return new VariablesConnection(options);
@@ -82,6 +84,24 @@ export abstract class AdminConnection {
 
   /** Called once by the database construct that uses this connection for its Terraform resources. */
   abstract bind(scope: Construct, databaseName: string): BoundAdminConnection;
+
+  /**
+   * The admin URL as a Terraform expression (a sensitive variable), for the pgcred
+   * provider's `database` block. Called once by a database that targets that provider.
+   */
+  abstract bindUrl(scope: Construct, databaseName: string): string;
+}
+
+/** Terraform variable names are what users type (TF_VAR_...), so they are fixed rather than path-hashed. */
+function fixedVariable(
+  scope: Construct,
+  prefix: string,
+  id: string,
+  config: ConstructorParameters<typeof TerraformVariable>[2],
+): TerraformVariable {
+  const variable = new TerraformVariable(scope, id, config);
+  variable.overrideLogicalId(`${prefix}_${id.toLowerCase()}`);
+  return variable;
 }
 
 class VariablesConnection extends AdminConnection {
@@ -94,14 +114,22 @@ class VariablesConnection extends AdminConnection {
     }
   }
 
+  private prefixOf(databaseName: string): string {
+    return this.options.variablePrefix ?? databaseName.replace(/-/g, '_').replace(/^(?=\d)/, '_');
+  }
+
+  bindUrl(scope: Construct, databaseName: string): string {
+    return fixedVariable(scope, this.prefixOf(databaseName), 'Url', {
+      type: 'string',
+      sensitive: true,
+      description: `Admin URL of ${databaseName} (postgres://...): a superuser, or the owner with CREATEROLE`,
+    }).stringValue;
+  }
+
   bind(scope: Construct, databaseName: string): BoundAdminConnection {
-    const prefix = this.options.variablePrefix ?? databaseName.replace(/-/g, '_').replace(/^(?=\d)/, '_');
-    // Variable names are what users type (TF_VAR_...), so they are fixed rather than path-hashed.
-    const variable = (id: string, config: ConstructorParameters<typeof TerraformVariable>[2]) => {
-      const v = new TerraformVariable(scope, id, config);
-      v.overrideLogicalId(`${prefix}_${id.toLowerCase()}`);
-      return v;
-    };
+    const prefix = this.prefixOf(databaseName);
+    const variable = (id: string, config: ConstructorParameters<typeof TerraformVariable>[2]) =>
+      fixedVariable(scope, prefix, id, config);
     const host = variable('Host', { type: 'string', description: `Host of ${databaseName}` });
     const port = variable('Port', { type: 'number', default: 5432, description: `Port of ${databaseName}` });
     const username = variable('Username', {
@@ -153,5 +181,12 @@ class ProviderConnection extends AdminConnection {
       );
     }
     return { provider: this.provider, database };
+  }
+
+  bindUrl(): string {
+    throw new Error(
+      'AdminConnection.fromProvider configures a postgresql provider, which the pgcred Terraform provider ' +
+        'cannot use: give a database that targets it AdminConnection.fromVariables() (a sensitive <prefix>_url variable)',
+    );
   }
 }

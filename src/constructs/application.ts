@@ -3,6 +3,8 @@ import { Construct } from 'constructs';
 import type { AppSpec } from '../model/config';
 import { parseDuration } from '../model/duration';
 import { Manifest } from './manifest';
+import { PgcredApp } from './provider-pgcred';
+import { pgcredProviderOf } from './terraform-target';
 
 const DEFAULT_RESTART_TIMEOUT = '60s';
 
@@ -30,11 +32,15 @@ export interface ApplicationProps {
 
 /**
  * An app (Heroku's word): a consumer of connection URLs. Attaching a credential to
- * it sets one config var; apps are pgcred's alone, so they synthesize no Terraform.
+ * it sets one config var. With the postgresql provider apps are pgcred's alone and
+ * synthesize no Terraform; in a stack that targets the pgcred provider each is a
+ * pgcred_app.
  */
 export class Application extends Construct {
   readonly appName: string;
   private readonly appSpec: AppSpec;
+  private readonly restartTimeout?: string;
+  private pgcredApp?: PgcredApp;
 
   constructor(scope: Construct, id: string, props: ApplicationProps) {
     super(scope, id);
@@ -46,6 +52,7 @@ export class Application extends Construct {
       restart: props.restart,
       restartTimeoutMs: parseDuration(props.restartTimeout ?? DEFAULT_RESTART_TIMEOUT),
     };
+    this.restartTimeout = props.restartTimeout;
     const manifest = Manifest.of(this);
     manifest.addApplication(this);
     this.node.addValidation({ validate: () => manifest.problemsFor(this) });
@@ -54,5 +61,27 @@ export class Application extends Construct {
   /** The app in the model's terms. */
   spec(): AppSpec {
     return this.appSpec;
+  }
+
+  /**
+   * The name attachments refer to: in a stack that targets the pgcred provider, a
+   * reference to its pgcred_app, so Terraform makes the app before its attachments.
+   */
+  get terraformName(): string {
+    this._synthesizeTerraform();
+    return this.pgcredApp?.name ?? this.appName;
+  }
+
+  /** @internal Called by the stack's pgcred aspect, and by attachments that need the resource first. */
+  _synthesizeTerraform(): void {
+    if (this.pgcredApp || Manifest.of(this).terraformProvider !== 'pgcred') return;
+    this.pgcredApp = new PgcredApp(this, 'App', {
+      provider: pgcredProviderOf(this),
+      name: this.appName,
+      // Absolute, like the manifest's: Terraform runs in cdktf.out/stacks/<stack>.
+      envFile: this.appSpec.envFile,
+      restart: this.appSpec.restart,
+      restartTimeout: this.restartTimeout,
+    });
   }
 }

@@ -7,8 +7,10 @@ import type { Database } from './database';
 import { Grant, type GrantResult, type SequenceGrantPrivilege } from './grant';
 import { Manifest } from './manifest';
 import { Permission } from './permission';
+import { PgcredCredential } from './provider-pgcred';
 import type { Rotation } from './rotation';
 import { type TerraformPrivileges, terraformPrivileges } from './terraform-privileges';
+import { pgcredProviderOf } from './terraform-target';
 
 /** A credential as attachments refer to it: one declared here, a database's default, or one declared elsewhere. */
 export interface ICredential {
@@ -37,6 +39,12 @@ export interface CredentialOptions {
    * @default - on request only (`pgcred credentials:rotate`), with a 30-minute grace
    */
   readonly rotation?: Rotation;
+  /**
+   * With the pgcred Terraform provider: any change of this value (a date, say) makes
+   * the next deploy rotate the password, the zero-downtime way, within the grace.
+   * @default - none: rotate with `pgcred credentials:rotate` or a rotation policy
+   */
+  readonly rotationTrigger?: string;
 }
 
 /** Props of a `Credential`. */
@@ -59,8 +67,10 @@ export class Credential extends Construct implements ICredential {
   readonly credentialName: string;
   readonly database: Database;
   readonly rotation?: Rotation;
+  readonly rotationTrigger?: string;
 
   private readonly permission?: Permission;
+  private pgcredCredential?: PgcredCredential;
   private readonly grantList: Grant[] = [];
   private synthesized = false;
 
@@ -75,6 +85,7 @@ export class Credential extends Construct implements ICredential {
     this.database = props.database;
     this.permission = props.permission;
     this.rotation = props.rotation;
+    this.rotationTrigger = props.rotationTrigger;
     this.grantList.push(...(props.grants ?? []));
     props.database._registerCredential(this);
     this.node.addValidation({
@@ -132,6 +143,10 @@ export class Credential extends Construct implements ICredential {
   _synthesizeTerraform(): void {
     if (this.synthesized || !this.database.hasTerraformResources) return;
     this.synthesized = true;
+    if (this.database.targetsPgcred) {
+      this.synthesizePgcred();
+      return;
+    }
     const { provider, database } = this.database.terraform;
     // Construct ids here become Terraform addresses: renaming one makes Terraform drop and recreate it.
     const role = new Role(this, 'Role', {
@@ -167,9 +182,48 @@ export class Credential extends Construct implements ICredential {
     }
   }
 
+  /**
+   * The name attachments refer to: with the pgcred provider, a reference to its
+   * pgcred_credential, so Terraform attaches after creating and detaches before destroying.
+   */
+  get terraformName(): string {
+    this._synthesizeTerraform();
+    return this.pgcredCredential?.name ?? this.credentialName;
+  }
+
+  /** One pgcred_credential: the provider converges the level or grants with pgcred's reconciler. */
+  private synthesizePgcred(): void {
+    const access = this.access;
+    this.pgcredCredential = new PgcredCredential(this, 'Credential', {
+      provider: pgcredProviderOf(this),
+      database: this.database.name,
+      name: this.credentialName,
+      ...(access.kind === 'level'
+        ? { permission: access.level }
+        : {
+            grant: access.grants.map((g) => ({
+              privileges: g.privileges,
+              on: g.on,
+              objects: g.objects.length > 0 ? g.objects : undefined,
+            })),
+          }),
+      rotation: this.rotation && { every: this.rotation.every, grace: this.rotation.grace },
+      rotationTrigger: this.rotationTrigger,
+    });
+  }
+
   private terraformProblems(): string[] {
-    if (!this.database.hasTerraformResources) return [];
-    return [...(this.terraformPrivileges()?.conflicts ?? [])];
+    const problems: string[] = [];
+    if (this.rotationTrigger !== undefined && !this.database.targetsPgcred) {
+      problems.push(
+        "rotationTrigger needs the pgcred Terraform provider (terraformProvider: 'pgcred' on the database); " +
+          'otherwise rotate with pgcred credentials:rotate or a rotation policy',
+      );
+    }
+    if (this.database.hasTerraformResources && !this.database.targetsPgcred) {
+      problems.push(...(this.terraformPrivileges()?.conflicts ?? []));
+    }
+    return problems;
   }
 
   private terraformPrivileges(): TerraformPrivileges | undefined {

@@ -11,6 +11,7 @@ import { Credential, type CredentialOptions, type ICredential } from './credenti
 import { DatabasePlan } from './database-plan';
 import { DatabaseRole, type IDatabaseSource } from './database-role';
 import { Manifest } from './manifest';
+import { pgcredProviderOf, type TerraformProviderName } from './terraform-target';
 
 /** Props of a `Database`. */
 export interface DatabaseProps {
@@ -63,6 +64,16 @@ export interface DatabaseProps {
    * @default - none
    */
   readonly ignoreRoles?: readonly string[];
+  /**
+   * The Terraform provider its credentials synthesize to, when Terraform creates
+   * them (`executor: 'terraform'`): `postgresql` (postgresql_role and grants;
+   * `pgcred apply --manifest` then sets passwords and makes attachments) or
+   * `pgcred` (pgcred's own provider, installed with `npm run provider:install`:
+   * pgcred_credential, pgcred_app and pgcred_attachment, so `cdktf deploy` does it
+   * all). One stack targets one provider.
+   * @default 'postgresql'
+   */
+  readonly terraformProvider?: TerraformProviderName;
 }
 
 /**
@@ -80,6 +91,7 @@ export class Database extends Construct implements IDatabaseSource {
   /** Username of the default credential. */
   readonly owner: string;
   readonly executor: Executor;
+  readonly terraformProvider: TerraformProviderName;
   readonly admin: AdminConnection;
   /** The database owner, listed as `default`; attach it like any credential. */
   readonly defaultCredential: ICredential;
@@ -97,7 +109,14 @@ export class Database extends Construct implements IDatabaseSource {
     this.role = props.role ?? DatabaseRole.PRIMARY;
     this.owner = props.owner ?? derivedOwnerName(props.name);
     this.executor = props.executor ?? 'terraform';
+    this.terraformProvider = props.terraformProvider ?? 'postgresql';
     this.admin = props.admin;
+    if (this.terraformProvider === 'pgcred' && props.schemas) {
+      throw new Error(
+        `${this.node.path}: schemas names what postgresql_grant covers; the pgcred provider covers every ` +
+          'non-system schema, as pgcred does: leave schemas out',
+      );
+    }
     this.schemas = checkSchemas(props.schemas ?? ['public']);
     this.defaultCredential = { credentialName: DEFAULT_CREDENTIAL, database: this };
 
@@ -105,7 +124,13 @@ export class Database extends Construct implements IDatabaseSource {
     manifest.addDatabase(this);
     this.node.addValidation({ validate: () => manifest.problemsFor(this) });
 
-    if (this.hasTerraformResources) this.hardenPublic();
+    if (this.targetsPgcred) this.addToPgcredProvider();
+    else if (this.hasTerraformResources) this.hardenPublic();
+  }
+
+  /** True when this stack's Terraform creates the credentials with the pgcred provider. */
+  get targetsPgcred(): boolean {
+    return this.hasTerraformResources && this.terraformProvider === 'pgcred';
   }
 
   /** True when this stack's Terraform creates the roles and grants. */
@@ -150,6 +175,21 @@ export class Database extends Construct implements IDatabaseSource {
       ignoreRoles: [...(this.props.ignoreRoles ?? [])],
       credentials: this.credentialList.map((credential) => credential.spec()),
     };
+  }
+
+  /**
+   * A `database` block of the stack's pgcred provider. The provider makes the
+   * database Heroku-shaped itself (default credential, PUBLIC holds nothing).
+   */
+  private addToPgcredProvider(): void {
+    pgcredProviderOf(this).addDatabase({
+      name: this.name,
+      url: this.admin.bindUrl(this, this.name),
+      plan: this.plan.name,
+      color: this.color,
+      owner: this.owner,
+      credentialLimit: this.props.credentialLimit,
+    });
   }
 
   /**

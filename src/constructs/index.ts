@@ -8,4 +8,6 @@ export * from './database-role';
 export * from './grant';
 export * from './manifest';
 export * from './permission';
+export * from './provider-pgcred';
 export * from './rotation';
+export * from './terraform-target';

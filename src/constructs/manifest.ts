@@ -1,12 +1,12 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Aspects, type IAspect, type ISynthesisSession, TerraformStack } from 'cdktf';
+import { Aspects, type IAspect, type ISynthesisSession, TerraformStack, TerraformVariable } from 'cdktf';
 import { addCustomSynthesis } from 'cdktf/lib/synthesize/synthesizer';
 import { Construct, type IConstruct } from 'constructs';
 import type { Manifest as ManifestDocument } from '../config/manifest';
 import { manifestText } from '../config/manifest';
 import { validateAgainstSchema } from '../config/schema';
-import type { Config } from '../model/config';
+import { type Config, DEFAULT_CREDENTIAL } from '../model/config';
 import type { Problem } from '../model/problem';
 import { validateConfig } from '../model/validate';
 import { projectFile } from '../project';
@@ -14,14 +14,19 @@ import type { Application } from './application';
 import type { Attachment } from './attachment';
 import { configDocument } from './config-document';
 import type { Database } from './database';
+import { pgcredProviderOf, type TerraformProviderName } from './terraform-target';
 
 const ID = 'PgcredManifest';
 
 /** The manifest file's content (schemas/manifest.schema.json). */
 export interface PgcredManifest extends ManifestDocument {
   readonly terraform: {
-    readonly provider: 'postgresql';
-    /** The databases whose roles and grants this stack's Terraform creates, and the schemas it covers. */
+    readonly provider: TerraformProviderName;
+    /**
+     * The databases whose roles and grants this stack's Terraform creates, and the
+     * schemas its grants name: none with the pgcred provider, which covers every
+     * non-system schema as pgcred does.
+     */
     readonly databases: readonly { readonly name: string; readonly schemas: readonly string[] }[];
   };
 }
@@ -63,6 +68,7 @@ export class Manifest extends Construct {
   private readonly attachments: Attachment[] = [];
   private control: Config['control'] = {};
   private cached?: Map<IConstruct, string[]>;
+  private controlSynthesized = false;
 
   private constructor(stack: TerraformStack, id: string) {
     super(stack, id);
@@ -110,6 +116,53 @@ export class Manifest extends Construct {
     this.changed();
   }
 
+  /** The Terraform provider the stack's credentials synthesize to: its first such database's. */
+  get terraformProvider(): TerraformProviderName {
+    return this.databases.find((db) => db.hasTerraformResources)?.terraformProvider ?? 'postgresql';
+  }
+
+  /**
+   * @internal The attachments of an app that Terraform makes, in the order
+   * `pgcred apply` hands out names: those with `as` first, then by database, the
+   * default credential first, then by credential.
+   */
+  attachmentOrder(app: Application): Attachment[] {
+    const rank = (a: Attachment) =>
+      a.credential.credentialName === DEFAULT_CREDENTIAL ? '' : a.credential.credentialName;
+    const mine = this.attachments.filter((a) => a.app === app && a.ownedByTerraform);
+    return [
+      ...mine.filter((a) => a.as !== undefined),
+      ...mine
+        .filter((a) => a.as === undefined)
+        .sort(
+          (a, b) =>
+            a.credential.database.name.localeCompare(b.credential.database.name) ||
+            rank(a).localeCompare(rank(b)),
+        ),
+    ];
+  }
+
+  /**
+   * @internal Called by the stack's pgcred aspect: the pgcred provider's control
+   * store settings, from configureControl. Its URL variable becomes a sensitive
+   * Terraform variable, `pgcred_control_url`.
+   */
+  _synthesizeTerraform(): void {
+    if (this.terraformProvider !== 'pgcred' || this.controlSynthesized) return;
+    this.controlSynthesized = true;
+    const provider = pgcredProviderOf(this);
+    if (this.control.keyFile !== undefined) provider.keyFile = this.control.keyFile;
+    if (this.control.url !== undefined) {
+      const variable = new TerraformVariable(this, 'ControlUrl', {
+        type: 'string',
+        sensitive: true,
+        description: `The control store's URL (what ${this.control.url} holds for pgcred)`,
+      });
+      variable.overrideLogicalId('pgcred_control_url');
+      provider.controlUrl = variable.stringValue;
+    }
+  }
+
   /** The model the stack declares (not validated: see `problemsFor`). */
   config(): Config {
     return {
@@ -129,12 +182,16 @@ export class Manifest extends Construct {
       generatedBy: `pgcred ${packageVersion()} constructs`,
       stack: this.stack.node.id,
       terraform: {
-        provider: 'postgresql',
+        provider: this.terraformProvider,
         databases: this.databases
           .filter((db) => db.hasTerraformResources)
-          .map((db) => ({ name: db.name, schemas: [...db.schemas] })),
+          .map((db) => ({ name: db.name, schemas: db.targetsPgcred ? [] : [...db.schemas] })),
       },
-      config: configDocument(config),
+      // Attachments Terraform makes are left out: `pgcred apply` would make them again.
+      config: configDocument({
+        ...config,
+        attachments: this.attachments.filter((a) => !a.ownedByTerraform).map((a) => a.spec()),
+      }),
     };
   }
 
@@ -159,6 +216,19 @@ export class Manifest extends Construct {
     if (config.control.url !== undefined && !REFERENCE.test(config.control.url)) {
       problems.push({ path: 'control.url', message: 'must be a ${VAR} reference' });
     }
+    // The manifest records one provider per stack.
+    const target = this.terraformProvider;
+    this.databases.forEach((db, d) => {
+      if (db.hasTerraformResources && db.terraformProvider !== target) {
+        problems.push({
+          path: `databases[${d}]`,
+          message:
+            `its credentials target the ${db.terraformProvider} Terraform provider and this stack's other ` +
+            `databases the ${target} one: one stack targets one provider, so split the stack or give every ` +
+            'database the same terraformProvider',
+        });
+      }
+    });
     // The file's own rules first (names, patterns); the model's rules where the file's found nothing.
     const shape = validateAgainstSchema('pgcred.schema.json', document);
     const seen = new Set(shape.map((p) => p.path));

@@ -10,6 +10,7 @@ import {
   DatabasePlan,
   Permission,
   Rotation,
+  type TerraformProviderName,
 } from '../constructs';
 
 /** Props of a `BasicExampleStack`. */
@@ -40,6 +41,22 @@ export interface BasicExampleStackProps {
    * @default 'run', relative to the directory synth runs in
    */
   readonly runDirectory?: string;
+  /**
+   * The Terraform provider the credentials synthesize to: with `pgcred`, `cdktf
+   * deploy` also sets passwords and makes the apps and attachments.
+   * @default 'postgresql'
+   */
+  readonly terraformProvider?: TerraformProviderName;
+  /**
+   * The analyst's level.
+   * @default Permission.readOnly()
+   */
+  readonly analystPermission?: Permission;
+  /**
+   * With the pgcred provider: change it (a date, say) and deploy to rotate billing's password.
+   * @default - none
+   */
+  readonly billingRotationTrigger?: string;
 }
 
 /**
@@ -64,10 +81,11 @@ export class BasicExampleStack extends TerraformStack {
       plan: DatabasePlan.STANDARD_0,
       color: 'CYAN',
       schemas: props.schemas,
+      terraformProvider: props.terraformProvider,
     });
     this.analyst = this.database.addCredential('Analyst', {
       name: `${prefix}analyst`,
-      permission: Permission.readOnly(),
+      permission: props.analystPermission ?? Permission.readOnly(),
     });
     this.limitedUser = this.database.addCredential('LimitedUser', { name: `${prefix}limited_user` });
     this.limitedUser.grantSelect('public.users');
@@ -75,6 +93,7 @@ export class BasicExampleStack extends TerraformStack {
       name: `${prefix}billing`,
       permission: Permission.readWrite(),
       rotation: Rotation.every('90d', { grace: '30m' }),
+      rotationTrigger: props.billingRotationTrigger,
     });
 
     const exampleApp = new Application(this, 'ExampleApp', {

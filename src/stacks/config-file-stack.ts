@@ -15,6 +15,7 @@ import {
   Manifest,
   Permission,
   Rotation,
+  type TerraformProviderName,
 } from '../constructs';
 import { durationText } from '../constructs/config-document';
 import type { AttachmentColor } from '../model/colors';
@@ -43,6 +44,11 @@ export interface ConfigFileStackProps {
    * @default 'terraform': the stack's postgresql_* resources
    */
   readonly executor?: Executor;
+  /**
+   * The Terraform provider the credentials synthesize to (see DatabaseProps.terraformProvider).
+   * @default 'postgresql'
+   */
+  readonly terraformProvider?: TerraformProviderName;
 }
 
 /**
@@ -55,23 +61,29 @@ export interface ConfigFileStackProps {
  * because Terraform's default privileges need it at synth time.
  */
 export class ConfigFileStack extends TerraformStack {
-  /** The file's model, as loaded. */
+  /** The file's model, as loaded (each admin URL stands for its variable). */
   readonly config: Config;
 
   constructor(scope: Construct, id: string, props: ConfigFileStackProps) {
     super(scope, id);
-    this.config = loadConfigFile(props.file, { env: referencesOnly() });
-    // The loader fills in `executor: pgcred` for the CLI; here only an explicit one counts.
-    const declared = new Set(
-      (
-        (parse(readFileSync(props.file, 'utf8')) as { databases?: { name?: unknown; executor?: unknown }[] })
-          .databases ?? []
-      )
-        .filter((db) => db.executor !== undefined)
-        .map((db) => db.name),
+    // The file as written: which databases name an executor, and which ${VAR} each URL is.
+    let raw: RawFile | null = null;
+    try {
+      raw = parse(readFileSync(props.file, 'utf8')) as RawFile | null;
+    } catch {
+      // A missing or broken file: the loader reports it below, in its words.
+    }
+    const rawDatabases = Array.isArray(raw?.databases) ? raw.databases : [];
+    const urlVariables = new Set(
+      [...rawDatabases.map((db) => db?.url), raw?.control?.url].flatMap((url) =>
+        typeof url === 'string' && REFERENCE.test(url) ? [REFERENCE.exec(url)![1]!] : [],
+      ),
     );
-    const variableOf = (value: string, path: string) => {
-      const match = REFERENCE.exec(value);
+    this.config = loadConfigFile(props.file, { env: referencesOnly(urlVariables) });
+    // The loader fills in `executor: pgcred` for the CLI; here only an explicit one counts.
+    const declared = new Set(rawDatabases.filter((db) => db?.executor !== undefined).map((db) => db.name));
+    const variableOf = (value: unknown, path: string) => {
+      const match = typeof value === 'string' ? REFERENCE.exec(value) : null;
       if (!match) {
         throw new InvalidInputError(
           [{ path, message: 'must be a ${VAR} reference for cdktf: the manifest is a build artifact' }],
@@ -83,7 +95,7 @@ export class ConfigFileStack extends TerraformStack {
 
     const databases = new Map<string, Database>();
     this.config.databases.forEach((spec, d) => {
-      const urlVariable = variableOf(spec.url, `databases[${d}].url`);
+      const urlVariable = variableOf(rawDatabases[d]?.url, `databases[${d}].url`);
       const database = new Database(this, spec.name, {
         name: spec.name,
         admin: props.admin?.(spec) ?? AdminConnection.fromVariables({ urlVariable }),
@@ -100,6 +112,7 @@ export class ConfigFileStack extends TerraformStack {
         credentialLimit: spec.credentialLimit,
         executor: declared.has(spec.name) ? spec.executor : (props.executor ?? 'terraform'),
         ignoreRoles: spec.ignoreRoles,
+        terraformProvider: props.terraformProvider,
       });
       for (const credential of spec.credentials) {
         const rotation = credential.rotation;
@@ -146,18 +159,28 @@ export class ConfigFileStack extends TerraformStack {
     if (this.config.control.url !== undefined || this.config.control.keyFile !== undefined) {
       Manifest.of(this).configureControl({
         urlVariable:
-          this.config.control.url === undefined
-            ? undefined
-            : variableOf(this.config.control.url, 'control.url'),
+          this.config.control.url === undefined ? undefined : variableOf(raw?.control?.url, 'control.url'),
         keyFile: this.config.control.keyFile,
       });
     }
   }
 }
 
-/** An environment in which `${NAME}` reads as itself, so the loader validates the file without a secret. */
-function referencesOnly(): NodeJS.ProcessEnv {
+interface RawFile {
+  readonly databases?: { name?: unknown; url?: unknown; executor?: unknown }[];
+  readonly control?: { url?: unknown };
+}
+
+/**
+ * An environment in which the loader validates the file without a secret: a URL
+ * variable reads as a URL that names it (the loader checks URLs for shape), any
+ * other `${NAME}` as itself.
+ */
+function referencesOnly(urlVariables: ReadonlySet<string>): NodeJS.ProcessEnv {
   return new Proxy({} as NodeJS.ProcessEnv, {
-    get: (_target, name) => (typeof name === 'string' ? `\${${name}}` : undefined),
+    get: (_target, name) => {
+      if (typeof name !== 'string') return undefined;
+      return urlVariables.has(name) ? `postgres://reference.invalid/${name}` : `\${${name}}`;
+    },
   });
 }

@@ -1,0 +1,50 @@
+import { type TerraformMetaArguments, TerraformResource } from 'cdktf';
+import type { Construct } from 'constructs';
+import { generatorMetadata, jsonOnly } from './provider';
+
+export interface PgcredAppConfig extends TerraformMetaArguments {
+  readonly name: string;
+  /** Absolute, or relative to Terraform's working directory. */
+  readonly envFile?: string;
+  readonly restart?: string;
+  /** @default '60s' */
+  readonly restartTimeout?: string;
+}
+
+/** `resource "pgcred_app"` */
+export class PgcredApp extends TerraformResource {
+  static readonly tfResourceType = 'pgcred_app';
+
+  private readonly config: PgcredAppConfig;
+
+  constructor(scope: Construct, id: string, config: PgcredAppConfig) {
+    super(scope, id, {
+      terraformResourceType: PgcredApp.tfResourceType,
+      terraformGeneratorMetadata: generatorMetadata(),
+      provider: config.provider,
+      dependsOn: config.dependsOn,
+      count: config.count,
+      lifecycle: config.lifecycle,
+      forEach: config.forEach,
+    });
+    this.config = config;
+  }
+
+  /** The app's name, as a reference: attachments that use it are applied after it. */
+  get name(): string {
+    return this.getStringAttribute('name');
+  }
+
+  get release(): number {
+    return this.getNumberAttribute('release');
+  }
+
+  protected override synthesizeAttributes(): Record<string, unknown> {
+    const { name, envFile, restart, restartTimeout } = this.config;
+    return { name, env_file: envFile, restart, restart_timeout: restartTimeout };
+  }
+
+  protected override synthesizeHclAttributes(): Record<string, unknown> {
+    throw new Error(jsonOnly('pgcred_app'));
+  }
+}

@@ -1,0 +1,57 @@
+import { type TerraformMetaArguments, TerraformResource } from 'cdktf';
+import type { Construct } from 'constructs';
+import { generatorMetadata, jsonOnly } from './provider';
+
+export interface PgcredAttachmentConfig extends TerraformMetaArguments {
+  readonly database: string;
+  /** A credential's name (a reference to its pgcred_credential), or `default`. */
+  readonly credential: string;
+  /** An app's name (a reference to its pgcred_app). */
+  readonly app: string;
+  /** @default - DATABASE when the app has none, else HEROKU_POSTGRESQL_<COLOR> */
+  readonly as?: string;
+}
+
+/** `resource "pgcred_attachment"` */
+export class PgcredAttachment extends TerraformResource {
+  static readonly tfResourceType = 'pgcred_attachment';
+
+  private readonly config: PgcredAttachmentConfig;
+
+  constructor(scope: Construct, id: string, config: PgcredAttachmentConfig) {
+    super(scope, id, {
+      terraformResourceType: PgcredAttachment.tfResourceType,
+      terraformGeneratorMetadata: generatorMetadata(),
+      provider: config.provider,
+      dependsOn: config.dependsOn,
+      count: config.count,
+      lifecycle: config.lifecycle,
+      forEach: config.forEach,
+    });
+    this.config = config;
+  }
+
+  /** The attachment name: DATABASE, HEROKU_POSTGRESQL_<COLOR>, or `as`. */
+  get name(): string {
+    return this.getStringAttribute('name');
+  }
+
+  /** `<name>_URL` */
+  get configVar(): string {
+    return this.getStringAttribute('config_var');
+  }
+
+  /** The connection URL (sensitive). */
+  get url(): string {
+    return this.getStringAttribute('url');
+  }
+
+  protected override synthesizeAttributes(): Record<string, unknown> {
+    const { database, credential, app, as } = this.config;
+    return { database, credential, app, as };
+  }
+
+  protected override synthesizeHclAttributes(): Record<string, unknown> {
+    throw new Error(jsonOnly('pgcred_attachment'));
+  }
+}

@@ -1,0 +1,4 @@
+export * from './app';
+export * from './attachment';
+export * from './credential';
+export * from './provider';
