@@ -175,6 +175,10 @@ export async function applyDatabase(
 ): Promise<ApplyResult> {
   const client = await openAdmin(ctx, spec);
   const source = credentialSource(ctx.config, spec);
+  let lost = false;
+  client.once('end', () => {
+    lost = true;
+  });
   try {
     await client.query('BEGIN');
     await lockForApply(client, spec.name, options.lockTimeoutMs ?? 300_000, ctx.progress);
@@ -217,6 +221,13 @@ export async function applyDatabase(
     });
     return { plan, applied: true };
   } catch (error) {
+    if (lost) {
+      // Cut mid-apply: the server rolled the transaction back, or (cut at COMMIT) committed it whole.
+      throw new Error(
+        `lost the connection to database ${spec.name} during apply (${(error as Error).message}): ` +
+          'its transaction either committed whole or not at all; run the command again to finish',
+      );
+    }
     await client.query('ROLLBACK').catch(() => undefined);
     throw error;
   } finally {

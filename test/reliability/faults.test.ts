@@ -282,6 +282,33 @@ ${declared.attachments.map((a) => `  - { database: sunny, credential: ${a.creden
     }
   }, 900_000);
 
+  it('the server ends the apply session between two statements: a clear error, nothing half-done, a rerun converges', async () => {
+    // An event trigger that terminates its own backend at the first GRANT: after the CREATE ROLEs, before the end.
+    await p.db.sql(`CREATE FUNCTION public.cut_me() RETURNS event_trigger LANGUAGE plpgsql AS $$
+                    BEGIN PERFORM pg_terminate_backend(pg_backend_pid()); END $$;
+                    CREATE EVENT TRIGGER cut_apply ON ddl_command_start WHEN TAG IN ('GRANT') EXECUTE FUNCTION public.cut_me()`);
+    let result: CliResult | undefined;
+    try {
+      await trialOf(
+        'session terminated mid-apply',
+        async () => {
+          result = await p.run('apply', '--prune', '--yes');
+        },
+        async () => {
+          await p.db.sql('DROP EVENT TRIGGER cut_apply; DROP FUNCTION public.cut_me()');
+          await applyRerun();
+        },
+      );
+    } finally {
+      await p.db.sql('DROP EVENT TRIGGER IF EXISTS cut_apply; DROP FUNCTION IF EXISTS public.cut_me()');
+    }
+    expect(result!.status).toBe(1);
+    expect(result!.stderr.trim()).toMatch(
+      /^▸ {4}apply of sunny failed at ".+" \(GRANT .+\): terminating connection due to administrator command\. Nothing was changed\.$/,
+    );
+    count('database session terminated mid-apply');
+  });
+
   describe('with the line cut', () => {
     let proxy: CuttingProxy;
     let total = 0;
