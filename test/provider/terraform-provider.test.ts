@@ -1,14 +1,15 @@
-import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { attach } from '../../src/attachments/attachments';
 import { MasterKey } from '../../src/control/crypto';
 import { ControlStore } from '../../src/control/store';
 import type { DatabaseSpec } from '../../src/model/config';
 import { createCredential } from '../../src/reconciler/credentials';
 import { derivedOwnerName } from '../../src/reconciler/diff';
 import { createTestDatabase, dropRoles, type TestDatabase, tryAs, uniqueName } from '../harness/pg';
+import { installProvider, type Run, Terraform, terraformEnv } from './terraform-cli';
 
 /**
  * The provider end to end: real `terraform` (offline, from the mirror that
@@ -16,18 +17,11 @@ import { createTestDatabase, dropRoles, type TestDatabase, tryAs, uniqueName } f
  * order, as an infra repo lives it: create, no-op plan, drift by hand, repair, a
  * level change, import, refusals at plan time, destroy.
  */
-const ROOT = resolve(__dirname, '..', '..');
 const MINUTE = 60_000;
-
-interface Run {
-  readonly status: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
 
 let db: TestDatabase;
 let work: string;
-let env: NodeJS.ProcessEnv;
+let terraform: Terraform;
 const DATABASE = `pg-${randomBytes(4).toString('hex')}`;
 const analyst = uniqueName('tf_analyst');
 const writer = uniqueName('tf_writer');
@@ -35,32 +29,11 @@ const limited = uniqueName('tf_limited');
 const imported = uniqueName('tf_imported');
 const extra = uniqueName('tf_extra');
 const masterKey = randomBytes(32).toString('hex');
-
-function terraform(dir: string, args: readonly string[]): Promise<Run> {
-  return new Promise((done, fail) => {
-    const child = spawn('terraform', [...args], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-    });
-    child.on('error', fail);
-    child.on('close', (status) => done({ status: status ?? -1, stdout, stderr }));
-  });
-}
+const REPORTS_APP = 'reports';
 
 /** Runs terraform and fails the test with its output when the exit status is not `expected`. */
-async function tf(args: readonly string[], expected = 0, dir = work): Promise<Run> {
-  const run = await terraform(dir, args);
-  if (run.status !== expected) {
-    throw new Error(
-      `terraform ${args.join(' ')} exited ${run.status}, expected ${expected}\n${run.stdout}\n${run.stderr}`,
-    );
-  }
-  return run;
+function tf(args: readonly string[], expected = 0, dir = work): Promise<Run> {
+  return terraform.run(args, expected, dir);
 }
 
 interface Declared {
@@ -98,7 +71,14 @@ function writeConfig(declared: Declared): void {
     ),
     `data "pgcred_credential_url" "default" {\n  database   = "${DATABASE}"\n  depends_on = [pgcred_credential.analyst]\n}\n\noutput "default_url" {\n  value     = data.pgcred_credential_url.default.url\n  sensitive = true\n}\n`,
   ];
-  if (declared.withImported) parts.push(credential('imported', imported, '  permission = "read-only"\n'));
+  if (declared.withImported) {
+    parts.push(
+      credential('imported', imported, '  permission = "read-only"\n'),
+      `resource "pgcred_app" "reports" {\n  name = "${REPORTS_APP}"\n}\n\n` +
+        `resource "pgcred_attachment" "reports" {\n  database   = "${DATABASE}"\n  credential = pgcred_credential.imported.name\n` +
+        `  app        = pgcred_app.reports.name\n  as         = "REPORTS"\n}\n`,
+    );
+  }
   writeFileSync(join(work, 'main.tf'), parts.join('\n'));
 }
 
@@ -125,25 +105,13 @@ function spec(): DatabaseSpec {
 }
 
 beforeAll(async () => {
-  const install = spawnSync(process.execPath, [join(ROOT, 'scripts', 'provider-install.js')], {
-    encoding: 'utf8',
-  });
-  if (install.status !== 0) throw new Error(`provider:install failed\n${install.stdout}\n${install.stderr}`);
+  installProvider();
   db = await createTestDatabase('tfprov');
   await db.sql(
     'CREATE TABLE public.orders (id serial PRIMARY KEY, note text); CREATE TABLE public.secrets (id int)',
   );
   work = mkdtempSync(join(tmpdir(), 'pgcred-tf-'));
-  env = {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    TF_CLI_CONFIG_FILE: join(ROOT, '.terraform-mirror', 'terraform.rc'),
-    CHECKPOINT_DISABLE: '1',
-    TF_IN_AUTOMATION: '1',
-    TF_INPUT: '0',
-    PGCRED_MASTER_KEY: masterKey,
-    TF_VAR_admin_url: db.url,
-  };
+  terraform = new Terraform(work, terraformEnv({ PGCRED_MASTER_KEY: masterKey, TF_VAR_admin_url: db.url }));
 }, 4 * MINUTE);
 
 afterAll(async () => {
@@ -165,7 +133,7 @@ describe('the pgcred Terraform provider', () => {
     'installs offline from the mirror with terraform init',
     async () => {
       writeConfig({ analystLevel: 'read-only' });
-      const run = await tf(['init', '-input=false', '-no-color']);
+      const run = await tf(['init', '-input=false']);
       expect(run.stdout).toContain('Installed pgcred/pgcred v0.1.0');
       expect(existsSync(join(work, '.terraform.lock.hcl'))).toBe(true);
     },
@@ -175,7 +143,7 @@ describe('the pgcred Terraform provider', () => {
   it(
     'creates credentials whose logins have exactly their level or grants',
     async () => {
-      const run = await tf(['apply', '-auto-approve', '-input=false', '-no-color']);
+      const run = await tf(['apply', '-auto-approve', '-input=false']);
       expect(run.stdout).toContain('Resources: 3 added');
       const url = await urls();
       for (const value of Object.values(url))
@@ -207,7 +175,7 @@ describe('the pgcred Terraform provider', () => {
   it(
     'plans no change right after apply',
     async () => {
-      const run = await tf(['plan', '-detailed-exitcode', '-input=false', '-no-color']);
+      const run = await tf(['plan', '-detailed-exitcode', '-input=false']);
       expect(run.stdout).toContain('No changes.');
     },
     3 * MINUTE,
@@ -227,18 +195,18 @@ describe('the pgcred Terraform provider', () => {
       const url = await urls();
       expect(await tryAs(url.analyst!, 'SELECT count(*) FROM public.orders')).toMatchObject({ ok: false });
 
-      const plan = await tf(['plan', '-detailed-exitcode', '-input=false', '-no-color'], 2);
+      const plan = await tf(['plan', '-detailed-exitcode', '-input=false'], 2);
       expect(plan.stdout).toContain('pgcred_credential.analyst will be updated in-place');
       expect(plan.stdout).toContain('"gains SELECT on all tables in schema public (2 tables)');
       expect(plan.stdout).toMatch(/~ permission = "read-only" -> "read-write"/);
       expect(plan.stdout).toContain('Plan: 0 to add, 2 to change, 0 to destroy.');
 
-      await tf(['apply', '-auto-approve', '-input=false', '-no-color']);
+      await tf(['apply', '-auto-approve', '-input=false']);
       expect(await tryAs(url.analyst!, 'SELECT count(*) FROM public.orders')).toMatchObject({ ok: true });
       expect(await tryAs(url.writer!, "INSERT INTO public.orders (note) VALUES ('y')")).toMatchObject({
         ok: true,
       });
-      await tf(['plan', '-detailed-exitcode', '-input=false', '-no-color'], 0);
+      await tf(['plan', '-detailed-exitcode', '-input=false'], 0);
     },
     3 * MINUTE,
   );
@@ -247,13 +215,13 @@ describe('the pgcred Terraform provider', () => {
     'applies a level change',
     async () => {
       writeConfig({ analystLevel: 'read-write' });
-      const apply = await tf(['apply', '-auto-approve', '-input=false', '-no-color']);
+      const apply = await tf(['apply', '-auto-approve', '-input=false']);
       expect(apply.stdout).toMatch(/~ permission = "read-only" -> "read-write"/);
       const url = await urls();
       expect(await tryAs(url.analyst!, "INSERT INTO public.orders (note) VALUES ('z')")).toMatchObject({
         ok: true,
       });
-      await tf(['plan', '-detailed-exitcode', '-input=false', '-no-color'], 0);
+      await tf(['plan', '-detailed-exitcode', '-input=false'], 0);
     },
     3 * MINUTE,
   );
@@ -263,7 +231,7 @@ describe('the pgcred Terraform provider', () => {
     async () => {
       const before = (await urls()).analyst!;
       writeConfig({ analystLevel: 'read-write', rotationTrigger: '2026-11-27' });
-      const apply = await tf(['apply', '-auto-approve', '-input=false', '-no-color']);
+      const apply = await tf(['apply', '-auto-approve', '-input=false']);
       expect(apply.stdout).toMatch(/\+ rotation_trigger = "2026-11-27"/);
       const after = (await urls()).analyst!;
       expect(new URL(after).username).toBe(analyst);
@@ -274,13 +242,13 @@ describe('the pgcred Terraform provider', () => {
       });
       const rotating = await db.sql('SELECT 1 FROM pg_roles WHERE rolname = $1', [`${analyst}-rotating`]);
       expect(rotating).toHaveLength(0);
-      await tf(['plan', '-detailed-exitcode', '-input=false', '-no-color'], 0);
+      await tf(['plan', '-detailed-exitcode', '-input=false'], 0);
     },
     3 * MINUTE,
   );
 
   it(
-    'imports a credential made outside Terraform',
+    'imports a credential, an app and an attachment made outside Terraform',
     async () => {
       const control = await ControlStore.open(db.url, MasterKey.parse(masterKey, 'test key'));
       try {
@@ -290,35 +258,40 @@ describe('the pgcred Terraform provider', () => {
           progress: () => undefined,
         };
         await createCredential(ctx, spec(), imported, 'read-only');
+        await attach(ctx, { spec: spec(), credential: imported, app: REPORTS_APP, as: 'REPORTS' });
       } finally {
         await control.close();
       }
       writeConfig({ analystLevel: 'read-write', rotationTrigger: '2026-11-27', withImported: true });
-      const before = await tf(['plan', '-input=false', '-no-color'], 1);
+      const before = await tf(['plan', '-input=false'], 1);
       expect(before.stderr).toContain(`credential ${imported} already exists on ${DATABASE}: import it`);
 
-      await tf([
-        'import',
-        '-input=false',
-        '-no-color',
-        'pgcred_credential.imported',
-        `${DATABASE}/${imported}`,
-      ]);
-      const state = await tf(['state', 'show', '-no-color', 'pgcred_credential.imported']);
+      expect(before.stderr).toContain(
+        `app ${REPORTS_APP} already exists in pgcred's control store: import it`,
+      );
+
+      await tf(['import', '-input=false', 'pgcred_credential.imported', `${DATABASE}/${imported}`]);
+      await tf(['import', '-input=false', 'pgcred_app.reports', REPORTS_APP]);
+      await tf(['import', '-input=false', 'pgcred_attachment.reports', `${REPORTS_APP}/REPORTS`]);
+      const state = await tf(['state', 'show', 'pgcred_credential.imported']);
       expect(state.stdout).toMatch(/permission\s+= "read-only"/);
-      // Only the data source of the imported credential is new: no resource changes.
-      const plan = await tf(['plan', '-input=false', '-no-color']);
-      expect(plan.stdout).not.toMatch(/pgcred_credential\.\w+ will be/);
-      await tf(['apply', '-auto-approve', '-input=false', '-no-color']);
-      expect(await tryAs((await urls()).imported!, 'SELECT count(*) FROM public.orders')).toMatchObject({
-        ok: true,
-      });
+      const attachment = await tf(['state', 'show', 'pgcred_attachment.reports']);
+      expect(attachment.stdout).toMatch(new RegExp(`credential\\s+= "${imported}"`));
+      expect(attachment.stdout).toMatch(/config_var\s+= "REPORTS_URL"/);
+      expect(attachment.stdout).toMatch(/url\s+= \(sensitive value\)/);
+      // Only the data source of the imported credential is new, and `as` written down: nothing replaced.
+      const plan = await tf(['plan', '-input=false']);
+      expect(plan.stdout).not.toMatch(/pgcred_(credential|app)\.\w+ will be/);
+      expect(plan.stdout).not.toMatch(/must be replaced|will be created/);
+      await tf(['apply', '-auto-approve', '-input=false']);
+      const url = (await urls()).imported!;
+      expect(await tryAs(url, 'SELECT count(*) FROM public.orders')).toMatchObject({ ok: true });
     },
     3 * MINUTE,
   );
 
   it(
-    'refuses a bad name, one credential too many and an Essential-tier database at plan time, on the attribute',
+    'refuses at plan time, on the attribute: bad names, one credential too many, an Essential-tier database, an unknown credential or app, a taken attachment name',
     async () => {
       const dir = mkdtempSync(join(tmpdir(), 'pgcred-tf-refuse-'));
       try {
@@ -327,29 +300,45 @@ describe('the pgcred Terraform provider', () => {
           `  database {\n    name = "${DATABASE}-essential"\n    url  = var.admin_url\n    plan = "essential-0"\n  }\n`;
         const resource = (address: string, database: string, name: string) =>
           `resource "pgcred_credential" "${address}" {\n  database = "${database}"\n  name     = "${name}"\n}\n`;
+        const attachment = (address: string, credential: string, app: string, as?: string) =>
+          `resource "pgcred_attachment" "${address}" {\n  database   = "${DATABASE}"\n  credential = "${credential}"\n  app        = "${app}"\n` +
+          `${as ? `  as         = "${as}"\n` : ''}}\n`;
         writeFileSync(
           join(dir, 'main.tf'),
-          providerBlock(databases) + resource('bad', DATABASE, 'pg_reserved'),
+          providerBlock(databases) +
+            resource('bad', DATABASE, 'pg_reserved') +
+            attachment('bad_app', 'default', 'Billing_App'),
         );
-        await tf(['init', '-input=false', '-no-color'], 0, dir);
-        const invalid = await tf(['validate', '-no-color'], 1, dir);
+        await tf(['init', '-input=false'], 0, dir);
+        const invalid = await tf(['validate'], 1, dir);
         expect(invalid.stderr).toContain('Invalid credential name');
         expect(invalid.stderr).toMatch(/name\s+= "pg_reserved"/);
         expect(invalid.stderr).toContain('names starting with pg_ belong to PostgreSQL');
+        expect(invalid.stderr).toContain('Invalid app name');
+        expect(invalid.stderr).toMatch(/app\s+= "Billing_App"/);
 
         // The database has 4 credentials (analyst, writer, limited, imported): a fifth is one too many.
         writeFileSync(
           join(dir, 'main.tf'),
           providerBlock(databases) +
             resource('fifth', DATABASE, extra) +
-            resource('essential', `${DATABASE}-essential`, extra),
+            resource('essential', `${DATABASE}-essential`, extra) +
+            attachment('nobody', 'nobody', REPORTS_APP) +
+            attachment('ghost', 'default', 'ghost-app') +
+            attachment('taken', 'default', REPORTS_APP, 'REPORTS'),
         );
-        const refused = await tf(['plan', '-input=false', '-no-color'], 1, dir);
+        const refused = await tf(['plan', '-input=false'], 1, dir);
         expect(refused.stderr).toContain('Too many credentials');
         expect(refused.stderr).toContain(`${DATABASE} allows at most 4 credentials besides default`);
         expect(refused.stderr).toMatch(new RegExp(`name\\s+= "${extra}"`));
         expect(refused.stderr).toContain("You can't create a custom credential on Essential-tier databases.");
         expect(refused.stderr).toMatch(new RegExp(`database = "${DATABASE}-essential"`));
+        expect(refused.stderr).toContain(`Could not find credential nobody on ${DATABASE}`);
+        expect(refused.stderr).toMatch(/credential = "nobody"/);
+        expect(refused.stderr).toContain("Couldn't find that app: ghost-app");
+        expect(refused.stderr).toMatch(/app\s+= "ghost-app"/);
+        expect(refused.stderr).toContain(`⬢ ${REPORTS_APP} already has an attachment named REPORTS`);
+        expect(refused.stderr).toMatch(/as\s+= "REPORTS"/);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
@@ -360,13 +349,20 @@ describe('the pgcred Terraform provider', () => {
   );
 
   it(
-    'destroys every credential and hands what they own to the default credential',
+    'destroys every credential, the attached one after its attachment, and hands what they own to the default credential',
     async () => {
       await db.sql(
         `CREATE TABLE public.made_by_writer (x int); ALTER TABLE public.made_by_writer OWNER TO "${writer}"`,
       );
-      const run = await tf(['destroy', '-auto-approve', '-input=false', '-no-color']);
-      expect(run.stdout).toContain('Resources: 4 destroyed');
+      const run = await tf(['destroy', '-auto-approve', '-input=false']);
+      expect(run.stdout).toContain('Resources: 6 destroyed');
+      expect(run.stdout.indexOf('pgcred_attachment.reports: Destruction complete')).toBeLessThan(
+        run.stdout.indexOf('pgcred_credential.imported: Destroying'),
+      );
+      const store = await db.sql(
+        'SELECT (SELECT count(*) FROM pgcred.apps) AS apps, (SELECT count(*) FROM pgcred.attachments) AS attachments',
+      );
+      expect(store).toEqual([{ apps: '0', attachments: '0' }]);
       const left = await db.sql('SELECT rolname FROM pg_roles WHERE rolname = ANY($1)', [
         [analyst, writer, limited, imported],
       ]);
