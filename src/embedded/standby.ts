@@ -146,11 +146,11 @@ export async function waitForReplay(
   standby: PostgresServer,
   timeoutMs = 30_000,
 ): Promise<void> {
-  const query = async (server: PostgresServer, sql: string) => {
+  const query = async (server: PostgresServer, sql: string, params: unknown[] = []) => {
     const client = new Client({ connectionString: server.url() });
     await client.connect();
     try {
-      return (await client.query(sql)).rows[0];
+      return (await client.query(sql, params)).rows[0];
     } finally {
       await client.end();
     }
@@ -161,7 +161,8 @@ export async function waitForReplay(
   for (;;) {
     const { caught } = await query(
       standby,
-      `SELECT coalesce(pg_last_wal_replay_lsn() >= '${lsn}'::pg_lsn, false) AS caught`,
+      'SELECT coalesce(pg_last_wal_replay_lsn() >= $1::pg_lsn, false) AS caught',
+      [lsn],
     );
     if (caught) return;
     if (Date.now() > deadline)
