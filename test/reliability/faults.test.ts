@@ -22,7 +22,9 @@ const LEVELS = ['none', 'read-only', 'read-write'] as const;
 describe('faults', () => {
   let p: Project;
   let pool: string[];
-  const random = prng(LONG ? Date.now() : 1234);
+  // CI replays one seed; the long run draws a new one each time (PGCRED_FAULT_SEED replays it).
+  const seed = Number(process.env.PGCRED_FAULT_SEED) || (LONG ? Date.now() % 1_000_000 : 1234);
+  const random = prng(seed);
   const tally = new Map<string, number>();
   const count = (family: string) => tally.set(family, (tally.get(family) ?? 0) + 1);
   let trial = 0;
@@ -172,7 +174,8 @@ ${declared.attachments.map((a) => `  - { database: sunny, credential: ${a.creden
     }
     const temps = readdirSync(join(p.dir, 'run')).filter((f) => f.endsWith('.tmp'));
     if (temps.length > 0) problems.push(`half-written files: ${temps.join(', ')}`);
-    if (problems.length > 0) throw new Error(`${label}:\n  ${problems.join('\n  ')}`);
+    if (problems.length > 0)
+      throw new Error(`${label} (PGCRED_FAULT_SEED=${seed}):\n  ${problems.join('\n  ')}`);
   }
 
   beforeAll(async () => {
@@ -190,7 +193,9 @@ ${declared.attachments.map((a) => `  - { database: sunny, credential: ${a.creden
     await checkConverged('setup');
   });
   afterAll(async () => {
-    process.stderr.write(`fault trials: ${[...tally].map(([f, n]) => `${f}: ${n}`).join(', ')}\n`);
+    process.stderr.write(
+      `fault trials (seed ${seed}): ${[...tally].map(([f, n]) => `${f}: ${n}`).join(', ')}\n`,
+    );
     await p.cleanup();
   });
 
