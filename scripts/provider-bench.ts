@@ -1,8 +1,10 @@
 /**
  * Times pgcred's Terraform provider with 60 credentials on a private PostgreSQL:
  * the first apply, then no-op plans (`terraform plan -detailed-exitcode` exits 0).
+ * With apps (default 6), every credential is also attached to one of them
+ * (pgcred_app with an env file, pgcred_attachment), as a real stack would be.
  *
- *   npm run provider:install && npx tsx scripts/provider-bench.ts [credentials]
+ *   npm run provider:install && npx tsx scripts/provider-bench.ts [credentials] [apps]
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -14,6 +16,7 @@ import { startPostgres } from '../src/embedded/server';
 import { derivedOwnerName } from '../src/reconciler/diff';
 
 const COUNT = Number(process.argv[2] ?? 60);
+const APPS = Number(process.argv[3] ?? 6);
 const ROOT = resolve(__dirname, '..');
 
 function terraform(dir: string, env: NodeJS.ProcessEnv, args: string[]): { ms: number; status: number } {
@@ -48,13 +51,30 @@ async function main(): Promise<void> {
     const resources = names.map((name, i) => ({
       [`c${i}`]: { database: 'bench', name, permission: levels[i % 3] },
     }));
+    const apps = Array.from({ length: APPS }, (_, a) => ({
+      [`app${a}`]: { name: `bench-app-${a}`, env_file: join(dir, 'run', `bench-app-${a}.env`) },
+    }));
+    const attachments = APPS
+      ? names.map((_, i) => ({
+          [`a${i}`]: {
+            database: 'bench',
+            credential: `\${pgcred_credential.c${i}.name}`,
+            app: `\${pgcred_app.app${i % APPS}.name}`,
+          },
+        }))
+      : [];
     writeFileSync(
       join(dir, 'main.tf.json'),
       JSON.stringify({
         terraform: { required_providers: { pgcred: { source: 'pgcred/pgcred', version: '0.1.0' } } },
         variable: { admin_url: { type: 'string', sensitive: true } },
         provider: { pgcred: { database: [{ name: 'bench', url: '${var.admin_url}' }] } },
-        resource: { pgcred_credential: Object.assign({}, ...resources) },
+        resource: {
+          pgcred_credential: Object.assign({}, ...resources),
+          ...(APPS
+            ? { pgcred_app: Object.assign({}, ...apps), pgcred_attachment: Object.assign({}, ...attachments) }
+            : {}),
+        },
       }),
     );
     const env = {
@@ -73,7 +93,7 @@ async function main(): Promise<void> {
     const destroy = terraform(dir, env, ['destroy', '-auto-approve', '-input=false']);
     const sorted = plans.map((p) => p.ms).sort((a, b) => a - b);
     process.stdout.write(
-      `${COUNT} credentials, 20 tables:\n` +
+      `${COUNT} credentials, 20 tables${APPS ? `, ${COUNT} attachments to ${APPS} apps` : ''}:\n` +
         `  first apply:  ${(apply.ms / 1000).toFixed(2)} s\n` +
         `  no-op plan:   ${(sorted[1]! / 1000).toFixed(2)} s (median of 3: ${sorted.map((ms) => (ms / 1000).toFixed(2)).join(', ')})\n` +
         `  destroy:      ${(destroy.ms / 1000).toFixed(2)} s\n`,

@@ -144,28 +144,36 @@ async function applyAttachment(
         diagnostics: outcome?.status === 'failed' ? [restartFailed(app, outcome.reason)] : [],
       };
     }
-    return await session.change(spec, async (ctx) => {
-      const as = stringOf(planned.as);
-      const { attachment, restart } = await attach(ctx, {
-        spec,
-        credential,
-        app,
-        ...(as ? { as } : {}),
-        // Terraform owns it: `pgcred apply` leaves it alone, as it does `pgcred attach`'s.
-        declared: false,
-      });
-      const url = (await configVarsOf(ctx.control, app)).get(attachment.configVar) ?? null;
-      return {
-        state: {
-          ...planned,
-          id: `${app}/${attachment.name}`,
-          name: attachment.name,
-          config_var: attachment.configVar,
-          url,
-        },
-        diagnostics: restart.status === 'failed' ? [restartFailed(app, restart.reason)] : [],
-      };
-    });
+    return await session.change(
+      spec,
+      async (ctx) => {
+        const as = stringOf(planned.as);
+        const { attachment, restart } = await attach(
+          ctx,
+          {
+            spec,
+            credential,
+            app,
+            ...(as ? { as } : {}),
+            // Terraform owns it: `pgcred apply` leaves it alone, as it does `pgcred attach`'s.
+            declared: false,
+          },
+          await session.liveState(spec),
+        );
+        const url = (await configVarsOf(ctx.control, app)).get(attachment.configVar) ?? null;
+        return {
+          state: {
+            ...planned,
+            id: `${app}/${attachment.name}`,
+            name: attachment.name,
+            config_var: attachment.configVar,
+            url,
+          },
+          diagnostics: restart.status === 'failed' ? [restartFailed(app, restart.reason)] : [],
+        };
+      },
+      { keepsRoles: true },
+    );
   } catch (caught) {
     const verb = planned ? `attach ${credential} of ${spec.name} to` : 'detach from';
     return { state: prior, diagnostics: [errorOf(`Cannot ${verb} ⬢ ${app}`, caught)] };

@@ -139,18 +139,27 @@ export class ProviderSession {
    * serialize them anyway, and the control store has one connection); the first one
    * in a process makes the database Heroku-shaped: the default credential exists,
    * owns the database and the public schema, and PUBLIC holds nothing, which is what
-   * `none`, destroy's hand-over and attaching `default` rely on.
+   * `none`, destroy's hand-over and attaching `default` rely on. The live state read
+   * before is forgotten, unless `keepsRoles` says the change leaves roles and
+   * grants alone (an attachment), so the next attachment need not read it again.
    */
-  change<T>(spec: DatabaseSpec, work: (ctx: ReconcileContext) => Promise<T>): Promise<T> {
+  change<T>(
+    spec: DatabaseSpec,
+    work: (ctx: ReconcileContext) => Promise<T>,
+    options: { keepsRoles?: boolean } = {},
+  ): Promise<T> {
     return this.exclusive(async (ctx) => {
+      let changed = !options.keepsRoles;
       try {
         if (!this.prepared.has(spec.name)) {
+          changed = true;
           await applyDatabase(ctx, spec, { credentials: [] });
           this.prepared.add(spec.name);
+          this.live.delete(spec.name);
         }
         return await work(ctx);
       } finally {
-        this.live.delete(spec.name);
+        if (changed) this.live.delete(spec.name);
       }
     });
   }
