@@ -64,10 +64,10 @@ export class Application extends Construct {
   }
 
   /**
-   * The name attachments refer to: in a stack that targets the pgcred provider, a
-   * reference to its pgcred_app, so Terraform makes the app before its attachments.
+   * @internal The name attachments refer to: in a stack that targets the pgcred
+   * provider, a reference to its pgcred_app, so Terraform makes the app before its attachments.
    */
-  get terraformName(): string {
+  _terraformName(): string {
     this._synthesizeTerraform();
     return this.pgcredApp?.name ?? this.appName;
   }

@@ -67,8 +67,8 @@ export class Attachment extends Construct {
     this.pgcredAttachment = new PgcredAttachment(this, 'Attachment', {
       provider: pgcredProviderOf(this),
       database: credential.database.name,
-      credential: credential instanceof Credential ? credential.terraformName : credential.credentialName,
-      app: this.app.terraformName,
+      credential: credential instanceof Credential ? credential._terraformName() : credential.credentialName,
+      app: this.app._terraformName(),
       as: this.as,
       dependsOn: previous?.pgcredAttachment ? [previous.pgcredAttachment] : undefined,
     });

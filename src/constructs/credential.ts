@@ -183,10 +183,10 @@ export class Credential extends Construct implements ICredential {
   }
 
   /**
-   * The name attachments refer to: with the pgcred provider, a reference to its
-   * pgcred_credential, so Terraform attaches after creating and detaches before destroying.
+   * @internal The name attachments refer to: with the pgcred provider, a reference to
+   * its pgcred_credential, so Terraform attaches after creating and detaches before destroying.
    */
-  get terraformName(): string {
+  _terraformName(): string {
     this._synthesizeTerraform();
     return this.pgcredCredential?.name ?? this.credentialName;
   }

@@ -71,6 +71,7 @@ describe('a stack that targets the pgcred provider', () => {
       rotation: Rotation.every('90d', { grace: '30m' }),
       rotationTrigger: '2026-11-27',
     });
+    Manifest.of(stack).configureControl({ urlVariable: 'CONTROL_URL', keyFile: '/etc/pgcred/master.key' });
     const tf = JSON.parse(Testing.synth(stack, true)) as TerraformJson;
 
     expect(tf.terraform?.required_providers).toEqual({
@@ -78,6 +79,9 @@ describe('a stack that targets the pgcred provider', () => {
     });
     expect(tf.provider?.pgcred).toEqual([
       {
+        // The control store as the manifest records it: its URL a sensitive variable, never a value.
+        control_url: '${var.pgcred_control_url}',
+        key_file: '/etc/pgcred/master.key',
         database: [
           {
             name: 'postgresql-sunny-1234',
@@ -91,6 +95,7 @@ describe('a stack that targets the pgcred provider', () => {
       },
     ]);
     expect(tf.variable?.postgresql_sunny_1234_url).toMatchObject({ type: 'string', sensitive: true });
+    expect(tf.variable?.pgcred_control_url).toMatchObject({ type: 'string', sensitive: true });
     expect(Object.keys(tf.resource ?? {})).toEqual(['pgcred_credential']);
     const credentials = Object.values(resources(tf, 'pgcred_credential'));
     expect(credentials.sort((a, b) => String(a.name).localeCompare(String(b.name)))).toEqual([
