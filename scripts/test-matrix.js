@@ -39,6 +39,7 @@ const SUITES = {
       'test/reliability/security',
       'test/reliability/followers-forks',
       'test/reliability/versions',
+      'test/reliability/createrole-lifecycle',
     ],
   },
   reliability: { config: 'jest.reliability.config.js', paths: [] },

@@ -158,6 +158,8 @@ export async function destroyCredential(
     extra: (live, owner) => {
       const usernames = [name, rotatingUsername(name)].filter((u) => live.roles.has(u));
       return usernames.flatMap((username): ExtraChange[] => [
+        // REASSIGN and DROP OWNED need the privileges of the role: a CREATEROLE admin takes them; they go with it.
+        ...(live.server.isSuperuser ? [] : [borrowPrivileges('last', name, username)]),
         {
           when: 'last',
           action: 'drop',
@@ -200,6 +202,22 @@ export async function destroyCredential(
     await ctx.control.audit({ action: 'credentials:destroy', database: spec.name, subject: name }, db);
   });
   return result;
+}
+
+/**
+ * REASSIGN OWNED and DROP OWNED need the privileges of the role they name; a CREATEROLE
+ * admin that is not a superuser takes them (it may: it has ADMIN OPTION on the roles it made).
+ */
+function borrowPrivileges(when: 'first' | 'last', subject: string, role: string): ExtraChange {
+  return {
+    when,
+    action: 'grant-membership',
+    subject,
+    target: `role ${role}`,
+    description: `the admin role takes the privileges of ${role} to hand its objects over`,
+    sql: `GRANT ${quoteIdent(role)} TO CURRENT_USER`,
+    destructive: false,
+  };
 }
 
 export function detachFirstMessage(name: string, apps: readonly string[]): string {
@@ -245,6 +263,7 @@ export async function repairDefault(ctx: ReconcileContext, spec: DatabaseSpec): 
         if (credentials.has(object.owner) || (role && !role.superuser && parseManagedComment(role.comment))) {
           if (reassigned.has(object.owner)) continue;
           reassigned.add(object.owner);
+          if (!live.server.isSuperuser) changes.push(borrowPrivileges('first', 'default', object.owner));
           changes.push({
             when: 'first',
             action: 'set-owner',
@@ -254,6 +273,17 @@ export async function repairDefault(ctx: ReconcileContext, spec: DatabaseSpec): 
             sql: `REASSIGN OWNED BY ${quoteIdent(object.owner)} TO ${quoteIdent(owner)}`,
             destructive: false,
           });
+          if (!live.server.isSuperuser) {
+            changes.push({
+              when: 'first',
+              action: 'revoke-membership',
+              subject: 'default',
+              target: `role ${object.owner}`,
+              description: `the admin role gives the privileges of ${object.owner} back`,
+              sql: `REVOKE ${quoteIdent(object.owner)} FROM CURRENT_USER`,
+              destructive: false,
+            });
+          }
           continue;
         }
         changes.push({

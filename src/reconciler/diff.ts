@@ -367,7 +367,7 @@ export function diff(desired: DesiredDatabase, live: LiveState): Plan {
           `Credential ${role.name} must be detached from the app${apps.length > 1 ? 's' : ''} ${apps.map((a) => `⬢ ${a}`).join(', ')} before destroying.`,
         );
       } else if (desired.prune) {
-        dropRole(b, role.name, owner, 'credential', 'is destroyed (no longer declared; --prune)');
+        dropRole(b, live, role.name, owner, 'credential', 'is destroyed (no longer declared; --prune)');
       } else {
         b.finding({
           kind: 'undeclared-credential',
@@ -379,7 +379,7 @@ export function diff(desired: DesiredDatabase, live: LiveState): Plan {
     }
   }
   for (const name of staleRotating) {
-    dropRole(b, name, owner, 'rotating username', 'is dropped: no rotation is in progress');
+    dropRole(b, live, name, owner, 'rotating username', 'is dropped: no rotation is in progress');
   }
 
   // Privileges. The owner holds everything by ownership and is left alone; PUBLIC
@@ -650,8 +650,27 @@ function grantAdminToOwner(b: PlanBuilder, name: string, owner: string): void {
   );
 }
 
-function dropRole(b: PlanBuilder, name: string, owner: string, kind: ManagedKind, description: string): void {
+function dropRole(
+  b: PlanBuilder,
+  live: LiveState,
+  name: string,
+  owner: string,
+  kind: ManagedKind,
+  description: string,
+): void {
   const subject = kind === 'rotating username' ? name.replace(/-rotating$/, '') : name;
+  if (!live.server.isSuperuser) {
+    // REASSIGN and DROP OWNED need the privileges of the role; a CREATEROLE admin takes
+    // them for the hand-over (ADMIN OPTION lets it, from 16 on), and they go with the role.
+    b.simple(
+      Phase.Drop,
+      'grant-membership',
+      subject,
+      `role ${name}`,
+      `the admin role ${live.server.currentUser} takes the privileges of ${name} to hand its objects over`,
+      `GRANT ${quoteIdent(name)} TO CURRENT_USER`,
+    );
+  }
   b.simple(
     Phase.Drop,
     'drop',

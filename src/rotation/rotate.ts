@@ -369,9 +369,21 @@ async function advanceWith(
       if ((await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [temp])).rowCount! > 0) {
         await admin.query('BEGIN');
         try {
+          // REASSIGN and DROP OWNED need the privileges of both roles: a CREATEROLE admin
+          // that is not a superuser takes them for this transaction (ADMIN OPTION lets it).
+          const { rows } = await admin.query(
+            `SELECT r.rolname AS role FROM pg_roles r, pg_roles me
+              WHERE me.rolname = current_user AND NOT me.rolsuper AND r.rolname = ANY($1)
+                AND NOT pg_has_role(current_user, r.oid, 'USAGE')`,
+            [[temp, username]],
+          );
+          const borrowed = rows.map((row) => row.role as string);
+          for (const role of borrowed) await admin.query(`GRANT ${quoteIdent(role)} TO CURRENT_USER`);
           await admin.query(`REASSIGN OWNED BY ${quoteIdent(temp)} TO ${quoteIdent(username)}`);
           await admin.query(`DROP OWNED BY ${quoteIdent(temp)}`);
           await admin.query(`DROP ROLE ${quoteIdent(temp)}`);
+          if (borrowed.includes(username))
+            await admin.query(`REVOKE ${quoteIdent(username)} FROM CURRENT_USER`);
           await admin.query('COMMIT');
           faultPoint('rotation:rotating-dropped');
         } catch (error) {

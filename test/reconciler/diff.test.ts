@@ -275,6 +275,17 @@ describe('diff (pure): from declared and live to the statements that converge', 
     ]);
   });
 
+  it('prunes under a CREATEROLE admin by taking the privileges of the role first (REASSIGN OWNED needs them)', () => {
+    const server = { ...liveState().server, isSuperuser: false, currentUser: OWNER };
+    const live = liveState({ server, extraRoles: [managed('old')] });
+    expect(sql(diff(desired({ prune: true }), live))).toEqual([
+      'GRANT "old" TO CURRENT_USER',
+      'REASSIGN OWNED BY "old" TO "u_owner"',
+      'DROP OWNED BY "old"',
+      'DROP ROLE "old"',
+    ]);
+  });
+
   it('names objects another role owns, since default privileges do not cover them', () => {
     const plan = diff(
       desired(),
