@@ -65,6 +65,20 @@ export async function getApp(db: ClientBase, name: string): Promise<AppRecord | 
     : undefined;
 }
 
+/** An app's config vars as the store holds them, decrypted, by name. */
+export async function configVars(
+  control: ControlStore,
+  app: string,
+  db: ClientBase = control.client,
+): Promise<Map<string, string>> {
+  const { rows } = await db.query('SELECT name, value FROM pgcred.config_vars WHERE app = $1 ORDER BY name', [
+    app,
+  ]);
+  return new Map(
+    rows.map((row) => [row.name as string, control.key.decrypt(row.value, `${app}/${row.name}`)]),
+  );
+}
+
 interface AttachmentRow {
   app: string;
   name: string;
@@ -122,10 +136,7 @@ export async function recordRelease(
 ): Promise<{ release: number; changed: string[] }> {
   await db.query('SELECT 1 FROM pgcred.apps WHERE name = $1 FOR UPDATE', [app]);
   const want = await desiredVars(control, db, app);
-  const { rows } = await db.query('SELECT name, value FROM pgcred.config_vars WHERE app = $1', [app]);
-  const have = new Map(
-    rows.map((row) => [row.name as string, control.key.decrypt(row.value, `${app}/${row.name}`)]),
-  );
+  const have = await configVars(control, app, db);
   const changed = [...new Set([...want.keys(), ...have.keys()])]
     .filter((name) => want.get(name) !== have.get(name))
     .sort();
@@ -166,13 +177,7 @@ export type RestartOutcome =
 export async function deliver(control: ControlStore, app: string): Promise<RestartOutcome> {
   const record = await getApp(control.client, app);
   if (!record) throw new Error(`unknown app ${app}`);
-  const { rows } = await control.client.query(
-    'SELECT name, value FROM pgcred.config_vars WHERE app = $1 ORDER BY name',
-    [app],
-  );
-  const vars = rows.map(
-    (row) => [row.name as string, control.key.decrypt(row.value, `${app}/${row.name}`)] as const,
-  );
+  const vars = [...(await configVars(control, app))];
   if (record.envFile) writeEnvFile(record.envFile, vars);
   faultPoint('deliver:env-written');
   let outcome: RestartOutcome = { status: 'no-restart-command' };

@@ -1,10 +1,10 @@
 import { rmSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
-import { deliver, getApp, syncDeclaredApps } from '../attachments/config-vars';
+import { configVars, deliver, getApp, syncDeclaredApps } from '../attachments/config-vars';
 import type { AppSpec } from '../model/config';
 import { parseDuration } from '../model/duration';
 import { appNameProblem, DEFAULT_RESTART_TIMEOUT_MS } from './app-config';
-import { attachmentNamesOf, configVarsOf, envFileHolds } from './app-store';
+import { attachmentNamesOf, envFileHolds } from './app-store';
 import { type Diagnostic, error, errorOf, warning } from './diagnostics';
 import { NOT_CONFIGURED, type PlanResult, type ResourceOperations, type ResourceResult } from './operations';
 import { knownString } from './provider-config';
@@ -127,7 +127,7 @@ async function applyApp(
         await ctx.control.audit({ action: 'apps:create', subject: name });
       }
       const record = (await getApp(ctx.control.client, name))!;
-      const vars = await configVarsOf(ctx.control, name);
+      const vars = await configVars(ctx.control, name);
       return {
         state: {
           ...planned,
@@ -159,7 +159,7 @@ async function readApp(session: ProviderSession | undefined, state: ObjectValue)
   return session.exclusive(async (ctx) => {
     const record = await getApp(ctx.control.client, name);
     if (!record) return { state: null, diagnostics: [] };
-    const vars = await configVarsOf(ctx.control, name);
+    const vars = await configVars(ctx.control, name);
     const written = stringOf(state.env_file);
     const timeout = stringOf(state.restart_timeout);
     const stale = record.envFile !== null && vars.size > 0 && !envFileHolds(record.envFile, vars);

@@ -1,21 +1,9 @@
 import { readFileSync } from 'node:fs';
 import type { ClientBase } from 'pg';
-import type { ControlStore } from '../control/store';
 
-/**
- * What the provider reads of an app in the control store beyond src/attachments'
- * own functions: its config vars, decrypted, and whether its env file still holds
- * them. Every call runs inside the session's queue (see ProviderSession.exclusive).
- */
-export async function configVarsOf(control: ControlStore, app: string): Promise<Map<string, string>> {
-  const { rows } = await control.client.query(
-    'SELECT name, value FROM pgcred.config_vars WHERE app = $1 ORDER BY name',
-    [app],
-  );
-  return new Map(
-    rows.map((row) => [row.name as string, control.key.decrypt(row.value, `${app}/${row.name}`)]),
-  );
-}
+// What the provider reads of an app beyond src/attachments' own functions: its
+// attachment names, and whether its env file still holds its config vars. Every
+// call runs inside the session's queue (see ProviderSession.exclusive).
 
 /** The names of an app's attachments, ordered. */
 export async function attachmentNamesOf(db: ClientBase, app: string): Promise<string[]> {

@@ -1,11 +1,11 @@
 import { attach, attachmentsOf, detach } from '../attachments/attachments';
-import { getApp } from '../attachments/config-vars';
+import { configVars, getApp } from '../attachments/config-vars';
 import { configVarName } from '../model/colors';
 import { DEFAULT_CREDENTIAL } from '../model/config';
 import { liveCredentials } from '../reconciler/credentials';
 import { appNameProblem } from './app-config';
 import { restartFailed } from './app-resource';
-import { attachmentNamesOf, configVarsOf } from './app-store';
+import { attachmentNamesOf } from './app-store';
 import { attachmentNameProblem } from './attachment-config';
 import { type Diagnostic, error, errorOf, type PathStep } from './diagnostics';
 import {
@@ -160,7 +160,7 @@ async function applyAttachment(
           },
           await session.liveState(spec),
         );
-        const url = (await configVarsOf(ctx.control, app)).get(attachment.configVar) ?? null;
+        const url = (await configVars(ctx.control, app)).get(attachment.configVar) ?? null;
         return {
           state: {
             ...planned,
@@ -190,7 +190,7 @@ async function readAttachment(
   return session.exclusive(async (ctx) => {
     const live = (await attachmentsOf(ctx.control, { app })).find((a) => a.name === name);
     if (!live) return { state: null, diagnostics: [] };
-    const url = (await configVarsOf(ctx.control, app)).get(live.configVar) ?? null;
+    const url = (await configVars(ctx.control, app)).get(live.configVar) ?? null;
     return {
       state: {
         ...state,

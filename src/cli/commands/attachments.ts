@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { attach, detach } from '../../attachments/attachments';
 import type { RestartOutcome } from '../../attachments/config-vars';
-import { getApp } from '../../attachments/config-vars';
+import { configVars, getApp } from '../../attachments/config-vars';
 import { checkAppArgument as checkApp, checkAttachmentArgument, checkCredentialArgument } from '../arguments';
 import type { CommandContext } from '../context';
 import { UserError } from '../io';
@@ -88,14 +88,10 @@ export function registerAttachmentCommands(program: Command, context: () => Comm
       const rc = await ctx.reconcileContext();
       const app = await getApp(rc.control.client, options.app);
       if (!app) throw new UserError(`Couldn't find that app: ${options.app}`);
-      const { rows } = await rc.control.client.query(
-        'SELECT name, value FROM pgcred.config_vars WHERE app = $1 ORDER BY name',
-        [options.app],
-      );
-      const vars = rows.map((row) => {
-        const value = rc.control.key.decrypt(row.value, `${options.app}/${row.name}`);
-        return { name: row.name as string, value: options.reveal ? value : mask(value) };
-      });
+      const vars = [...(await configVars(rc.control, options.app))].map(([name, value]) => ({
+        name,
+        value: options.reveal ? value : mask(value),
+      }));
       if (options.json) {
         ctx.io.stdout(
           `${JSON.stringify({ app: options.app, release: app.release, restartPending: app.restartPending, vars }, null, 2)}\n`,
