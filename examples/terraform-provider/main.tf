@@ -65,6 +65,26 @@ resource "pgcred_credential" "limited_user" {
   }
 }
 
+# An app receives credentials as config vars in its env file (mode 0600), and is restarted.
+resource "pgcred_app" "example" {
+  name     = "example-app"
+  env_file = "run/example-app.env"
+}
+
+# The app's first attachment is DATABASE_URL; the next gets HEROKU_POSTGRESQL_<COLOR>_URL.
+resource "pgcred_attachment" "example_analyst" {
+  database   = "postgresql-sunny-1234"
+  credential = pgcred_credential.analyst.name
+  app        = pgcred_app.example.name
+}
+
+resource "pgcred_attachment" "example_billing" {
+  database   = "postgresql-sunny-1234"
+  credential = pgcred_credential.billing.name
+  app        = pgcred_app.example.name
+  as         = "BILLING" # BILLING_URL
+}
+
 # Read after the credential exists (depends_on), as `pgcred credentials:url` prints it.
 data "pgcred_credential_url" "analyst" {
   database   = "postgresql-sunny-1234"
