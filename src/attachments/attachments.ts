@@ -253,6 +253,7 @@ export interface AttachmentSync {
 export async function syncDeclaredAttachments(
   ctx: ReconcileContext,
   lives: ReadonlyMap<string, LiveState>,
+  options: { readonly detachOnly?: boolean } = {},
 ): Promise<AttachmentSync> {
   const existing = await attachmentsOf(ctx.control, {});
   const declared = ctx.config.attachments;
@@ -280,6 +281,7 @@ export async function syncDeclaredAttachments(
   for (const stale of existing.filter((e) => e.declared && !matched.has(e))) {
     detached.push(await detach(ctx, stale.app, stale.name));
   }
+  if (options.detachOnly) return { attached: [], detached };
   // The default credential first: it is the app's own database, as on Heroku.
   const rank = (credential: string) => (credential === DEFAULT_CREDENTIAL ? '' : credential);
   missing.sort(

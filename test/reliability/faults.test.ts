@@ -308,8 +308,9 @@ ${declared.attachments.map((a) => `  - { database: sunny, credential: ${a.creden
       await p.db.sql('DROP EVENT TRIGGER IF EXISTS cut_apply; DROP FUNCTION IF EXISTS public.cut_me()');
     }
     expect(result!.status).toBe(1);
-    expect(result!.stderr.trim()).toMatch(
-      /^▸ {4}apply of sunny failed at ".+" \(GRANT .+\): terminating connection due to administrator command\. Nothing was changed\.$/,
+    // The last line: detaching what the file dropped comes first, before the database.
+    expect(result!.stderr.trim().split('\n').pop()).toMatch(
+      /^\s*▸ {4}apply of sunny failed at ".+" \(GRANT .+\): terminating connection due to administrator command\. Nothing was changed\.$/,
     );
     count('database session terminated mid-apply');
   });

@@ -88,6 +88,16 @@ export function registerPlanCommands(program: Command, context: () => CommandCon
         if (database !== undefined) refuseUnlessWritable(specs[0]!, undefined);
         const rc = await ctx.reconcileContext();
         const applied: Plan[] = [];
+        // Attachments the file no longer declares go first: a credential that --prune
+        // destroys in the same change would still be held by them.
+        if (rc.config.attachments.length > 0 || rc.config.apps.length > 0) {
+          const { detached } = await syncDeclaredAttachments(rc, new Map(), { detachOnly: true });
+          for (const a of detached) {
+            ctx.io.stderr(
+              `Detached ${a.attachment.name} from ⬢ ${a.attachment.app}: ${restartSuffix(a.restart, a.release)}\n`,
+            );
+          }
+        }
         for (const spec of specs) {
           if (spec.role === 'follower') {
             ctx.io.stderr(
