@@ -31,14 +31,17 @@ describe('faults', () => {
   /** What the current file declares: credential -> level, and attachments. */
   let declared: { credentials: Map<string, string>; attachments: { credential: string; app: string }[] };
 
-  /** A new random declaration: the pool at random levels, one throwaway credential, random attachments. */
+  /** A new random declaration: the pool at random levels, one throwaway credential, random attachments (the throwaway's too). */
   function nextDeclaration(): string {
     trial++;
     const credentials = new Map(pool.map((name) => [name, LEVELS[Math.floor(random() * 3)]!]));
-    credentials.set(p.name(`t${trial}`), LEVELS[Math.floor(random() * 3)]!);
+    const throwaway = p.name(`t${trial}`);
+    credentials.set(throwaway, LEVELS[Math.floor(random() * 3)]!);
     const attachments: { credential: string; app: string }[] = [];
     for (const app of ['web', 'worker']) {
-      for (const credential of pool) if (random() < 0.3) attachments.push({ credential, app });
+      // The throwaway credential too: the next trial detaches and prunes it in one apply.
+      for (const credential of [...pool, throwaway])
+        if (random() < 0.3) attachments.push({ credential, app });
     }
     // At least one attachment is new in every declaration, so every apply attaches, writes env files and restarts.
     const previous = new Set((declared?.attachments ?? []).map((a) => `${a.credential} ${a.app}`));
