@@ -1,6 +1,6 @@
-import { type TerraformMetaArguments, TerraformResource } from 'cdktf';
+import type { TerraformMetaArguments } from 'cdktf';
 import type { Construct } from 'constructs';
-import { generatorMetadata, jsonOnly } from './provider';
+import { jsonOnly, PgcredResource } from './provider';
 
 export interface PgcredAppConfig extends TerraformMetaArguments {
   readonly name: string;
@@ -12,22 +12,11 @@ export interface PgcredAppConfig extends TerraformMetaArguments {
 }
 
 /** `resource "pgcred_app"` */
-export class PgcredApp extends TerraformResource {
+export class PgcredApp extends PgcredResource<PgcredAppConfig> {
   static readonly tfResourceType = 'pgcred_app';
 
-  private readonly config: PgcredAppConfig;
-
   constructor(scope: Construct, id: string, config: PgcredAppConfig) {
-    super(scope, id, {
-      terraformResourceType: PgcredApp.tfResourceType,
-      terraformGeneratorMetadata: generatorMetadata(),
-      provider: config.provider,
-      dependsOn: config.dependsOn,
-      count: config.count,
-      lifecycle: config.lifecycle,
-      forEach: config.forEach,
-    });
-    this.config = config;
+    super(scope, id, PgcredApp.tfResourceType, config);
   }
 
   /** The app's name, as a reference: attachments that use it are applied after it. */

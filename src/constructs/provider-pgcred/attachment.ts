@@ -1,6 +1,6 @@
-import { type TerraformMetaArguments, TerraformResource } from 'cdktf';
+import type { TerraformMetaArguments } from 'cdktf';
 import type { Construct } from 'constructs';
-import { generatorMetadata, jsonOnly } from './provider';
+import { jsonOnly, PgcredResource } from './provider';
 
 export interface PgcredAttachmentConfig extends TerraformMetaArguments {
   readonly database: string;
@@ -13,22 +13,11 @@ export interface PgcredAttachmentConfig extends TerraformMetaArguments {
 }
 
 /** `resource "pgcred_attachment"` */
-export class PgcredAttachment extends TerraformResource {
+export class PgcredAttachment extends PgcredResource<PgcredAttachmentConfig> {
   static readonly tfResourceType = 'pgcred_attachment';
 
-  private readonly config: PgcredAttachmentConfig;
-
   constructor(scope: Construct, id: string, config: PgcredAttachmentConfig) {
-    super(scope, id, {
-      terraformResourceType: PgcredAttachment.tfResourceType,
-      terraformGeneratorMetadata: generatorMetadata(),
-      provider: config.provider,
-      dependsOn: config.dependsOn,
-      count: config.count,
-      lifecycle: config.lifecycle,
-      forEach: config.forEach,
-    });
-    this.config = config;
+    super(scope, id, PgcredAttachment.tfResourceType, config);
   }
 
   /** The attachment name: DATABASE, HEROKU_POSTGRESQL_<COLOR>, or `as`. */

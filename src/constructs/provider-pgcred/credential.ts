@@ -1,6 +1,6 @@
-import { type TerraformMetaArguments, TerraformResource } from 'cdktf';
+import type { TerraformMetaArguments } from 'cdktf';
 import type { Construct } from 'constructs';
-import { generatorMetadata, jsonOnly } from './provider';
+import { jsonOnly, PgcredResource } from './provider';
 
 /** A `grant` block: custom grants instead of a permission level. */
 export interface PgcredCredentialGrant {
@@ -30,22 +30,11 @@ export interface PgcredCredentialConfig extends TerraformMetaArguments {
 }
 
 /** `resource "pgcred_credential"` */
-export class PgcredCredential extends TerraformResource {
+export class PgcredCredential extends PgcredResource<PgcredCredentialConfig> {
   static readonly tfResourceType = 'pgcred_credential';
 
-  private readonly config: PgcredCredentialConfig;
-
   constructor(scope: Construct, id: string, config: PgcredCredentialConfig) {
-    super(scope, id, {
-      terraformResourceType: PgcredCredential.tfResourceType,
-      terraformGeneratorMetadata: generatorMetadata(),
-      provider: config.provider,
-      dependsOn: config.dependsOn,
-      count: config.count,
-      lifecycle: config.lifecycle,
-      forEach: config.forEach,
-    });
-    this.config = config;
+    super(scope, id, PgcredCredential.tfResourceType, config);
   }
 
   /** `<database>/<name>` */

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { TerraformProvider } from 'cdktf';
+import { type TerraformMetaArguments, TerraformProvider, TerraformResource } from 'cdktf';
 import type { Construct } from 'constructs';
 import { projectFile } from '../../project';
 
@@ -24,6 +24,26 @@ export function generatorMetadata() {
     providerVersion: pgcredProviderVersion(),
     providerVersionConstraint: pgcredProviderVersion(),
   };
+}
+
+/** A resource of the pgcred provider: the meta-arguments every resource takes, once. */
+export abstract class PgcredResource<C extends TerraformMetaArguments> extends TerraformResource {
+  protected constructor(
+    scope: Construct,
+    id: string,
+    type: string,
+    protected readonly config: C,
+  ) {
+    super(scope, id, {
+      terraformResourceType: type,
+      terraformGeneratorMetadata: generatorMetadata(),
+      provider: config.provider,
+      dependsOn: config.dependsOn,
+      count: config.count,
+      lifecycle: config.lifecycle,
+      forEach: config.forEach,
+    });
+  }
 }
 
 /** A `database` block of the provider. */
