@@ -31,20 +31,14 @@ export const TABLE_PRIVILEGES: readonly TablePrivilege[] = [
   'TRIGGER',
   'MAINTAIN',
 ];
+
 /** The order privileges are written in, in plans and in SQL. */
 export const PRIVILEGE_ORDER: readonly string[] = [
   'CONNECT',
   'TEMPORARY',
   'USAGE',
   'CREATE',
-  'SELECT',
-  'INSERT',
-  'UPDATE',
-  'DELETE',
-  'TRUNCATE',
-  'REFERENCES',
-  'TRIGGER',
-  'MAINTAIN',
+  ...TABLE_PRIVILEGES,
 ];
 
 export function comparePrivileges(a: string, b: string): number {
