@@ -1,0 +1,127 @@
+import { displayIdent, displayQualified } from '../model/identifiers';
+import type { ExpandedAccess } from './desired';
+import type { DesiredDatabase } from './diff';
+import { CLASS_NOUN, listNames } from './diff-privileges';
+import type { LiveState } from './live-state';
+import { parseManagedComment } from './markers';
+import type { PlanBuilder } from './plan-builder';
+
+// The diff's findings: what drift reports and apply does not change.
+
+/** Schemas, tables and sequences that custom grants name but the database does not have. */
+export function reportMissingObjects(
+  b: PlanBuilder,
+  desired: DesiredDatabase,
+  live: LiveState,
+  accesses: Map<string, ExpandedAccess>,
+  liveSchemas: ReadonlySet<string>,
+): void {
+  const found = new Map(live.declaredObjects.map((o) => [`${o.schema}\t${o.name}`, o.class]));
+  for (const credential of desired.credentials) {
+    const access = accesses.get(credential.name);
+    if (!access) continue;
+    for (const schema of access.schemas.keys()) {
+      if (!liveSchemas.has(schema)) {
+        b.finding({
+          kind: 'missing-object',
+          subject: credential.name,
+          description: `schema ${displayIdent(schema)} that its grants name does not exist`,
+          remedy: 'create the schema, or correct the grant',
+        });
+      }
+    }
+    for (const object of access.objects) {
+      const cls = found.get(`${object.schema}\t${object.name}`);
+      const shown = displayQualified(object);
+      if (!cls && liveSchemas.has(object.schema)) {
+        b.finding({
+          kind: 'missing-object',
+          subject: credential.name,
+          description: `${CLASS_NOUN[object.class][0]} ${shown} that its grants name does not exist`,
+          remedy: 'create it, or correct the grant',
+        });
+      } else if (cls && cls !== object.class) {
+        b.finding({
+          kind: 'missing-object',
+          subject: credential.name,
+          description: `${shown} is a ${CLASS_NOUN[cls][0]}, not a ${CLASS_NOUN[object.class][0]}`,
+          remedy: `grant it with on: ${cls === 'tables' ? 'table' : 'sequence'}`,
+        });
+      }
+    }
+  }
+}
+
+/** Roles pgcred does not manage that can reach this database: superusers, and holders of privileges or objects here. */
+export function reportUnmanaged(
+  b: PlanBuilder,
+  desired: DesiredDatabase,
+  live: LiveState,
+  owner: string,
+  declared: ReadonlySet<string>,
+): void {
+  const s = live.server;
+  const reaching = new Map<string, string>();
+  const note = (role: string | null, why: string) => {
+    if (role && !reaching.has(role)) reaching.set(role, why);
+  };
+  for (const entry of s.acl) note(entry.grantee, `holds ${entry.privilege} on database ${s.database}`);
+  for (const schema of live.schemas) {
+    for (const entry of schema.acl)
+      note(entry.grantee, `holds ${entry.privilege} on schema ${displayIdent(schema.name)}`);
+  }
+  for (const group of live.relationPrivileges) {
+    note(
+      group.grantee,
+      `holds ${group.privilege} on ${group.holding} ${group.class} in schema ${displayIdent(group.schema)}`,
+    );
+  }
+  for (const entry of live.defaultPrivileges) note(entry.grantee, 'holds default privileges');
+  for (const owned of live.foreignOwnership) {
+    if (owned.schema !== desired.controlSchema)
+      note(owned.owner, `owns ${owned.kind}s in schema ${displayIdent(owned.schema)}`);
+  }
+  for (const role of live.roles.values()) if (role.superuser) note(role.name, 'is a superuser');
+  const ignored = new Set(desired.ignoreRoles);
+  for (const [name, why] of [...reaching].sort(([a], [b2]) => a.localeCompare(b2))) {
+    if (name === owner || declared.has(name) || ignored.has(name)) continue;
+    if (name === s.currentUser || name === s.bootstrapUser || name.startsWith('pg_')) continue;
+    const mark = parseManagedComment(live.roles.get(name)?.comment ?? null);
+    if (mark && mark.database === s.database) continue;
+    b.finding({
+      kind: 'unmanaged-role',
+      subject: name,
+      description: `role ${name} is not managed by pgcred and ${why}`,
+      remedy: 'pgcred never changes it: declare it as a credential, drop it, or list it under ignoreRoles',
+    });
+  }
+}
+
+export function reportForeignOwners(
+  b: PlanBuilder,
+  desired: DesiredDatabase,
+  live: LiveState,
+  owner: string,
+): void {
+  const byOwner = new Map<string, string[]>();
+  for (const owned of live.foreignOwnership) {
+    if (owned.owner === owner || owned.schema === desired.controlSchema) continue;
+    // public's owner is a change apply makes; pg_database_owner (15+) is whoever owns the database.
+    if (owned.kind === 'schema' && owned.schema === 'public') continue;
+    const what =
+      owned.kind === 'schema'
+        ? `schema ${displayIdent(owned.schema)}`
+        : `${owned.count} ${owned.kind}${owned.count === 1 ? '' : 's'} in schema ${displayIdent(owned.schema)}${listNames(owned.schema, owned.sample, owned.count)}`;
+    const parts = byOwner.get(owned.owner) ?? [];
+    parts.push(what);
+    byOwner.set(owned.owner, parts);
+  }
+  for (const [name, parts] of [...byOwner].sort(([a], [c]) => a.localeCompare(c))) {
+    b.finding({
+      kind: 'foreign-owner',
+      subject: name,
+      description: `${name}, not the default credential, owns ${parts.sort().join('; ')}. Default privileges only cover objects the default credential creates, so credentials may not get the access their level promises`,
+      remedy: 'run pgcred credentials:repair-default to hand them to the default credential',
+    });
+  }
+}

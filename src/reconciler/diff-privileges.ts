@@ -1,0 +1,300 @@
+import { displayIdent, displayQualified, quoteIdent, quoteQualified } from '../model/identifiers';
+import { comparePrivileges } from '../model/permission-level';
+import { defaultKey, type ExpandedAccess, relationKey, splitDefaultKey, splitRelationKey } from './desired';
+import type {
+  AclEntry,
+  DefaultObjectType,
+  LiveState,
+  RelationClass,
+  RelationPrivilegeGroup,
+} from './live-state';
+import { type PlanBuilder, PUBLIC } from './plan-builder';
+
+// The diff's privilege part: each grantee's privileges on the database, its schemas,
+// relations (all of a schema, or one by one), default privileges and SECURITY
+// DEFINER routines, compared as sets.
+
+function aclByGrantee(acl: readonly AclEntry[]): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const entry of acl) {
+    const grantee = entry.grantee ?? PUBLIC;
+    let set = out.get(grantee);
+    if (!set) {
+      set = new Set();
+      out.set(grantee, set);
+    }
+    set.add(entry.privilege);
+  }
+  return out;
+}
+
+function minus(a: Iterable<string>, b: ReadonlySet<string>): string[] {
+  return [...a].filter((x) => !b.has(x)).sort(comparePrivileges);
+}
+
+export function planDatabasePrivileges(
+  b: PlanBuilder,
+  live: LiveState,
+  accesses: Map<string, ExpandedAccess>,
+): void {
+  const actual = aclByGrantee(live.server.acl);
+  const target = `database ${live.server.database}`;
+  for (const [grantee, access] of accesses) {
+    const have = actual.get(grantee) ?? new Set<string>();
+    const grant = minus(access.database, have);
+    const revoke = minus(have, access.database);
+    b.converge({ kind: 'database', sort: '', object: '' }, grantee, target, grant, revoke);
+  }
+}
+
+export function planSchemaPrivileges(
+  b: PlanBuilder,
+  live: LiveState,
+  accesses: Map<string, ExpandedAccess>,
+): void {
+  for (const schema of live.schemas) {
+    const actual = aclByGrantee(schema.acl);
+    const target = `schema ${displayIdent(schema.name)}`;
+    for (const [grantee, access] of accesses) {
+      const want = access.schemas.get(schema.name) ?? new Set<string>();
+      const have = actual.get(grantee) ?? new Set<string>();
+      const grant = minus(want, have);
+      const revoke = minus(have, want);
+      b.converge({ kind: 'schema', sort: '', object: schema.name }, grantee, target, grant, revoke);
+    }
+  }
+}
+
+export const CLASS_NOUN: Record<RelationClass, [string, string]> = {
+  tables: ['table', 'tables'],
+  sequences: ['sequence', 'sequences'],
+};
+
+export function listNames(schema: string, names: readonly string[] | undefined, count: number): string {
+  if (!names || names.length === 0) return '';
+  const shown = names.slice(0, 5).map((name) => displayQualified({ schema, name }));
+  return `: ${shown.join(', ')}${count > shown.length ? `, and ${count - shown.length} more` : ''}`;
+}
+
+export function planRelationPrivileges(
+  b: PlanBuilder,
+  live: LiveState,
+  accesses: Map<string, ExpandedAccess>,
+): void {
+  const totals = new Map<string, number>();
+  for (const t of live.relationTotals) totals.set(`${t.class}\t${t.schema}`, t.total);
+  const groups = new Map<string, Map<string, RelationPrivilegeGroup>>();
+  for (const group of live.relationPrivileges) {
+    const grantee = group.grantee ?? PUBLIC;
+    let byKey = groups.get(grantee);
+    if (!byKey) {
+      byKey = new Map();
+      groups.set(grantee, byKey);
+    }
+    byKey.set(relationKey(group.class, group.schema, group.privilege), group);
+  }
+  const existing = new Set(
+    live.declaredObjects.filter((o) => o.class !== null).map((o) => `${o.class}\t${o.schema}\t${o.name}`),
+  );
+
+  for (const [grantee, access] of accesses) {
+    const actual = groups.get(grantee) ?? new Map<string, RelationPrivilegeGroup>();
+    // Full grants and revokes, per class and schema: privileges gathered so one
+    // statement per privilege set covers the schema.
+    const full = new Map<
+      string,
+      { grant: string[]; revoke: string[]; notes: string[]; revokeNotes: string[] }
+    >();
+    const specific = new Map<string, { grant: string[]; revoke: string[] }>();
+    const cell = <T>(map: Map<string, T>, key: string, make: () => T): T => {
+      let v = map.get(key);
+      if (!v) {
+        v = make();
+        map.set(key, v);
+      }
+      return v;
+    };
+    const keys = new Set([...access.relations.keys(), ...actual.keys()]);
+    for (const key of keys) {
+      const { class: cls, schema, privilege } = splitRelationKey(key);
+      const total = totals.get(`${cls}\t${schema}`) ?? 0;
+      if (total === 0) continue;
+      const want = access.relations.get(key);
+      const have = actual.get(key);
+      const holding = have?.holding ?? 0;
+      const scope = `${cls}\t${schema}`;
+      if (want === 'all') {
+        if (holding < total) {
+          const c = cell(full, scope, () => ({ grant: [], revoke: [], notes: [], revokeNotes: [] }));
+          c.grant.push(privilege);
+          c.notes.push(
+            holding === 0
+              ? ''
+              : `missing on ${total - holding} of ${total}${listNames(schema, have?.lacking, total - holding)}\t${privilege}`,
+          );
+        }
+      } else if (want === undefined) {
+        if (holding > 0) {
+          const c = cell(full, scope, () => ({ grant: [], revoke: [], notes: [], revokeNotes: [] }));
+          c.revoke.push(privilege);
+          c.revokeNotes.push(
+            `held on ${holding} of ${total}${listNames(schema, have?.holders, holding)}\t${privilege}`,
+          );
+        }
+      } else {
+        const wanted = [...want].filter((name) => existing.has(`${cls}\t${schema}\t${name}`));
+        const holders = have?.holders;
+        if (holding > 0 && !holders) {
+          // Too many holders to list: take the privilege off the whole schema, then
+          // grant it on the declared relations again.
+          const c = cell(full, scope, () => ({ grant: [], revoke: [], notes: [], revokeNotes: [] }));
+          c.revoke.push(privilege);
+          c.revokeNotes.push(`held on ${holding} of ${total}\t${privilege}`);
+          for (const name of wanted)
+            cell(specific, `${cls}\t${schema}\t${name}`, () => ({ grant: [], revoke: [] })).grant.push(
+              privilege,
+            );
+        } else {
+          const held = new Set(holders ?? []);
+          for (const name of wanted) {
+            if (!held.has(name))
+              cell(specific, `${cls}\t${schema}\t${name}`, () => ({ grant: [], revoke: [] })).grant.push(
+                privilege,
+              );
+          }
+          for (const name of held) {
+            if (!want.has(name))
+              cell(specific, `${cls}\t${schema}\t${name}`, () => ({ grant: [], revoke: [] })).revoke.push(
+                privilege,
+              );
+          }
+        }
+      }
+    }
+    for (const [scope, c] of full) {
+      const [cls, schema] = scope.split('\t') as [RelationClass, string];
+      const total = totals.get(scope) ?? 0;
+      const target = `all ${CLASS_NOUN[cls][1]} in schema ${displayIdent(schema)}`;
+      const notes = mergeNotes(c.notes.filter(Boolean));
+      b.converge({ kind: 'relations', sort: cls, object: schema }, grantee, target, c.grant, c.revoke, {
+        grant: ` (${total} ${CLASS_NOUN[cls][total === 1 ? 0 : 1]})${notes.length > 0 ? `; ${notes.join('; ')}` : ''}`,
+        revoke: ` (${mergeNotes(c.revokeNotes).join('; ')})`,
+      });
+    }
+    for (const [scope, c] of specific) {
+      const [cls, schema, name] = scope.split('\t') as [RelationClass, string, string];
+      const object = displayQualified({ schema, name });
+      const target = `${CLASS_NOUN[cls][0]} ${object}`;
+      const qualified = quoteQualified({ schema, name });
+      b.converge({ kind: 'relation', sort: cls, object: qualified }, grantee, target, c.grant, c.revoke);
+    }
+  }
+}
+
+/** `note\tPRIVILEGE` entries with the same note become one: `SELECT, INSERT missing on 1 of 3: public.t`. */
+function mergeNotes(notes: readonly string[]): string[] {
+  const byNote = new Map<string, string[]>();
+  for (const entry of notes) {
+    const [note, privilege] = entry.split('\t') as [string, string];
+    byNote.set(note, [...(byNote.get(note) ?? []), privilege]);
+  }
+  return [...byNote].map(([note, privileges]) => `${privileges.sort(comparePrivileges).join(', ')} ${note}`);
+}
+
+const DEFAULT_NOUN: Record<DefaultObjectType, string> = {
+  tables: 'tables',
+  sequences: 'sequences',
+  schemas: 'schemas',
+};
+
+export function planDefaultPrivileges(
+  b: PlanBuilder,
+  live: LiveState,
+  accesses: Map<string, ExpandedAccess>,
+  owner: string,
+  liveSchemas: ReadonlySet<string>,
+): void {
+  const actual = new Map<string, Map<string, Set<string>>>();
+  for (const entry of live.defaultPrivileges) {
+    if (entry.owner !== owner) continue;
+    const grantee = entry.grantee ?? PUBLIC;
+    let byKey = actual.get(grantee);
+    if (!byKey) {
+      byKey = new Map();
+      actual.set(grantee, byKey);
+    }
+    const key = defaultKey(entry.objtype, entry.schema);
+    let set = byKey.get(key);
+    if (!set) {
+      set = new Set();
+      byKey.set(key, set);
+    }
+    set.add(entry.privilege);
+  }
+  for (const [grantee, access] of accesses) {
+    const have = actual.get(grantee) ?? new Map<string, Set<string>>();
+    const keys = new Set([...access.defaults.keys(), ...have.keys()]);
+    for (const key of keys) {
+      const { objtype, schema } = splitDefaultKey(key);
+      if (schema !== null && !liveSchemas.has(schema)) continue;
+      const want = access.defaults.get(key) ?? new Set<string>();
+      const held = have.get(key) ?? new Set<string>();
+      const grant = minus(want, held);
+      const revoke = minus(held, want);
+      const target = `${DEFAULT_NOUN[objtype]} the default credential creates later${schema === null ? '' : ` in schema ${displayIdent(schema)}`}`;
+      const object = schema === null ? '' : schema;
+      b.converge({ kind: 'default', sort: objtype, object }, grantee, target, grant, revoke);
+    }
+  }
+}
+
+/**
+ * A SECURITY DEFINER function runs with its owner's privileges, and PUBLIC may execute
+ * every function unless that is revoked: a read-only credential could write through one
+ * the default credential owns. No level includes EXECUTE on them, so PUBLIC and the
+ * credentials being planned lose it; the owner keeps it by ownership.
+ *
+ * Default privileges cannot do this ahead of time: they cannot tell a SECURITY DEFINER
+ * function from an ordinary one, and taking EXECUTE on every future function from PUBLIC
+ * would break the ordinary ones that queries call. A SECURITY DEFINER function created
+ * later shows up in drift instead, and the next apply or reconcile revokes it.
+ */
+export function planDefinerFunctions(
+  b: PlanBuilder,
+  live: LiveState,
+  accesses: Map<string, ExpandedAccess>,
+): void {
+  const s = live.server;
+  for (const fn of live.definerFunctions) {
+    const target = `SECURITY DEFINER ${fn.kind} ${displayIdent(fn.schema)}.${displayIdent(fn.name)}(${fn.arguments})`;
+    const signature = `${quoteIdent(fn.schema)}.${quoteIdent(fn.name)}(${fn.arguments})`;
+    const executors = new Set(fn.executors.map((grantee) => grantee ?? PUBLIC));
+    for (const grantee of accesses.keys()) {
+      if (!executors.has(grantee)) continue;
+      // Only its owner (or a superuser) can take EXECUTE away.
+      if (!s.isSuperuser && fn.owner !== s.currentUser) {
+        b.finding({
+          kind: 'definer-function',
+          subject: grantee,
+          description: `${grantee} may execute ${target}, which runs as ${fn.owner}`,
+          remedy: `run pgcred credentials:repair-default to hand it to the default credential, then apply; or, as ${fn.owner}: REVOKE EXECUTE ON ${fn.kind.toUpperCase()} ${signature} FROM ${grantee === PUBLIC ? PUBLIC : quoteIdent(grantee)}`,
+        });
+        continue;
+      }
+      b.intent(
+        {
+          action: 'revoke',
+          kind: 'routine',
+          sort: fn.kind,
+          object: signature,
+          privileges: ['EXECUTE'],
+          grantee,
+        },
+        grantee,
+        target,
+        `loses EXECUTE on ${target}: it runs as ${fn.owner}, so whoever calls it acts as ${fn.owner}`,
+        true,
+      );
+    }
+  }
+}

@@ -1,0 +1,314 @@
+import { quoteIdent, quoteLiteral } from '../model/identifiers';
+import type { DesiredDatabase } from './diff';
+import type { LiveRole, LiveState } from './live-state';
+import { type ManagedKind, managedComment, parseManagedComment } from './markers';
+import { PASSWORD_PLACEHOLDER } from './plan';
+import { Phase, type PlanBuilder } from './plan-builder';
+
+// The diff's role part: the default credential, each credential's role, and the
+// roles that go (pruned credentials, rotating usernames whose rotation ended).
+
+const OWNER_MEMBERSHIPS = ['pg_monitor', 'pg_read_all_settings', 'pg_read_all_stats', 'pg_signal_backend'];
+const FORBIDDEN_ATTRIBUTES = ['superuser', 'createdb', 'createrole', 'replication', 'bypassrls'] as const;
+const ATTRIBUTE_SQL: Record<(typeof FORBIDDEN_ATTRIBUTES)[number], string> = {
+  superuser: 'SUPERUSER',
+  createdb: 'CREATEDB',
+  createrole: 'CREATEROLE',
+  replication: 'REPLICATION',
+  bypassrls: 'BYPASSRLS',
+};
+const NEW_ROLE_ATTRIBUTES = 'LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT';
+
+/** The default credential: created if missing, marked, its memberships, and owner of the database and public. */
+export function planOwner(
+  b: PlanBuilder,
+  desired: DesiredDatabase,
+  live: LiveState,
+  owner: string,
+  ownerIsAdmin: boolean,
+): void {
+  const s = live.server;
+  const role = live.roles.get(owner);
+  const who = 'default';
+  if (!role) {
+    b.simple(
+      Phase.CreateRole,
+      'create',
+      who,
+      `role ${owner}`,
+      `the default credential is created as role ${owner} (password generated and stored encrypted)`,
+      `CREATE ROLE ${quoteIdent(owner)} WITH ${NEW_ROLE_ATTRIBUTES} PASSWORD ${PASSWORD_PLACEHOLDER}`,
+      { passwordFor: owner },
+    );
+    b.simple(
+      Phase.CreateRole,
+      'create',
+      who,
+      `role ${owner}`,
+      `role ${owner} is marked as managed by pgcred`,
+      `COMMENT ON ROLE ${quoteIdent(owner)} IS ${quoteLiteral(managedComment('default credential', s.database))}`,
+    );
+  } else {
+    if (!ownerIsAdmin) {
+      planRoleAttributes(b, role, who);
+      const mark = parseManagedComment(role.comment);
+      if (mark?.kind !== 'default credential' || mark.database !== s.database) {
+        b.simple(
+          Phase.AlterRole,
+          'adopt',
+          who,
+          `role ${owner}`,
+          `role ${owner} is marked as the default credential managed by pgcred`,
+          `COMMENT ON ROLE ${quoteIdent(owner)} IS ${quoteLiteral(managedComment('default credential', s.database))}`,
+        );
+      }
+      const status = desired.passwords.get(owner) ?? 'unknown';
+      if (status === 'changed') {
+        b.simple(
+          Phase.AlterRole,
+          'reset-password',
+          who,
+          `role ${owner}`,
+          'password was changed outside pgcred; it is set back to the one pgcred gives its apps',
+          `ALTER ROLE ${quoteIdent(owner)} PASSWORD ${PASSWORD_PLACEHOLDER}`,
+          { destructive: true, passwordFor: owner },
+        );
+      } else if (status === 'unknown') {
+        b.finding({
+          kind: 'password-unknown',
+          subject: who,
+          description: `pgcred does not know the password of the default credential (${owner})`,
+          remedy: 'run pgcred credentials:rotate (without --name) to give it one that pgcred keeps',
+        });
+      }
+    }
+  }
+  const memberOf = new Set(role?.memberOf.map((m) => m.role) ?? []);
+  const missing = OWNER_MEMBERSHIPS.filter((m) => !memberOf.has(m));
+  if (missing.length > 0) {
+    b.simple(
+      Phase.Membership,
+      'grant-membership',
+      who,
+      missing.join(', '),
+      `becomes a member of ${missing.join(', ')} (monitoring, statistics, signalling backends)`,
+      `GRANT ${missing.map(quoteIdent).join(', ')} TO ${quoteIdent(owner)}`,
+    );
+  }
+  if (s.owner !== owner) {
+    b.simple(
+      Phase.Ownership,
+      'set-owner',
+      who,
+      `database ${s.database}`,
+      `becomes the owner of database ${s.database} (was ${s.owner})`,
+      `ALTER DATABASE ${quoteIdent(s.database)} OWNER TO ${quoteIdent(owner)}`,
+    );
+  }
+  // pg_database_owner (PostgreSQL 15+) means "whoever owns the database": already right.
+  if (
+    s.publicSchemaOwner !== null &&
+    s.publicSchemaOwner !== owner &&
+    s.publicSchemaOwner !== 'pg_database_owner'
+  ) {
+    // Up to PostgreSQL 14 every new database's public schema belongs to the bootstrap
+    // superuser (15 gives it to pg_database_owner), and only a superuser can take it away.
+    if (!s.isSuperuser) {
+      b.errors.push(
+        `schema public belongs to ${s.publicSchemaOwner}, and the admin role ${s.currentUser} is not a superuser: ` +
+          `a superuser must run ALTER SCHEMA public OWNER TO ${quoteIdent(owner)} in database ${s.database} once ` +
+          '(PostgreSQL 15 and later give public to the database owner themselves)',
+      );
+      return;
+    }
+    b.simple(
+      Phase.Ownership,
+      'set-owner',
+      who,
+      'schema public',
+      `becomes the owner of schema public (was ${s.publicSchemaOwner})`,
+      `ALTER SCHEMA public OWNER TO ${quoteIdent(owner)}`,
+    );
+  }
+}
+
+function planRoleAttributes(b: PlanBuilder, role: LiveRole, subject: string): void {
+  const wrong = FORBIDDEN_ATTRIBUTES.filter((attribute) => role[attribute]);
+  const fixes = wrong.map((attribute) => `NO${ATTRIBUTE_SQL[attribute]}`);
+  const notes = wrong.map((attribute) => `${ATTRIBUTE_SQL[attribute]} was turned on outside pgcred`);
+  if (!role.login) {
+    fixes.unshift('LOGIN');
+    notes.unshift('LOGIN was turned off outside pgcred');
+  }
+  if (!role.inherit) {
+    fixes.push('INHERIT');
+    notes.push('INHERIT was turned off outside pgcred');
+  }
+  if (role.connectionLimit !== -1) {
+    fixes.push('CONNECTION LIMIT -1');
+    notes.push(`a connection limit of ${role.connectionLimit} was set outside pgcred`);
+  }
+  if (role.hasValidUntil) {
+    fixes.push("VALID UNTIL 'infinity'");
+    notes.push('an expiry (VALID UNTIL) was set outside pgcred');
+  }
+  if (fixes.length === 0) return;
+  b.simple(
+    Phase.AlterRole,
+    'alter',
+    subject,
+    `role ${role.name}`,
+    `${notes.join('; ')}: pgcred turns ${fixes.length > 1 ? 'them' : 'it'} back`,
+    `ALTER ROLE ${quoteIdent(role.name)} WITH ${fixes.join(' ')}`,
+    { destructive: wrong.length === 0 && !role.login },
+  );
+}
+
+export function planCredential(
+  b: PlanBuilder,
+  desired: DesiredDatabase,
+  live: LiveState,
+  name: string,
+  owner: string,
+  ownerIsAdmin: boolean,
+): void {
+  const db = live.server.database;
+  const role = live.roles.get(name);
+  if (!role) {
+    b.simple(
+      Phase.CreateRole,
+      'create',
+      name,
+      `role ${name}`,
+      'is created: it can log in (password generated and stored encrypted)',
+      `CREATE ROLE ${quoteIdent(name)} WITH ${NEW_ROLE_ATTRIBUTES} PASSWORD ${PASSWORD_PLACEHOLDER}`,
+      { passwordFor: name },
+    );
+    b.simple(
+      Phase.CreateRole,
+      'create',
+      name,
+      `role ${name}`,
+      'is marked as managed by pgcred',
+      `COMMENT ON ROLE ${quoteIdent(name)} IS ${quoteLiteral(managedComment('credential', db))}`,
+    );
+    if (!ownerIsAdmin) grantAdminToOwner(b, name, owner);
+    return;
+  }
+  planRoleAttributes(b, role, name);
+  const mark = parseManagedComment(role.comment);
+  if (!mark) {
+    b.simple(
+      Phase.AlterRole,
+      'adopt',
+      name,
+      `role ${name}`,
+      'the existing role is adopted as a credential managed by pgcred',
+      `COMMENT ON ROLE ${quoteIdent(name)} IS ${quoteLiteral(managedComment('credential', db))}`,
+    );
+  }
+  const status = desired.passwords.get(name) ?? 'unknown';
+  if (status !== 'ok') {
+    b.simple(
+      Phase.AlterRole,
+      'reset-password',
+      name,
+      `role ${name}`,
+      status === 'changed'
+        ? 'password was changed outside pgcred; it is set back to the one pgcred gives its apps'
+        : 'pgcred does not know its password: a new one is generated and stored encrypted',
+      `ALTER ROLE ${quoteIdent(name)} PASSWORD ${PASSWORD_PLACEHOLDER}`,
+      { destructive: true, passwordFor: name },
+    );
+  }
+  if (role.config.some((setting) => setting.startsWith('role='))) {
+    b.simple(
+      Phase.AlterRole,
+      'alter',
+      name,
+      `role ${name}`,
+      'had a SET role default added outside pgcred; it is removed',
+      `ALTER ROLE ${quoteIdent(name)} RESET role`,
+    );
+  }
+  for (const membership of role.memberOf) {
+    b.simple(
+      Phase.Membership,
+      'revoke-membership',
+      name,
+      `role ${membership.role}`,
+      `loses membership in ${membership.role} (granted outside pgcred; a credential belongs to no role)`,
+      `REVOKE ${quoteIdent(membership.role)} FROM ${quoteIdent(name)}`,
+      { destructive: true },
+    );
+  }
+  if (!ownerIsAdmin) {
+    const ownerRole = live.roles.get(owner);
+    if (!ownerRole?.memberOf.some((m) => m.role === name && m.admin)) grantAdminToOwner(b, name, owner);
+  }
+}
+
+function grantAdminToOwner(b: PlanBuilder, name: string, owner: string): void {
+  b.simple(
+    Phase.Membership,
+    'grant-membership',
+    'default',
+    `role ${name}`,
+    `gets admin option on credential ${name}, as Heroku's default credential has on every credential`,
+    `GRANT ${quoteIdent(name)} TO ${quoteIdent(owner)} WITH ADMIN OPTION`,
+  );
+}
+
+export function dropRole(
+  b: PlanBuilder,
+  live: LiveState,
+  name: string,
+  owner: string,
+  kind: ManagedKind,
+  description: string,
+): void {
+  const subject = kind === 'rotating username' ? name.replace(/-rotating$/, '') : name;
+  if (!live.server.isSuperuser) {
+    // REASSIGN and DROP OWNED need the privileges of the role; a CREATEROLE admin takes
+    // them for the hand-over (ADMIN OPTION lets it, from 16 on), and they go with the role.
+    b.simple(
+      Phase.Drop,
+      'grant-membership',
+      subject,
+      `role ${name}`,
+      `the admin role ${live.server.currentUser} takes the privileges of ${name} to hand its objects over`,
+      `GRANT ${quoteIdent(name)} TO CURRENT_USER`,
+    );
+  }
+  b.simple(
+    Phase.Drop,
+    'drop',
+    subject,
+    `role ${name}`,
+    `${kind === 'rotating username' ? `rotating username ${name}` : ''} ${description}; objects it owns go to the default credential`.trim(),
+    `REASSIGN OWNED BY ${quoteIdent(name)} TO ${quoteIdent(owner)}`,
+    { destructive: true },
+  );
+  b.simple(
+    Phase.Drop,
+    'drop',
+    subject,
+    `role ${name}`,
+    `privileges of ${name} are dropped`,
+    `DROP OWNED BY ${quoteIdent(name)}`,
+    {
+      destructive: true,
+    },
+  );
+  b.simple(
+    Phase.Drop,
+    'drop',
+    subject,
+    `role ${name}`,
+    `role ${name} is dropped`,
+    `DROP ROLE ${quoteIdent(name)}`,
+    {
+      destructive: true,
+    },
+  );
+}

@@ -1,0 +1,251 @@
+import { quoteIdent } from '../model/identifiers';
+import { comparePrivileges } from '../model/permission-level';
+import type { Change, ChangeAction, ExecutorName, Finding, Plan, Statement } from './plan';
+
+// How the diff builds a plan: changes in words as it finds them, then grants and
+// revokes grouped into as few statements as the catalog allows, in a safe order.
+
+/** The grantee PostgreSQL calls PUBLIC. */
+export const PUBLIC = 'PUBLIC';
+
+type GrantKind = 'database' | 'schema' | 'relations' | 'relation' | 'default' | 'routine';
+
+/** One grantee's grant or revoke of a set of privileges on one object, before grouping into statements. */
+export interface Intent {
+  readonly action: 'grant' | 'revoke';
+  readonly kind: GrantKind;
+  /** relations/relation: the class; default: the object type */
+  readonly sort: string;
+  /** schema, qualified relation, default-privilege scope ('' = database-wide), or '' for the database */
+  readonly object: string;
+  readonly privileges: readonly string[];
+  readonly grantee: string;
+  readonly change: number;
+}
+
+export class PlanBuilder {
+  readonly changes: Change[] = [];
+  readonly statements: Statement[] = [];
+  readonly findings: Finding[] = [];
+  readonly errors: string[] = [];
+  private pending: {
+    change: Omit<Change, 'id' | 'statement' | 'sql'>;
+    sql?: string;
+    passwordFor?: string;
+    phase: number;
+  }[] = [];
+  private intents: (Intent & { phase: number })[] = [];
+  private intentChanges: Omit<Change, 'id' | 'statement' | 'sql'>[] = [];
+
+  /** A change made by exactly one statement. */
+  simple(
+    phase: number,
+    action: ChangeAction,
+    subject: string,
+    target: string,
+    description: string,
+    sql: string,
+    options: { destructive?: boolean; passwordFor?: string } = {},
+  ): void {
+    this.pending.push({
+      change: { action, subject, target, description, destructive: options.destructive ?? false },
+      sql,
+      passwordFor: options.passwordFor,
+      phase,
+    });
+  }
+
+  /** A grant or revoke that may share its statement with other grantees and objects. */
+  intent(
+    intent: Omit<Intent, 'change'>,
+    subject: string,
+    target: string,
+    description: string,
+    destructive: boolean,
+  ): void {
+    const change = this.intentChanges.length;
+    this.intentChanges.push({ action: intent.action, subject, target, description, destructive });
+    this.intents.push({ ...intent, change, phase: intent.action === 'revoke' ? Phase.Revoke : Phase.Grant });
+  }
+
+  /**
+   * A grantee's grants and revokes on one object: one change each way, described in
+   * words (`gains SELECT on all tables in schema public`), grouped into statements later.
+   */
+  converge(
+    object: Pick<Intent, 'kind' | 'sort' | 'object'>,
+    grantee: string,
+    target: string,
+    grant: readonly string[],
+    revoke: readonly string[],
+    detail: { grant?: string; revoke?: string } = {},
+  ): void {
+    const sorted = (privileges: readonly string[]) => [...privileges].sort(comparePrivileges);
+    if (grant.length > 0) {
+      const privileges = sorted(grant);
+      this.intent(
+        { ...object, action: 'grant', privileges, grantee },
+        grantee,
+        target,
+        `gains ${privileges.join(', ')} on ${target}${detail.grant ?? ''}`,
+        false,
+      );
+    }
+    if (revoke.length > 0) {
+      const privileges = sorted(revoke);
+      this.intent(
+        { ...object, action: 'revoke', privileges, grantee },
+        grantee,
+        target,
+        `loses ${privileges.join(', ')} on ${target}${detail.revoke ?? ''}`,
+        true,
+      );
+    }
+  }
+
+  finding(finding: Finding): void {
+    this.findings.push(finding);
+  }
+
+  build(database: string, pgDatabase: string, owner: string, executor: ExecutorName): Plan {
+    const groups = groupIntents(this.intents, pgDatabase, owner);
+    type Entry = {
+      phase: number;
+      order: number;
+      sql: string;
+      passwordFor?: string;
+      changes: Omit<Change, 'id' | 'statement' | 'sql'>[];
+    };
+    const entries: Entry[] = [];
+    this.pending.forEach((p, order) => {
+      entries.push({ phase: p.phase, order, sql: p.sql!, passwordFor: p.passwordFor, changes: [p.change] });
+    });
+    groups.forEach((group, order) => {
+      entries.push({
+        phase: group.phase,
+        order: 10_000 + order,
+        sql: group.sql,
+        changes: [...new Set(group.changes)].sort((a, b) => a - b).map((c) => this.intentChanges[c]!),
+      });
+    });
+    entries.sort((a, b) => a.phase - b.phase || a.order - b.order);
+    // A change that several statements make (one grantee's privileges split over
+    // privilege sets) is listed once, under its first statement.
+    const seen = new Map<object, number>();
+    for (const entry of entries) {
+      const statementIndex = this.statements.length;
+      const ids: number[] = [];
+      for (const change of entry.changes) {
+        const existing = seen.get(change);
+        if (existing !== undefined) {
+          ids.push(existing);
+          continue;
+        }
+        const id = this.changes.length;
+        seen.set(change, id);
+        this.changes.push({ ...change, id, statement: statementIndex, sql: entry.sql });
+        ids.push(id);
+      }
+      this.statements.push({
+        sql: entry.sql,
+        ...(entry.passwordFor ? { passwordFor: entry.passwordFor } : {}),
+        changes: ids,
+      });
+    }
+    return {
+      database,
+      executor,
+      changes: this.changes,
+      statements: this.statements,
+      findings: this.findings,
+      errors: this.errors,
+    };
+  }
+}
+
+export enum Phase {
+  First = -1,
+  CreateRole = 0,
+  AlterRole = 1,
+  Membership = 2,
+  Ownership = 3,
+  Revoke = 4,
+  Grant = 5,
+  Drop = 6,
+  Last = 7,
+}
+
+/** Groups intents into statements: first per object (its grantees), then objects that share grantees. */
+function groupIntents(
+  intents: readonly (Intent & { phase: number })[],
+  database: string,
+  owner: string,
+): { phase: number; sql: string; changes: number[] }[] {
+  const byObject = new Map<
+    string,
+    { head: string; intent: Intent & { phase: number }; grantees: string[]; changes: number[] }
+  >();
+  for (const intent of intents) {
+    const head = [intent.action, intent.kind, intent.sort, intent.privileges.join(',')].join('\u0000');
+    const key = `${head}\u0001${intent.object}`;
+    let entry = byObject.get(key);
+    if (!entry) {
+      entry = { head, intent, grantees: [], changes: [] };
+      byObject.set(key, entry);
+    }
+    entry.grantees.push(intent.grantee);
+    entry.changes.push(intent.change);
+  }
+  const byGrantees = new Map<
+    string,
+    { intent: Intent & { phase: number }; objects: string[]; grantees: string[]; changes: number[] }
+  >();
+  for (const entry of byObject.values()) {
+    const grantees = [...new Set(entry.grantees)].sort();
+    // The database-wide default entry and per-schema entries are different statements.
+    const scope = entry.intent.kind === 'default' && entry.intent.object === '' ? 'global' : 'objects';
+    const key = `${entry.head}\u0001${scope}\u0001${grantees.join('\u0000')}`;
+    let group = byGrantees.get(key);
+    if (!group) {
+      group = { intent: entry.intent, objects: [], grantees, changes: [] };
+      byGrantees.set(key, group);
+    }
+    group.objects.push(entry.intent.object);
+    group.changes.push(...entry.changes);
+  }
+  return [...byGrantees.values()].map((group) => ({
+    phase: group.intent.phase,
+    sql: renderGrant(group.intent, group.objects.sort(), group.grantees, database, owner),
+    changes: group.changes,
+  }));
+}
+
+function renderGrant(
+  intent: Intent,
+  objects: readonly string[],
+  grantees: readonly string[],
+  database: string,
+  owner: string,
+): string {
+  const verb = intent.action === 'grant' ? 'GRANT' : 'REVOKE';
+  const prep = intent.action === 'grant' ? 'TO' : 'FROM';
+  const privileges = intent.privileges.join(', ');
+  const who = grantees.map((g) => (g === PUBLIC ? 'PUBLIC' : quoteIdent(g))).join(', ');
+  switch (intent.kind) {
+    case 'database':
+      return `${verb} ${privileges} ON DATABASE ${quoteIdent(database)} ${prep} ${who}`;
+    case 'schema':
+      return `${verb} ${privileges} ON SCHEMA ${objects.map(quoteIdent).join(', ')} ${prep} ${who}`;
+    case 'relations':
+      return `${verb} ${privileges} ON ALL ${intent.sort === 'tables' ? 'TABLES' : 'SEQUENCES'} IN SCHEMA ${objects.map(quoteIdent).join(', ')} ${prep} ${who}`;
+    case 'relation':
+      return `${verb} ${privileges} ON ${intent.sort === 'tables' ? 'TABLE' : 'SEQUENCE'} ${objects.join(', ')} ${prep} ${who}`;
+    case 'routine':
+      return `${verb} ${privileges} ON ${intent.sort.toUpperCase()} ${objects.join(', ')} ${prep} ${who}`;
+    case 'default': {
+      const inSchema =
+        objects.length === 1 && objects[0] === '' ? '' : ` IN SCHEMA ${objects.map(quoteIdent).join(', ')}`;
+      return `ALTER DEFAULT PRIVILEGES FOR ROLE ${quoteIdent(owner)}${inSchema} ${verb} ${privileges} ON ${intent.sort.toUpperCase()} ${prep} ${who}`;
+    }
+  }
+}
