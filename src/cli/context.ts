@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { defaultColor, loadConfigFile } from '../config/load';
 import { MasterKey } from '../control/crypto';
+import { KeptPasswords } from '../control/kept-passwords';
 import { ControlStore } from '../control/store';
 import type { Config, DatabaseSpec } from '../model/config';
 import { showName } from '../model/names';
@@ -120,7 +121,7 @@ export class CommandContext {
     } catch (error) {
       throw new UserError((error as Error).message);
     }
-    this.control = await ControlStore.open(url, key);
+    this.control = await ControlStore.open(url, key, undefined, { kept: KeptPasswords.beside(keyFile, key) });
     return this.control;
   }
 

@@ -2,7 +2,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { Client, type ClientBase } from 'pg';
 import { projectFile } from '../project';
+import { describeConnectionError, withPassword } from '../reconciler/connection';
 import type { MasterKey } from './crypto';
+import type { KeptPasswords } from './kept-passwords';
 
 export const CONTROL_SCHEMA = 'pgcred';
 // One advisory lock key for migrations; the reconciler uses its own.
@@ -44,20 +46,45 @@ export class ControlStore {
     /** The database (PostgreSQL name) that holds the store. */
     readonly database: string,
     readonly actor: string,
+    /** Passwords kept beside the master key (see KeptPasswords). */
+    readonly kept?: KeptPasswords,
   ) {}
 
-  static async open(url: string, key: MasterKey, actor = defaultActor()): Promise<ControlStore> {
-    const client = new Client({ connectionString: url, application_name: 'pgcred control' });
-    client.on('error', () => undefined);
+  static async open(
+    url: string,
+    key: MasterKey,
+    actor = defaultActor(),
+    options: { readonly kept?: KeptPasswords } = {},
+  ): Promise<ControlStore> {
+    const connect = async (password?: string) => {
+      const client = new Client({
+        // pg lets a connection string's password win over a `password` option.
+        connectionString: password ? withPassword(url, password) : url,
+        application_name: 'pgcred control',
+      });
+      client.on('error', () => undefined);
+      try {
+        await client.connect();
+        return client;
+      } catch (error) {
+        await client.end().catch(() => undefined);
+        throw error;
+      }
+    };
+    let client: Client;
     try {
-      await client.connect();
+      client = await connect();
     } catch (error) {
-      throw new Error(`cannot reach the control store: ${describeConnectionError(error)}`);
+      // The URL's password may be one pgcred rotated away; it kept the new one.
+      const kept = (error as { code?: string }).code === '28P01' ? options.kept?.get(url) : undefined;
+      const retried = kept ? await connect(kept).catch(() => undefined) : undefined;
+      if (!retried) throw new Error(`cannot reach the control store: ${describeConnectionError(error)}`);
+      client = retried;
     }
     try {
       await migrate(client);
       const database = (await client.query('SELECT current_database() AS db')).rows[0].db as string;
-      const store = new ControlStore(client, key, database, actor);
+      const store = new ControlStore(client, key, database, actor, options.kept);
       await store.checkKey();
       return store;
     } catch (error) {
@@ -218,14 +245,4 @@ function defaultActor(): string {
     // no passwd entry (some containers)
   }
   return process.env.PGCRED_ACTOR ?? user;
-}
-
-/** A connection error in words, without the URL (it holds a password). */
-export function describeConnectionError(error: unknown): string {
-  const e = error as { code?: string; message?: string };
-  if (e.code === 'ECONNREFUSED') return 'connection refused';
-  if (e.code === 'ENOTFOUND') return 'host not found';
-  if (e.code === '28P01') return 'password authentication failed';
-  if (e.code === '3D000') return e.message ?? 'database does not exist';
-  return e.message ?? String(error);
 }

@@ -1,7 +1,6 @@
 import { DEFAULT_CREDENTIAL } from '../model/config';
 import { connectionInfoString, credentialUrl, endpointOf } from '../reconciler/connection';
-import { ownerName } from '../reconciler/diff';
-import { listCredentials } from '../reconciler/listing';
+import { activeLogin } from '../reconciler/listing';
 import { type Diagnostic, error } from './diagnostics';
 import type { DataSourceOperations, ResourceResult } from './operations';
 import { knownString } from './provider-config';
@@ -36,21 +35,9 @@ async function readCredentialUrl(
   }
   const name = knownString(config.name) ? config.name : DEFAULT_CREDENTIAL;
   const ctx = await session.context();
-  const entry = (await listCredentials(ctx, spec)).find((c) => c.name === name);
-  const active =
-    !entry || entry.state === 'not created'
-      ? undefined
-      : (entry.usernames?.find((u) => u.state === 'active')?.user ?? entry.username);
-  let password: string | undefined;
-  if (active) {
-    const live = await session.liveState(spec);
-    const owner = ownerName({ name: spec.name, owner: spec.owner } as never, live);
-    if (active === live.server.currentUser && active === owner) {
-      password = decodeURIComponent(new URL(spec.url).password);
-    } else {
-      password = await ctx.control.getPassword(spec.name, active);
-    }
-  }
+  const login = await activeLogin(ctx, spec, name, await session.liveState(spec));
+  const active = login?.user;
+  const password = login?.password;
   if (!active || !password) {
     return fail([
       error(

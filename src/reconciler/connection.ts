@@ -1,5 +1,4 @@
 import { Client } from 'pg';
-import { describeConnectionError } from '../control/store';
 
 /**
  * Opens the admin connection of a database; errors name the database, never the URL.
@@ -16,10 +15,10 @@ export async function connectAdmin(
 ): Promise<Client> {
   const open = async (password?: string) => {
     const client = new Client({
-      connectionString: url,
+      // pg lets a connection string's password win over a `password` option.
+      connectionString: password ? withPassword(url, password) : url,
       application_name: 'pgcred',
       connectionTimeoutMillis: 15_000,
-      ...(password ? { password } : {}),
     });
     client.on('error', () => undefined);
     try {
@@ -90,4 +89,21 @@ export function connectionInfoString(endpoint: Endpoint, user: string, password:
     `password=${quote(password)}`,
     `sslmode=${quote(endpoint.sslmode ?? 'prefer')}`,
   ].join(' ');
+}
+
+/** The same URL with another password. */
+export function withPassword(url: string, password: string): string {
+  const parsed = new URL(url);
+  parsed.password = encodeURIComponent(password);
+  return parsed.toString();
+}
+
+/** A connection error in words, without the URL (it holds a password). */
+export function describeConnectionError(error: unknown): string {
+  const e = error as { code?: string; message?: string };
+  if (e.code === 'ECONNREFUSED') return 'connection refused';
+  if (e.code === 'ENOTFOUND') return 'host not found';
+  if (e.code === '28P01') return 'password authentication failed';
+  if (e.code === '3D000') return e.message ?? 'database does not exist';
+  return e.message ?? String(error);
 }

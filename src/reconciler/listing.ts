@@ -2,6 +2,7 @@ import type { DatabaseSpec } from '../model/config';
 import { type RotationStep, USERNAME_STATE_TEXT, usernamesAt } from '../rotation/steps';
 import { inspectDatabase, liveCredentials } from './credentials';
 import { ownerName } from './diff';
+import type { LiveState } from './live-state';
 import { credentialSource, type ReconcileContext } from './reconcile';
 
 export interface ListedUsername {
@@ -24,8 +25,9 @@ export interface ListedCredential {
 export async function listCredentials(
   ctx: ReconcileContext,
   spec: DatabaseSpec,
+  known?: LiveState,
 ): Promise<ListedCredential[]> {
-  const live = await inspectDatabase(spec, ctx);
+  const live = known ?? (await inspectDatabase(spec, ctx));
   const source = credentialSource(ctx.config, spec);
   const owner = ownerName(source, live);
   const { rows: attachments } = await ctx.control.client.query(
@@ -65,6 +67,35 @@ export async function listCredentials(
     };
     return listed;
   });
+}
+
+/**
+ * The username a credential's apps should use now (`<name>-rotating` during part of
+ * a rotation) and its password, as `credentials:url` prints them. The stored
+ * password wins over the admin URL's: after pgcred rotated the default credential it
+ * logs in as, the URL's is the old one.
+ */
+export async function activeLogin(
+  ctx: ReconcileContext,
+  spec: DatabaseSpec,
+  name: string,
+  known?: LiveState,
+): Promise<{ user: string; password: string } | undefined> {
+  const live = known ?? (await inspectDatabase(spec, ctx));
+  const entry = (await listCredentials(ctx, spec, live)).find((c) => c.name === name);
+  if (!entry || entry.state === 'not created') return undefined;
+  const user = entry.usernames?.find((u) => u.state === 'active')?.user ?? entry.username;
+  let password = await ctx.control.getPassword(credentialSource(ctx.config, spec).name, user);
+  const admin = new URL(spec.url);
+  if (
+    !password &&
+    user === live.server.currentUser &&
+    decodeURIComponent(admin.username) === user &&
+    admin.password
+  ) {
+    password = decodeURIComponent(admin.password);
+  }
+  return password ? { user, password } : undefined;
 }
 
 /** The listing as the Heroku CLI prints it. */

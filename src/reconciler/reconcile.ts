@@ -69,7 +69,12 @@ export function credentialSource(config: Config, spec: DatabaseSpec): DatabaseSp
 /** The admin connection, falling back to the password pgcred keeps after rotating the default credential. */
 export function openAdmin(ctx: ReconcileContext, spec: DatabaseSpec) {
   const source = credentialSource(ctx.config, spec).name;
-  return connectAdmin(spec.url, spec.name, (user) => ctx.control.getPassword(source, user), ctx.progress);
+  return connectAdmin(
+    spec.url,
+    spec.name,
+    async (user) => (await ctx.control.getPassword(source, user)) ?? ctx.control.kept?.get(spec.url),
+    ctx.progress,
+  );
 }
 
 // Advisory locks are per database; one key for "pgcred is changing roles here".

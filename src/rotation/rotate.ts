@@ -189,10 +189,21 @@ async function setStep(
   return fromRow(rows[0]);
 }
 
-async function connectionsOf(admin: ClientBase, username: string): Promise<number> {
+/**
+ * pgcred's own sessions are never counted or ended: its admin connection, and its
+ * control store's when that store lives in the same database under the same user
+ * (the admin logging in as the default credential).
+ */
+async function ownPids(ctx: ReconcileContext, admin: ClientBase): Promise<number[]> {
+  const pids = [(await admin.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number];
+  pids.push((await ctx.control.client.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number);
+  return pids;
+}
+
+async function connectionsOf(admin: ClientBase, username: string, own: readonly number[]): Promise<number> {
   const { rows } = await admin.query(
-    'SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = $1 AND pid <> pg_backend_pid()',
-    [username],
+    'SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = $1 AND pid <> ALL($2::int[])',
+    [username, own],
   );
   return rows[0].n;
 }
@@ -206,9 +217,10 @@ async function stillInUse(
   rotation: Rotation,
   username: string,
   waited: number,
+  own: readonly number[],
 ): Promise<RotationWait | undefined> {
   if (waited >= rotation.graceMs) return undefined;
-  const connections = await connectionsOf(admin, username);
+  const connections = await connectionsOf(admin, username, own);
   if (connections === 0 && waited >= settleMs(rotation.graceMs)) return undefined;
   return {
     credential: rotation.credential,
@@ -218,10 +230,10 @@ async function stillInUse(
   };
 }
 
-async function terminate(admin: ClientBase, username: string): Promise<number> {
+async function terminate(admin: ClientBase, username: string, own: readonly number[]): Promise<number> {
   const { rows } = await admin.query(
-    'SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE usename = $1 AND pid <> pg_backend_pid()',
-    [username],
+    'SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE usename = $1 AND pid <> ALL($2::int[])',
+    [username, own],
   );
   return rows[0].n;
 }
@@ -287,20 +299,24 @@ async function advanceWith(
   const isAdmin = (await admin.query('SELECT current_user AS u')).rows[0].u === username;
   const now = Date.now();
   const waited = now - rotation.stepAt.getTime();
+  const own = await ownPids(ctx, admin);
 
   switch (rotation.step) {
     case 'journaled': {
       if (rotation.force) {
         await ctx.control.setPassword(rotation.database, username, password);
         await setRolePassword(admin, username, password);
-        const count = await terminate(admin, username);
+        const count = await terminate(admin, username, own);
         emit({ kind: 'terminated', username, count });
         if (isAdmin) {
+          // The admin URL now holds the old password; if the control store is reached
+          // through it too, only a copy outside the database lets pgcred back in.
+          ctx.control.kept?.set(spec.url, password);
           emit({
             kind: 'notice',
             text:
               `pgcred logs in to ${spec.name} as the default credential: it keeps the new password in its control store ` +
-              `and uses it from now on. Update the admin URL (pgcred credentials:url ${spec.name} prints it).`,
+              `(and beside its master key) and uses it from now on. Update the admin URL (pgcred credentials:url ${spec.name} prints it).`,
           });
         }
         await pointAttachments(ctx, rotation, username, emit);
@@ -342,12 +358,12 @@ async function advanceWith(
     case 'rotating-username': {
       // Step 3: once the old sessions are gone (or the grace is up), the credential
       // gets the new password and the apps move back to it.
-      const waiting = await stillInUse(admin, rotation, username, waited);
+      const waiting = await stillInUse(admin, rotation, username, waited, own);
       if (waiting) return { rotation, waiting };
       await ctx.control.setPassword(rotation.database, username, password);
       await setRolePassword(admin, username, password);
       faultPoint('rotation:password-set-on-role');
-      const count = await terminate(admin, username);
+      const count = await terminate(admin, username, own);
       if (count > 0) emit({ kind: 'terminated', username, count });
       await pointAttachments(ctx, rotation, username, emit);
       faultPoint('rotation:apps-back');
@@ -362,9 +378,9 @@ async function advanceWith(
     }
     case 'password-set': {
       // Step 4: the temporary username goes once nobody uses it.
-      const waiting = await stillInUse(admin, rotation, temp, waited);
+      const waiting = await stillInUse(admin, rotation, temp, waited, own);
       if (waiting) return { rotation, waiting };
-      const count = await terminate(admin, temp);
+      const count = await terminate(admin, temp, own);
       if (count > 0) emit({ kind: 'terminated', username: temp, count });
       if ((await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [temp])).rowCount! > 0) {
         await admin.query('BEGIN');

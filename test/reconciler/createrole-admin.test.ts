@@ -99,4 +99,24 @@ databases:
     expect(await tryAs(url, 'SELECT * FROM pgcred.secrets')).toMatchObject({ ok: false, code: '42501' });
     expect(await tryAs(url, 'SELECT * FROM pgcred.audit')).toMatchObject({ ok: false, code: '42501' });
   });
+
+  it('rotating the default credential it logs in as does not lock pgcred out', async () => {
+    const oldAdmin = String(env.DATABASE_ADMIN_URL);
+    const rotated = await run('credentials:rotate', '--confirm', 'owned');
+    expect(rotated.status).toBe(0);
+    expect(rotated.stderr).toContain(
+      'it keeps the new password in its control store (and beside its master key) and uses it from now on',
+    );
+    // The admin URL's password is refused now; pgcred carries on with the one it keeps, and says so.
+    expect(await tryAs(oldAdmin, 'SELECT 1')).toMatchObject({ ok: false, code: '28P01' });
+    const drift = await run('drift');
+    expect(drift.stderr).toContain('pgcred uses the one it keeps');
+    expect(drift.status).toBe(0);
+    const url = (await run('credentials:url', '--name', 'default')).stdout
+      .split('\n')
+      .find((l) => l.trim().startsWith('postgres://'))!
+      .trim();
+    expect(url).not.toBe(oldAdmin);
+    expect(await tryAs(url, 'SELECT 1')).toMatchObject({ ok: true });
+  });
 });

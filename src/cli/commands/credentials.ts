@@ -8,13 +8,11 @@ import {
   createCredential,
   destroyCredential,
   detachFirstMessage,
-  inspectDatabase,
   refuseUnlessWritable,
   repairDefault,
   setPermissionLevel,
 } from '../../reconciler/credentials';
-import { ownerName } from '../../reconciler/diff';
-import { listCredentials, renderListing } from '../../reconciler/listing';
+import { activeLogin, listCredentials, renderListing } from '../../reconciler/listing';
 import { credentialSource } from '../../reconciler/reconcile';
 import { checkCredentialArgument } from '../arguments';
 import type { CommandContext } from '../context';
@@ -166,25 +164,9 @@ export function registerCredentialCommands(program: Command, context: () => Comm
       const spec = ctx.database(database);
       checkCredentialArgument('--name', options.name, true);
       const rc = await ctx.reconcileContext();
-      const source = credentialSource(rc.config, spec);
-      const listing = await listCredentials(rc, spec);
-      const entry = listing.find((c) => c.name === options.name);
-      const active =
-        entry?.state === 'not created'
-          ? undefined
-          : (entry?.usernames?.find((u) => u.state === 'active')?.user ?? entry?.username);
-      let password: string | undefined;
-      if (active) {
-        const live = await inspectDatabase(spec, rc);
-        const admin = new URL(spec.url);
-        if (active === live.server.currentUser && active === ownerName(source, live)) {
-          password = decodeURIComponent(admin.password);
-        } else {
-          password = await rc.control.getPassword(source.name, active);
-        }
-      }
-      if (!active || !password)
-        throw new UserError(`Could not find any active credentials for ${options.name}`);
+      const login = await activeLogin(rc, spec, options.name);
+      if (!login) throw new UserError(`Could not find any active credentials for ${options.name}`);
+      const { user: active, password } = login;
       const endpoint = endpointOf(spec.url);
       ctx.io.stdout(
         `Connection information for ${options.name} credential.\nConnection info string:\n` +
