@@ -14,9 +14,8 @@ import {
   type LiveSchema,
   type LiveServer,
   type LiveState,
-  type RelationClass,
-  type RelationPrivilegeGroup,
 } from './live-state';
+import { mergeRelationRows, type RelationPrivilegeRow } from './relation-groups';
 
 const sqlCache = new Map<string, string>();
 
@@ -45,7 +44,9 @@ export async function inspect(client: ClientBase, options: InspectOptions = {}):
   const server = (await client.query(catalogSql('server'))).rows[0];
   const roles = (await client.query(catalogSql('roles'))).rows;
   const schemas = (await client.query(catalogSql('schemas'))).rows;
-  const relations = (await client.query(catalogSql('relation_privileges'), [EXCEPTION_CAP])).rows;
+  const relations = (
+    await client.query<RelationPrivilegeRow>(catalogSql('relation_privileges'), [EXCEPTION_CAP])
+  ).rows;
   const defaults = (await client.query(catalogSql('default_privileges'))).rows;
   const owners = (await client.query(catalogSql('owners'))).rows;
   const definers = (await client.query(catalogSql('definer_functions'))).rows;
@@ -91,24 +92,7 @@ export async function inspect(client: ClientBase, options: InspectOptions = {}):
       connections: row.connections,
     });
   }
-  const relationTotals: { schema: string; class: RelationClass; total: number }[] = [];
-  const relationPrivileges: RelationPrivilegeGroup[] = [];
-  for (const row of relations) {
-    if (row.privilege === null) {
-      relationTotals.push({ schema: row.schema, class: row.class, total: row.total });
-      continue;
-    }
-    relationPrivileges.push({
-      schema: row.schema,
-      class: row.class,
-      grantee: row.grantee,
-      privilege: row.privilege,
-      holding: row.holding,
-      total: row.total,
-      ...(row.holders ? { holders: row.holders } : {}),
-      ...(row.lacking ? { lacking: row.lacking } : {}),
-    });
-  }
+  const { relationTotals, relationPrivileges } = mergeRelationRows(relations, EXCEPTION_CAP);
   const objtypes: Record<string, DefaultObjectType> = { r: 'tables', S: 'sequences', n: 'schemas' };
   return {
     server: liveServer,

@@ -1,0 +1,386 @@
+/**
+ * pgcred's cost, side by side with what a user would otherwise run.
+ *
+ *   npm run bench                      S, M and L, 3 runs each; writes BENCHMARKS.md and bench/results.json
+ *   BENCH_SIZES=S,M BENCH_RUNS=5 npm run bench
+ *
+ * Every run starts a copy of a stopped template cluster, so no run pays for the
+ * catalog bloat an earlier one left. pgcred runs as its CLI, as a user runs it;
+ * the baselines run as psql scripts. See BENCHMARKS.md for what each case does.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Client } from 'pg';
+import type { PostgresServer } from '../src/embedded/server';
+import { generatePassword } from '../src/model/password';
+import { inspect } from '../src/reconciler/inspect';
+import { scramVerifier } from '../src/reconciler/scram';
+import {
+  groupedChange,
+  groupedCreate,
+  groupedDestroy,
+  handWrittenChange,
+  handWrittenCreate,
+  handWrittenDestroy,
+  handWrittenRotate,
+} from './baselines';
+import { keepAsTemplate, removeTemplate, startCopy, startFresh, type Template } from './cluster';
+import {
+  type BenchCredential,
+  changedLevel,
+  configYaml,
+  credentials,
+  DATABASE,
+  OWNER,
+  relationCounts,
+  SIZES,
+  type Size,
+  schemaNames,
+  schemaSql,
+} from './fixture';
+import { floorProcess, Project, psql, type Sample } from './processes';
+import type { CaseResult, Measured } from './report';
+import { writeReport } from './write-report';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const SELECTED = (process.env.BENCH_SIZES ?? 'S,M,L').split(',').map((s) => s.trim().toUpperCase());
+/** The hand-written script is stopped after this long (a run at L takes the better part of an hour). */
+const HAND_LIMIT_MS = Number(process.env.BENCH_HAND_LIMIT_S ?? 600) * 1000;
+/** Runs of the hand-written script per size; it dominates the benchmark's own time. */
+const HAND_RUNS = Number(process.env.BENCH_HAND_RUNS ?? RUNS);
+
+const FLOOR_SQL = 'SELECT count(*) FROM pg_class, aclexplode(relacl)';
+const END_STATE_SQL = readFileSync(join(__dirname, 'sql', 'end_state.sql'), 'utf8');
+
+type EndState = Record<string, string | number>;
+
+function log(line: string): void {
+  process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
+}
+
+async function withClient<T>(
+  server: PostgresServer,
+  fn: (c: Client) => Promise<T>,
+  db = DATABASE,
+): Promise<T> {
+  const client = new Client({ connectionString: server.url(db) });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+async function endState(server: PostgresServer): Promise<EndState> {
+  return withClient(server, async (c) => (await c.query(END_STATE_SQL)).rows[0]);
+}
+
+function compare(pgcred: EndState | undefined, other: EndState): Measured['endState'] {
+  if (!pgcred) return undefined;
+  const keys = Object.keys(pgcred);
+  if (keys.every((k) => pgcred[k] === other[k])) return 'same';
+  if (pgcred.relations === other.relations) return 'relations';
+  return 'different';
+}
+
+/** The fixture: built once per size, then copied for every run. */
+async function buildFixture(size: Size): Promise<Template> {
+  const server = await startFresh();
+  await withClient(
+    server,
+    async (c) => {
+      await c.query(`CREATE ROLE ${OWNER} LOGIN`);
+      await c.query(`CREATE DATABASE ${DATABASE} OWNER ${OWNER}`);
+    },
+    'postgres',
+  );
+  const schemas = schemaNames(size);
+  const started = performance.now();
+  // Two connections for two cores.
+  await Promise.all(
+    [0, 1].map((lane) =>
+      withClient(server, async (c) => {
+        await c.query(`SET ROLE ${OWNER}`);
+        for (let i = lane; i < schemas.length; i += 2) await c.query(schemaSql(schemas[i]!, size));
+      }),
+    ),
+  );
+  log(`${size.name}: fixture built in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  return keepAsTemplate(server);
+}
+
+interface Timed {
+  sample: Sample;
+  state?: EndState;
+  cut: boolean;
+}
+
+/** One measured run on a fresh copy: prepare (untimed), run, read the end state (untimed). */
+async function onCopy(
+  template: Template,
+  run: (server: PostgresServer) => Promise<Sample>,
+  prepare?: (server: PostgresServer) => Promise<void>,
+): Promise<Timed> {
+  const server = await startCopy(template);
+  try {
+    if (prepare) await prepare(server);
+    // Every run starts with the catalogs in the server's caches, as on a server in use.
+    await withClient(server, (c) => c.query(FLOOR_SQL));
+    try {
+      const sample = await run(server);
+      return { sample, state: await endState(server), cut: false };
+    } catch (error) {
+      if ((error as { cut?: boolean }).cut)
+        return { sample: (error as { sample: Sample }).sample, cut: true };
+      throw error;
+    }
+  } finally {
+    await server.stop();
+  }
+}
+
+class Collector {
+  readonly samples: Sample[] = [];
+  readonly states: EndState[] = [];
+  cut = 0;
+  constructor(readonly label: string) {}
+  add(t: Timed): void {
+    this.samples.push(t.sample);
+    if (t.state) this.states.push(t.state);
+    if (t.cut) this.cut++;
+    log(`  ${this.label}: ${(t.sample.ms / 1000).toFixed(2)} s${t.cut ? ' (stopped at the limit)' : ''}`);
+  }
+  result(reference?: EndState): Measured {
+    const states = this.states.map((s) => compare(reference, s));
+    const endState = states.includes('different')
+      ? 'different'
+      : states.includes('relations')
+        ? 'relations'
+        : states[0];
+    return {
+      label: this.label,
+      samples: this.samples,
+      ...(this.cut ? { cut: this.cut } : {}),
+      ...(endState ? { endState } : {}),
+    };
+  }
+}
+
+async function limited(server: PostgresServer, script: string): Promise<Sample> {
+  return psql(server, script, false, HAND_LIMIT_MS);
+}
+
+/**
+ * A case measured three ways on fresh copies of one template: pgcred, the grouped
+ * SQL and the hand-written script, interleaved so that no one of them gets the
+ * machine's quiet minutes.
+ */
+async function threeWay(
+  size: Size,
+  name: string,
+  template: Template,
+  runs: {
+    pgcred: (server: PostgresServer) => Promise<Sample>;
+    grouped?: string;
+    groupedLabel?: string;
+    hand: string;
+    handLabel?: string;
+    prepare?: (server: PostgresServer) => Promise<void>;
+    before?: () => void;
+    after?: () => void;
+  },
+): Promise<CaseResult> {
+  log(`${size.name} ${name}`);
+  const pgcred = new Collector('pgcred');
+  const grouped = new Collector(runs.groupedLabel ?? 'grouped SQL (psql, one transaction)');
+  const hand = new Collector(runs.handLabel ?? 'hand-written script (psql)');
+  for (let i = 0; i < Math.max(RUNS, HAND_RUNS); i++) {
+    if (i < RUNS) {
+      runs.before?.();
+      pgcred.add(await onCopy(template, runs.pgcred, runs.prepare));
+      runs.after?.();
+      if (runs.grouped) {
+        const script = runs.grouped;
+        grouped.add(await onCopy(template, (s) => psql(s, script, true), runs.prepare));
+      }
+    }
+    if (i < HAND_RUNS) hand.add(await onCopy(template, (s) => limited(s, runs.hand), runs.prepare));
+  }
+  const reference = pgcred.states[0];
+  return {
+    size: size.name,
+    name,
+    measured: [pgcred.result(), ...(runs.grouped ? [grouped.result(reference)] : []), hand.result(reference)],
+  };
+}
+
+async function driftCase(size: Size, applied: Template, project: Project): Promise<CaseResult> {
+  log(`${size.name} no-op drift`);
+  const server = await startCopy(applied);
+  try {
+    const drift = new Collector('pgcred');
+    const floorProc = new Collector('Node + pg, floor query only (process)');
+    const inspection = new Collector('inspection (in process)');
+    const floor = new Collector('floor query (in process)');
+    // One of each first, so that every measured run finds warm caches.
+    await project.pgcred(server, ['drift']);
+    await floorProcess(server);
+    for (let i = 0; i < RUNS; i++) {
+      drift.add({ sample: await project.pgcred(server, ['drift']), cut: false });
+      floorProc.add({ sample: await floorProcess(server), cut: false });
+    }
+    await withClient(server, async (c) => {
+      await inspect(c);
+      await c.query(FLOOR_SQL);
+      for (let i = 0; i < RUNS; i++) {
+        let t = performance.now();
+        await inspect(c);
+        inspection.add({ sample: { ms: performance.now() - t, roundTrips: 0, statements: 0 }, cut: false });
+        t = performance.now();
+        await c.query(FLOOR_SQL);
+        floor.add({ sample: { ms: performance.now() - t, roundTrips: 1, statements: 1 }, cut: false });
+      }
+    });
+    return {
+      size: size.name,
+      name: 'no-op drift',
+      measured: [drift.result(), floorProc.result(), inspection.result(), floor.result()],
+    };
+  } finally {
+    await server.stop();
+  }
+}
+
+/** Each credential owns a table and a sequence of its own, which destroy must hand over. */
+async function giveOwnedObjects(server: PostgresServer, creds: readonly BenchCredential[]): Promise<void> {
+  await withClient(server, async (c) => {
+    for (const cred of creds) {
+      await c.query(`CREATE TABLE s001.owned_${cred.name} (id int)`);
+      await c.query(`ALTER TABLE s001.owned_${cred.name} OWNER TO ${cred.name}`);
+      await c.query(`CREATE SEQUENCE s001.owned_${cred.name}_seq`);
+      await c.query(`ALTER SEQUENCE s001.owned_${cred.name}_seq OWNER TO ${cred.name}`);
+    }
+  });
+}
+
+async function benchSize(size: Size): Promise<CaseResult[]> {
+  const creds = credentials();
+  const changed = creds.map((c) => ({ name: c.name, level: changedLevel(c.level) }));
+  const schemas = schemaNames(size);
+  const project = new Project(randomBytes(32).toString('hex'));
+  const passwords = new Map(creds.map((c) => [c.name, generatePassword()]));
+  passwords.set(OWNER, generatePassword());
+  const verifiers = new Map(creds.map((c) => [c.name, scramVerifier(passwords.get(c.name)!)]));
+  const results: CaseResult[] = [];
+  const fixture = await buildFixture(size);
+  let applied: Template | undefined;
+  try {
+    project.writeConfig(configYaml(creds));
+    results.push(
+      await threeWay(size, 'cold apply', fixture, {
+        pgcred: (s) => project.pgcred(s, ['apply', '--yes']),
+        grouped: groupedCreate(creds, schemas, verifiers),
+        hand: handWrittenCreate(creds, schemas, passwords),
+      }),
+    );
+
+    // The applied state every later case starts from.
+    const server = await startCopy(fixture);
+    await project.pgcred(server, ['apply', '--yes']);
+    // pgcred knows every password, the default credential's included, as it would
+    // after a first rotation: otherwise drift reports the unknown one.
+    await project.pgcred(server, ['credentials:rotate', DATABASE, '--confirm', DATABASE]);
+    await project.pgcred(server, ['drift']);
+    applied = await keepAsTemplate(server);
+    removeTemplate(fixture);
+
+    results.push(await driftCase(size, applied, project));
+
+    results.push(
+      await threeWay(size, 'level change (all 60)', applied, {
+        pgcred: (s) => project.pgcred(s, ['apply', '--yes']),
+        before: () => project.writeConfig(configYaml(changed)),
+        after: () => project.writeConfig(configYaml(creds)),
+        grouped: groupedChange(creds, changed, schemas),
+        hand: handWrittenChange(changed, schemas),
+      }),
+    );
+
+    const everyone = [...creds.map((c) => c.name), OWNER];
+    const rotateScript = handWrittenRotate(everyone, passwords);
+    results.push(
+      await threeWay(size, 'rotate --all --force', applied, {
+        pgcred: (s) =>
+          project.pgcred(s, ['credentials:rotate', DATABASE, '--all', '--force', '--confirm', DATABASE]),
+        grouped: rotateScript,
+        groupedLabel: 'ALTER ROLE ... PASSWORD per credential (psql, one transaction)',
+        hand: rotateScript,
+        handLabel: 'ALTER ROLE ... PASSWORD per credential (psql)',
+      }),
+    );
+
+    results.push(
+      await threeWay(size, 'destroy (all 60, owning objects)', applied, {
+        pgcred: (s) => project.pgcred(s, ['apply', '--prune', '--yes']),
+        before: () => project.writeConfig(configYaml([])),
+        after: () => project.writeConfig(configYaml(creds)),
+        prepare: (s) => giveOwnedObjects(s, creds),
+        grouped: groupedDestroy(creds),
+        hand: handWrittenDestroy(creds),
+      }),
+    );
+  } finally {
+    if (applied) removeTemplate(applied);
+    removeTemplate(fixture);
+    project.remove();
+  }
+  return results;
+}
+
+async function main(): Promise<void> {
+  const sizes = SIZES.filter((s) => SELECTED.includes(s.name));
+  if (sizes.length === 0)
+    throw new Error(`BENCH_SIZES names no size of ${SIZES.map((s) => s.name).join(', ')}`);
+  const started = new Date();
+  const results: CaseResult[] = [];
+  for (const size of sizes) results.push(...(await benchSize(size)));
+  const machine = {
+    cpus: cpus().length,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    memoryGb: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+  };
+  const server = await startFresh();
+  const postgres = await withClient(
+    server,
+    async (c) => (await c.query('SHOW server_version')).rows[0].server_version,
+    'postgres',
+  );
+  await server.stop();
+  const run = {
+    started: started.toISOString(),
+    finished: new Date().toISOString(),
+    runs: RUNS,
+    handRuns: HAND_RUNS,
+    handLimitMs: HAND_LIMIT_MS,
+    postgres,
+    machine,
+    sizes: sizes.map((s) => ({ ...s, ...relationCounts(s), credentials: 60 })),
+    results,
+  };
+  mkdirSync(join(__dirname), { recursive: true });
+  writeFileSync(join(__dirname, 'results.json'), `${JSON.stringify(run, null, 2)}\n`);
+  const report = writeReport(run);
+  writeFileSync(join(__dirname, '..', 'BENCHMARKS.md'), report.markdown);
+  for (const t of report.targets) log(`${t.met ? 'met   ' : 'MISSED'} ${t.what}: ${t.measured}`);
+  log(`wrote BENCHMARKS.md and bench/results.json (medians: ${results.length} cases)`);
+}
+
+main().catch((error) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});
