@@ -4,13 +4,16 @@
  * what the process asks of PostgreSQL (each Client#query is one round trip; a
  * simple-protocol text may hold several statements) and, at exit, writes the counts
  * and the process's peak resident memory to the file PGCRED_BENCH_PROBE names.
- * It changes nothing the process does.
+ * With PGCRED_BENCH_TRACE=1 it also prints the queries that took longest, for
+ * profiling. It changes nothing the process does.
  */
 const { writeFileSync } = require('node:fs');
+const { performance } = require('node:perf_hooks');
 const { Client } = require('pg');
 const { countStatements } = require('./statements.cjs');
 
 const out = process.env.PGCRED_BENCH_PROBE;
+const trace = process.env.PGCRED_BENCH_TRACE === '1' ? new Map() : undefined;
 const counts = { roundTrips: 0, statements: 0 };
 const query = Client.prototype.query;
 Client.prototype.query = function probedQuery(config, values, callback) {
@@ -18,9 +21,24 @@ Client.prototype.query = function probedQuery(config, values, callback) {
   const text = typeof config === 'string' ? config : config?.text;
   const parameters = Array.isArray(values) || Array.isArray(config?.values);
   counts.statements += typeof text === 'string' && !parameters ? Math.max(1, countStatements(text)) : 1;
-  return query.call(this, config, values, callback);
+  const result = query.call(this, config, values, callback);
+  if (trace && result && typeof result.then === 'function') {
+    const start = performance.now();
+    const key = String(text).replace(/\s+/g, ' ').slice(0, 100);
+    const done = () => {
+      const t = trace.get(key) ?? { n: 0, ms: 0 };
+      trace.set(key, { n: t.n + 1, ms: t.ms + performance.now() - start });
+    };
+    result.then(done, done);
+  }
+  return result;
 };
 process.on('exit', () => {
+  if (trace) {
+    const top = [...trace].sort((a, b) => b[1].ms - a[1].ms).slice(0, 15);
+    for (const [key, t] of top) process.stderr.write(`${t.ms.toFixed(1).padStart(9)} ms ${String(t.n).padStart(5)}x ${key}\n`);
+    process.stderr.write(`process ${performance.now().toFixed(0)} ms\n`);
+  }
   if (!out) return;
   writeFileSync(out, JSON.stringify({ ...counts, maxRssKb: process.resourceUsage().maxRSS }));
 });

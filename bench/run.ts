@@ -47,6 +47,9 @@ import { writeReport } from './write-report';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const SELECTED = (process.env.BENCH_SIZES ?? 'S,M,L').split(',').map((s) => s.trim().toUpperCase());
+/** Cases to run, by a word of their name (cold, drift, level, rotate, destroy); default all. */
+const CASES = process.env.BENCH_CASES?.split(',').map((c) => c.trim().toLowerCase());
+const wanted = (name: string) => !CASES || CASES.some((c) => name.toLowerCase().includes(c));
 /** The hand-written script is stopped after this long (a run at L takes the better part of an hour). */
 const HAND_LIMIT_MS = Number(process.env.BENCH_HAND_LIMIT_S ?? 600) * 1000;
 /** Runs of the hand-written script per size; it dominates the benchmark's own time. */
@@ -214,7 +217,11 @@ async function threeWay(
   return {
     size: size.name,
     name,
-    measured: [pgcred.result(), ...(runs.grouped ? [grouped.result(reference)] : []), hand.result(reference)],
+    measured: [
+      pgcred.result(),
+      ...(runs.grouped ? [grouped.result(reference)] : []),
+      ...(hand.samples.length > 0 ? [hand.result(reference)] : []),
+    ],
   };
 }
 
@@ -280,13 +287,14 @@ async function benchSize(size: Size): Promise<CaseResult[]> {
   let applied: Template | undefined;
   try {
     project.writeConfig(configYaml(creds));
-    results.push(
-      await threeWay(size, 'cold apply', fixture, {
-        pgcred: (s) => project.pgcred(s, ['apply', '--yes']),
-        grouped: groupedCreate(creds, schemas, verifiers),
-        hand: handWrittenCreate(creds, schemas, passwords),
-      }),
-    );
+    if (wanted('cold apply'))
+      results.push(
+        await threeWay(size, 'cold apply', fixture, {
+          pgcred: (s) => project.pgcred(s, ['apply', '--yes']),
+          grouped: groupedCreate(creds, schemas, verifiers),
+          hand: handWrittenCreate(creds, schemas, passwords),
+        }),
+      );
 
     // The applied state every later case starts from.
     const server = await startCopy(fixture);
@@ -298,41 +306,44 @@ async function benchSize(size: Size): Promise<CaseResult[]> {
     applied = await keepAsTemplate(server);
     removeTemplate(fixture);
 
-    results.push(await driftCase(size, applied, project));
+    if (wanted('no-op drift')) results.push(await driftCase(size, applied, project));
 
-    results.push(
-      await threeWay(size, 'level change (all 60)', applied, {
-        pgcred: (s) => project.pgcred(s, ['apply', '--yes']),
-        before: () => project.writeConfig(configYaml(changed)),
-        after: () => project.writeConfig(configYaml(creds)),
-        grouped: groupedChange(creds, changed, schemas),
-        hand: handWrittenChange(changed, schemas),
-      }),
-    );
+    if (wanted('level change'))
+      results.push(
+        await threeWay(size, 'level change (all 60)', applied, {
+          pgcred: (s) => project.pgcred(s, ['apply', '--yes']),
+          before: () => project.writeConfig(configYaml(changed)),
+          after: () => project.writeConfig(configYaml(creds)),
+          grouped: groupedChange(creds, changed, schemas),
+          hand: handWrittenChange(changed, schemas),
+        }),
+      );
 
     const everyone = [...creds.map((c) => c.name), OWNER];
     const rotateScript = handWrittenRotate(everyone, passwords);
-    results.push(
-      await threeWay(size, 'rotate --all --force', applied, {
-        pgcred: (s) =>
-          project.pgcred(s, ['credentials:rotate', DATABASE, '--all', '--force', '--confirm', DATABASE]),
-        grouped: rotateScript,
-        groupedLabel: 'ALTER ROLE ... PASSWORD per credential (psql, one transaction)',
-        hand: rotateScript,
-        handLabel: 'ALTER ROLE ... PASSWORD per credential (psql)',
-      }),
-    );
+    if (wanted('rotate --all --force'))
+      results.push(
+        await threeWay(size, 'rotate --all --force', applied, {
+          pgcred: (s) =>
+            project.pgcred(s, ['credentials:rotate', DATABASE, '--all', '--force', '--confirm', DATABASE]),
+          grouped: rotateScript,
+          groupedLabel: 'ALTER ROLE ... PASSWORD per credential (psql, one transaction)',
+          hand: rotateScript,
+          handLabel: 'ALTER ROLE ... PASSWORD per credential (psql)',
+        }),
+      );
 
-    results.push(
-      await threeWay(size, 'destroy (all 60, owning objects)', applied, {
-        pgcred: (s) => project.pgcred(s, ['apply', '--prune', '--yes']),
-        before: () => project.writeConfig(configYaml([])),
-        after: () => project.writeConfig(configYaml(creds)),
-        prepare: (s) => giveOwnedObjects(s, creds),
-        grouped: groupedDestroy(creds),
-        hand: handWrittenDestroy(creds),
-      }),
-    );
+    if (wanted('destroy (all 60, owning objects)'))
+      results.push(
+        await threeWay(size, 'destroy (all 60, owning objects)', applied, {
+          pgcred: (s) => project.pgcred(s, ['apply', '--prune', '--yes']),
+          before: () => project.writeConfig(configYaml([])),
+          after: () => project.writeConfig(configYaml(creds)),
+          prepare: (s) => giveOwnedObjects(s, creds),
+          grouped: groupedDestroy(creds),
+          hand: handWrittenDestroy(creds),
+        }),
+      );
   } finally {
     if (applied) removeTemplate(applied);
     removeTemplate(fixture);

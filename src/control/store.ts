@@ -100,11 +100,15 @@ export class ControlStore {
   /** The first key used with a store is remembered by its fingerprint, so a wrong key fails here and not in a URL. */
   private async checkKey(): Promise<void> {
     const fingerprint = this.key.fingerprint();
-    const { rows } = await this.client.query(
-      `INSERT INTO pgcred.meta (key, value) VALUES ('key_fingerprint', $1)
-       ON CONFLICT (key) DO UPDATE SET value = pgcred.meta.value RETURNING value`,
-      [fingerprint],
-    );
+    // Read first: a read-only command (drift, plan) then writes nothing.
+    let { rows } = await this.client.query(`SELECT value FROM pgcred.meta WHERE key = 'key_fingerprint'`);
+    if (!rows[0]) {
+      ({ rows } = await this.client.query(
+        `INSERT INTO pgcred.meta (key, value) VALUES ('key_fingerprint', $1)
+         ON CONFLICT (key) DO UPDATE SET value = pgcred.meta.value RETURNING value`,
+        [fingerprint],
+      ));
+    }
     if (rows[0].value !== fingerprint) {
       throw new Error(
         `the master key (${this.key.source}) is not the one this control store was written with; ` +

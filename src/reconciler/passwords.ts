@@ -25,9 +25,12 @@ export async function checkPasswords(
   if (live.server.isSuperuser) {
     const { rows } = await admin.query(catalogSql('role_verifiers'), [withPassword]);
     const verifiers = new Map(rows.map((row) => [row.name as string, row.verifier as string | null]));
-    for (const name of withPassword) {
-      status.set(name, verifyScram(known.get(name)!, verifiers.get(name) ?? null) ? 'ok' : 'changed');
-    }
+    const results = await Promise.all(
+      withPassword.map((name) => verifyScram(known.get(name)!, verifiers.get(name) ?? null)),
+    );
+    withPassword.forEach((name, i) => {
+      status.set(name, results[i] ? 'ok' : 'changed');
+    });
     return status;
   }
   const results = await Promise.all(withPassword.map((name) => tryLogin(endpoint, name, known.get(name)!)));

@@ -1,9 +1,11 @@
 import { type Command, Option } from 'commander';
+import type { ClientBase } from 'pg';
 import { attachmentsOf } from '../../attachments/attachments';
 import { type DatabaseSpec, DEFAULT_CREDENTIAL, DEFAULT_GRACE_MS } from '../../model/config';
 import { formatDuration, parseDuration } from '../../model/duration';
 import { inspectDatabase, liveCredentials, refuseUnlessWritable } from '../../reconciler/credentials';
-import { credentialSource, type ReconcileContext } from '../../reconciler/reconcile';
+import type { LiveState } from '../../reconciler/live-state';
+import { credentialSource, openAdmin, type ReconcileContext } from '../../reconciler/reconcile';
 import { type RotationEvent, runRotation, startRotation } from '../../rotation/rotate';
 import { checkCredentialArgument } from '../arguments';
 import type { CommandContext } from '../context';
@@ -51,8 +53,9 @@ export function registerRotate(program: Command, context: () => CommandContext):
       }
       const rc = await ctx.reconcileContext();
       const source = credentialSource(rc.config, spec).name;
+      const live = await inspectDatabase(spec, rc);
       const names = options.all
-        ? [DEFAULT_CREDENTIAL, ...liveCredentials(await inspectDatabase(spec, rc))]
+        ? [DEFAULT_CREDENTIAL, ...liveCredentials(live)]
         : [options.name ?? DEFAULT_CREDENTIAL];
       const force = options.force === true || options.all === true;
       const apps = [
@@ -89,14 +92,28 @@ export function registerRotate(program: Command, context: () => CommandContext):
       const emitted: string[] = [];
       const emit = (event: RotationEvent) => report(ctx, event, emitted);
       const progress = new RotationProgress(ctx.io);
+      // One admin connection for all of them: a connection per credential was most of
+      // the time `--all` took.
+      const admin = await openAdmin(rc, spec);
       try {
         for (const name of names) {
-          await rotateOne(rc, spec, name, { force, graceMs, wait: options.wait, emit, progress, ctx });
+          await rotateOne(rc, spec, name, {
+            force,
+            graceMs,
+            live,
+            admin,
+            wait: options.wait,
+            emit,
+            progress,
+            ctx,
+          });
         }
       } catch (error) {
         progress.stop();
         ctx.io.stderr('!\n');
         throw error;
+      } finally {
+        await admin.end().catch(() => undefined);
       }
       progress.stop();
       const outcome = options.wait ? 'done' : 'started';
@@ -116,6 +133,8 @@ async function rotateOne(
   options: {
     force: boolean;
     graceMs?: number;
+    live: LiveState;
+    admin: ClientBase;
     wait: boolean;
     emit: (event: RotationEvent) => void;
     progress: RotationProgress;
@@ -125,6 +144,7 @@ async function rotateOne(
   const { rotation, resumed } = await startRotation(rc, spec, name, {
     force: options.force,
     graceMs: options.graceMs,
+    live: options.live,
   });
   if (resumed)
     options.emit({
@@ -133,10 +153,11 @@ async function rotateOne(
     });
   if (!options.wait) {
     const { advanceRotation } = await import('../../rotation/rotate');
-    await advanceRotation(rc, spec, rotation, options.emit);
+    await advanceRotation(rc, spec, rotation, options.emit, options.admin);
     return;
   }
   await runRotation(rc, spec, rotation, {
+    admin: options.admin,
     emit: options.emit,
     onWait: (wait) => options.progress.update(wait),
   });
