@@ -132,11 +132,25 @@ export function groupedChange(
   );
 }
 
-/** The best SQL for destroying credentials: objects go to the default credential, in three statements. */
-export function groupedDestroy(creds: readonly BenchCredential[]): string {
+/**
+ * The best SQL for destroying credentials: objects go to the default credential, the
+ * privileges go schema by schema naming every role, and DROP OWNED finds nothing left.
+ * (DROP OWNED BY all 60 alone revokes role by role on each object: slower than even
+ * the per-credential script.)
+ */
+export function groupedDestroy(creds: readonly BenchCredential[], schemas: readonly string[]): string {
   const names = list(creds.map((c) => c.name));
   return script([
     `REASSIGN OWNED BY ${names} TO ${q(OWNER)}`,
+    `REVOKE ALL ON DATABASE ${q(DATABASE)} FROM ${names}`,
+    ...['public', ...schemas].map((s) => `REVOKE ALL ON SCHEMA ${q(s)} FROM ${names}`),
+    ...schemas.flatMap((s) => [
+      `REVOKE ALL ON ALL TABLES IN SCHEMA ${q(s)} FROM ${names}`,
+      `REVOKE ALL ON ALL SEQUENCES IN SCHEMA ${q(s)} FROM ${names}`,
+    ]),
+    ...['TABLES', 'SEQUENCES', 'SCHEMAS'].map(
+      (kind) => `ALTER DEFAULT PRIVILEGES FOR ROLE ${q(OWNER)} REVOKE ALL ON ${kind} FROM ${names}`,
+    ),
     `DROP OWNED BY ${names}`,
     `DROP ROLE ${names}`,
   ]);

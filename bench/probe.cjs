@@ -36,7 +36,8 @@ Client.prototype.query = function probedQuery(config, values, callback) {
 process.on('exit', () => {
   if (trace) {
     const top = [...trace].sort((a, b) => b[1].ms - a[1].ms).slice(0, 15);
-    for (const [key, t] of top) process.stderr.write(`${t.ms.toFixed(1).padStart(9)} ms ${String(t.n).padStart(5)}x ${key}\n`);
+    for (const [key, t] of top)
+      process.stderr.write(`${t.ms.toFixed(1).padStart(9)} ms ${String(t.n).padStart(5)}x ${key}\n`);
     process.stderr.write(`process ${performance.now().toFixed(0)} ms\n`);
   }
   if (!out) return;

@@ -340,7 +340,7 @@ async function benchSize(size: Size): Promise<CaseResult[]> {
           before: () => project.writeConfig(configYaml([])),
           after: () => project.writeConfig(configYaml(creds)),
           prepare: (s) => giveOwnedObjects(s, creds),
-          grouped: groupedDestroy(creds),
+          grouped: groupedDestroy(creds, schemas),
           hand: handWrittenDestroy(creds),
         }),
       );

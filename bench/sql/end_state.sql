@@ -3,7 +3,9 @@
 -- items in a different order. pgcred's own control schema is left out.
 WITH relations AS (
   SELECT n.nspname, c.relname,
-         coalesce((SELECT string_agg(a::text, ',' ORDER BY a::text) FROM unnest(c.relacl) a), '') AS acl,
+         -- No ACL means the built-in one (the owner holds everything): written out, the two compare equal.
+         (SELECT string_agg(a::text, ',' ORDER BY a::text)
+            FROM unnest(coalesce(c.relacl, acldefault(CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END::"char", c.relowner))) a) AS acl,
          pg_get_userbyid(c.relowner) AS owner
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
    WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')

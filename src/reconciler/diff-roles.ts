@@ -268,47 +268,47 @@ export function dropRole(
   description: string,
 ): void {
   const subject = kind === 'rotating username' ? name.replace(/-rotating$/, '') : name;
+  // Statements name every role dropped together, and the objects are handed over
+  // before the diff revokes the roles' privileges schema by schema (it plans those as
+  // it does for a level of none). DROP OWNED then finds almost nothing left: revoking
+  // one role at a time from each of its objects is what made a destroy take minutes.
   if (!live.server.isSuperuser) {
     // REASSIGN and DROP OWNED need the privileges of the role; a CREATEROLE admin takes
     // them for the hand-over (ADMIN OPTION lets it, from 16 on), and they go with the role.
-    b.simple(
-      Phase.Drop,
+    b.roleList(
+      Phase.HandOver,
       'grant-membership',
       subject,
       `role ${name}`,
       `the admin role ${live.server.currentUser} takes the privileges of ${name} to hand its objects over`,
-      `GRANT ${quoteIdent(name)} TO CURRENT_USER`,
+      { head: 'GRANT', role: name, tail: ' TO CURRENT_USER' },
     );
   }
-  b.simple(
-    Phase.Drop,
+  b.roleList(
+    Phase.HandOver,
     'drop',
     subject,
     `role ${name}`,
     `${kind === 'rotating username' ? `rotating username ${name}` : ''} ${description}; objects it owns go to the default credential`.trim(),
-    `REASSIGN OWNED BY ${quoteIdent(name)} TO ${quoteIdent(owner)}`,
+    { head: 'REASSIGN OWNED BY', role: name, tail: ` TO ${quoteIdent(owner)}` },
     { destructive: true },
   );
-  b.simple(
+  b.roleList(
     Phase.Drop,
     'drop',
     subject,
     `role ${name}`,
     `privileges of ${name} are dropped`,
-    `DROP OWNED BY ${quoteIdent(name)}`,
-    {
-      destructive: true,
-    },
+    { head: 'DROP OWNED BY', role: name },
+    { destructive: true },
   );
-  b.simple(
+  b.roleList(
     Phase.Drop,
     'drop',
     subject,
     `role ${name}`,
     `role ${name} is dropped`,
-    `DROP ROLE ${quoteIdent(name)}`,
-    {
-      destructive: true,
-    },
+    { head: 'DROP ROLE', role: name },
+    { destructive: true },
   );
 }

@@ -162,6 +162,7 @@ export function diff(desired: DesiredDatabase, live: LiveState): Plan {
 
   // Managed roles of this database that are no longer declared, and rotations that ended.
   const staleRotating: string[] = [];
+  const dropped: string[] = [];
   for (const role of scope ? [] : roles.values()) {
     const mark = parseManagedComment(role.comment);
     if (!mark || mark.database !== db) continue;
@@ -174,6 +175,7 @@ export function diff(desired: DesiredDatabase, live: LiveState): Plan {
         );
       } else if (desired.prune) {
         dropRole(b, live, role.name, owner, 'credential', 'is destroyed (no longer declared; --prune)');
+        dropped.push(role.name);
       } else {
         b.finding({
           kind: 'undeclared-credential',
@@ -186,6 +188,7 @@ export function diff(desired: DesiredDatabase, live: LiveState): Plan {
   }
   for (const name of staleRotating) {
     dropRole(b, live, name, owner, 'rotating username', 'is dropped: no rotation is in progress');
+    dropped.push(name);
   }
 
   // Privileges. The owner holds everything by ownership and is left alone; PUBLIC
@@ -201,6 +204,8 @@ export function diff(desired: DesiredDatabase, live: LiveState): Plan {
   if (!scope) {
     accesses.set(PUBLIC, emptyAccess());
     for (const name of rotatingExpected) if (roles.has(name)) accesses.set(name, emptyAccess());
+    // Roles about to be dropped lose their privileges in grouped statements first.
+    for (const name of dropped) accesses.set(name, emptyAccess());
   }
 
   reportMissingObjects(b, desired, live, accesses, liveSchemas);

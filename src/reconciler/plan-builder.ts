@@ -35,6 +35,13 @@ export class PlanBuilder {
     phase: number;
   }[] = [];
   private intents: (Intent & { phase: number })[] = [];
+  private roleLists: {
+    change: Omit<Change, 'id' | 'statement' | 'sql'>;
+    phase: number;
+    head: string;
+    tail: string;
+    role: string;
+  }[] = [];
   private intentChanges: Omit<Change, 'id' | 'statement' | 'sql'>[] = [];
 
   /** A change made by exactly one statement. */
@@ -52,6 +59,28 @@ export class PlanBuilder {
       sql,
       passwordFor: options.passwordFor,
       phase,
+    });
+  }
+
+  /**
+   * A change made by a statement that names roles, shared with every other change of
+   * the same phase and statement: `DROP ROLE a, b, c` rather than one statement each.
+   */
+  roleList(
+    phase: number,
+    action: ChangeAction,
+    subject: string,
+    target: string,
+    description: string,
+    statement: { head: string; role: string; tail?: string },
+    options: { destructive?: boolean } = {},
+  ): void {
+    this.roleLists.push({
+      change: { action, subject, target, description, destructive: options.destructive ?? false },
+      phase,
+      head: statement.head,
+      tail: statement.tail ?? '',
+      role: statement.role,
     });
   }
 
@@ -120,6 +149,28 @@ export class PlanBuilder {
     this.pending.forEach((p, order) => {
       entries.push({ phase: p.phase, order, sql: p.sql!, passwordFor: p.passwordFor, changes: [p.change] });
     });
+    const lists = new Map<string, Entry & { roles: string[]; tail: string; head: string }>();
+    this.roleLists.forEach((item, order) => {
+      const key = `${item.phase}\t${item.head}\t${item.tail}`;
+      const list = lists.get(key);
+      if (list) {
+        list.roles.push(quoteIdent(item.role));
+        list.changes.push(item.change);
+      } else {
+        lists.set(key, {
+          phase: item.phase,
+          order: 5_000 + order,
+          sql: '',
+          head: item.head,
+          tail: item.tail,
+          roles: [quoteIdent(item.role)],
+          changes: [item.change],
+        });
+      }
+    });
+    for (const { head, tail, roles, ...entry } of lists.values()) {
+      entries.push({ ...entry, sql: `${head} ${roles.join(', ')}${tail}` });
+    }
     groups.forEach((group, order) => {
       entries.push({
         phase: group.phase,
@@ -169,10 +220,12 @@ export enum Phase {
   AlterRole = 1,
   Membership = 2,
   Ownership = 3,
-  Revoke = 4,
-  Grant = 5,
-  Drop = 6,
-  Last = 7,
+  /** Roles about to be dropped hand their objects to the default credential, before their privileges are revoked. */
+  HandOver = 4,
+  Revoke = 5,
+  Grant = 6,
+  Drop = 7,
+  Last = 8,
 }
 
 /** Groups intents into statements: first per object (its grantees), then objects that share grantees. */

@@ -275,6 +275,45 @@ describe('diff (pure): from declared and live to the statements that converge', 
     ]);
   });
 
+  it('prunes many credentials in grouped statements: hand over, revoke schema by schema, then drop', () => {
+    const names = ['a', 'b', 'c'];
+    const live = liveState({
+      extraRoles: names.map((n) => managed(n)),
+      tables: { public: 3, s1: 200 },
+      server: { ...liveState().server, acl: names.map((n) => ({ grantee: n, privilege: 'CONNECT' })) },
+      schemas: ['public', 's1'].map((name) => ({
+        name,
+        owner: OWNER,
+        acl: names.map((n) => ({ grantee: n, privilege: 'USAGE' })),
+      })),
+      relationPrivileges: names.flatMap((n) => [held(n, 's1', 'SELECT', 200, 200)]),
+      defaultPrivileges: names.map((n) => ({
+        owner: OWNER,
+        schema: null,
+        objtype: 'tables' as const,
+        grantee: n,
+        privilege: 'SELECT',
+      })),
+    });
+    const plan = diff(desired({ prune: true }), live);
+    expect(sql(plan)).toEqual([
+      'REASSIGN OWNED BY "a", "b", "c" TO "u_owner"',
+      'REVOKE CONNECT ON DATABASE "app" FROM "a", "b", "c"',
+      'REVOKE USAGE ON SCHEMA "public", "s1" FROM "a", "b", "c"',
+      'REVOKE SELECT ON ALL TABLES IN SCHEMA "s1" FROM "a", "b", "c"',
+      'ALTER DEFAULT PRIVILEGES FOR ROLE "u_owner" REVOKE SELECT ON TABLES FROM "a", "b", "c"',
+      'DROP OWNED BY "a", "b", "c"',
+      'DROP ROLE "a", "b", "c"',
+    ]);
+    // Each credential still reads as its own change: destroyed, and what it loses.
+    expect(plan.changes.filter((c) => c.subject === 'b').map((c) => c.description)).toEqual(
+      expect.arrayContaining([
+        'is destroyed (no longer declared; --prune); objects it owns go to the default credential',
+        'role b is dropped',
+      ]),
+    );
+  });
+
   it('prunes under a CREATEROLE admin by taking the privileges of the role first (REASSIGN OWNED needs them)', () => {
     const server = { ...liveState().server, isSuperuser: false, currentUser: OWNER };
     const live = liveState({ server, extraRoles: [managed('old')] });
