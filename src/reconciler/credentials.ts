@@ -38,7 +38,7 @@ export function liveCredentials(live: LiveState): string[] {
 export async function inspectDatabase(spec: DatabaseSpec, ctx?: ReconcileContext): Promise<LiveState> {
   const client = ctx ? await openAdmin(ctx, spec) : await connectAdmin(spec.url, spec.name);
   try {
-    return await inspect(client);
+    return await inspect(client, spec.owner ? { owner: spec.owner } : {});
   } finally {
     await client.end().catch(() => undefined);
   }

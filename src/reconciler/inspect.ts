@@ -32,6 +32,8 @@ export function catalogSql(name: string): string {
 export interface InspectOptions {
   /** Tables and sequences named by custom grants, to learn which exist. */
   readonly declaredObjects?: readonly QualifiedName[];
+  /** The default credential's username when the file names one (else the database owner's is assumed). */
+  readonly owner?: string;
 }
 
 /**
@@ -48,7 +50,7 @@ export async function inspect(client: ClientBase, options: InspectOptions = {}):
     await client.query<RelationPrivilegeRow>(catalogSql('relation_privileges'), [EXCEPTION_CAP])
   ).rows;
   const defaults = (await client.query(catalogSql('default_privileges'))).rows;
-  const owners = (await client.query(catalogSql('owners'))).rows;
+  const owners = (await client.query(catalogSql('owners'), [options.owner ?? null])).rows;
   const definers = (await client.query(catalogSql('definer_functions'))).rows;
   const objects =
     declared.length > 0

@@ -139,7 +139,10 @@ async function computePlan(
 ): Promise<{ plan: Plan; live: LiveState }> {
   const source = credentialSource(ctx.config, spec);
   const accesses = (options.credentials ?? source.credentials).map((c) => c.access);
-  const live = await inspect(client, { declaredObjects: declaredObjectsOf(accesses) });
+  const live = await inspect(client, {
+    declaredObjects: declaredObjectsOf(accesses),
+    ...(source.owner ? { owner: source.owner } : {}),
+  });
   const desired = await desiredState(ctx, spec, client, live, options);
   const plan = diff(desired, live);
   const refusals = options.check?.(live, ownerName(desired, live)) ?? [];
