@@ -16,7 +16,6 @@ export interface BenchRun {
   readonly started: string;
   readonly finished: string;
   readonly runs: number;
-  readonly handRuns: number;
   readonly handLimitMs: number;
   readonly postgres: string;
   readonly machine: { cpus: number; cpu: string; memoryGb: number; node: string };
@@ -27,6 +26,7 @@ export interface BenchRun {
     views: number;
     sequences: number;
     credentials: number;
+    handRuns: number;
   }[];
   readonly results: readonly CaseResult[];
 }
@@ -127,8 +127,8 @@ export function writeReport(run: BenchRun): { markdown: string; targets: Target[
     '',
     `Run of ${run.started.slice(0, 16).replace('T', ' ')} UTC, ${minutes.toFixed(0)} minutes: PostgreSQL ${run.postgres} (embedded),`,
     `Node ${run.machine.node}, ${run.machine.cpus} cores (${run.machine.cpu}), ${run.machine.memoryGb} GB.`,
-    `${run.runs} runs of each pgcred case and grouped baseline, ${run.handRuns} of each hand-written script,`,
-    `which is stopped after ${seconds(run.handLimitMs)} (shown as "> limit").`,
+    `${run.runs} runs of each pgcred case and grouped baseline; the hand-written scripts ran`,
+    `${run.sizes.map((s) => `${s.handRuns} time${s.handRuns === 1 ? '' : 's'} at ${s.name}`).join(', ')}, each stopped after ${seconds(run.handLimitMs)} (shown as "> limit").`,
     '',
     '## Fixtures',
     '',

@@ -62,26 +62,29 @@ export function reportUnmanaged(
 ): void {
   const s = live.server;
   const reaching = new Map<string, string>();
-  const note = (role: string | null, why: string) => {
-    if (role && !reaching.has(role)) reaching.set(role, why);
+  // The reason is worded only for the first sighting of a role: a database has
+  // thousands of privilege groups and few roles.
+  const note = (role: string | null, why: () => string) => {
+    if (role && !reaching.has(role)) reaching.set(role, why());
   };
-  for (const entry of s.acl) note(entry.grantee, `holds ${entry.privilege} on database ${s.database}`);
+  for (const entry of s.acl) note(entry.grantee, () => `holds ${entry.privilege} on database ${s.database}`);
   for (const schema of live.schemas) {
     for (const entry of schema.acl)
-      note(entry.grantee, `holds ${entry.privilege} on schema ${displayIdent(schema.name)}`);
+      note(entry.grantee, () => `holds ${entry.privilege} on schema ${displayIdent(schema.name)}`);
   }
   for (const group of live.relationPrivileges) {
     note(
       group.grantee,
-      `holds ${group.privilege} on ${group.holding} ${group.class} in schema ${displayIdent(group.schema)}`,
+      () =>
+        `holds ${group.privilege} on ${group.holding} ${group.class} in schema ${displayIdent(group.schema)}`,
     );
   }
-  for (const entry of live.defaultPrivileges) note(entry.grantee, 'holds default privileges');
+  for (const entry of live.defaultPrivileges) note(entry.grantee, () => 'holds default privileges');
   for (const owned of live.foreignOwnership) {
     if (owned.schema !== desired.controlSchema)
-      note(owned.owner, `owns ${owned.kind}s in schema ${displayIdent(owned.schema)}`);
+      note(owned.owner, () => `owns ${owned.kind}s in schema ${displayIdent(owned.schema)}`);
   }
-  for (const role of live.roles.values()) if (role.superuser) note(role.name, 'is a superuser');
+  for (const role of live.roles.values()) if (role.superuser) note(role.name, () => 'is a superuser');
   const ignored = new Set(desired.ignoreRoles);
   for (const [name, why] of [...reaching].sort(([a], [b2]) => a.localeCompare(b2))) {
     if (name === owner || declared.has(name) || ignored.has(name)) continue;

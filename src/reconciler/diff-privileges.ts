@@ -171,6 +171,13 @@ export function planRelationPrivileges(
         }
       }
     }
+    // Scopes where the grantee is to hold nothing at all, whole-schema or by name.
+    const wanted = new Set(
+      [...access.relations.keys()].map((key) => {
+        const { class: cls, schema } = splitRelationKey(key);
+        return `${cls}\t${schema}`;
+      }),
+    );
     for (const [scope, c] of full) {
       const [cls, schema] = scope.split('\t') as [RelationClass, string];
       const total = totals.get(scope) ?? 0;
@@ -179,6 +186,7 @@ export function planRelationPrivileges(
       b.converge({ kind: 'relations', sort: cls, object: schema }, grantee, target, c.grant, c.revoke, {
         grant: ` (${total} ${CLASS_NOUN[cls][total === 1 ? 0 : 1]})${notes.length > 0 ? `; ${notes.join('; ')}` : ''}`,
         revoke: ` (${mergeNotes(c.revokeNotes).join('; ')})`,
+        revokeAll: c.grant.length === 0 && !wanted.has(scope),
       });
     }
     for (const [scope, c] of specific) {

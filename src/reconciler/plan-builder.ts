@@ -107,7 +107,7 @@ export class PlanBuilder {
     target: string,
     grant: readonly string[],
     revoke: readonly string[],
-    detail: { grant?: string; revoke?: string } = {},
+    detail: { grant?: string; revoke?: string; revokeAll?: boolean } = {},
   ): void {
     const sorted = (privileges: readonly string[]) => [...privileges].sort(comparePrivileges);
     if (grant.length > 0) {
@@ -122,8 +122,11 @@ export class PlanBuilder {
     }
     if (revoke.length > 0) {
       const privileges = sorted(revoke);
+      // A grantee that keeps nothing on the object loses ALL: the statement is then the
+      // same whatever each grantee held, and one pass over a schema's relations serves
+      // every such grantee (destroying read-only and read-write credentials together).
       this.intent(
-        { ...object, action: 'revoke', privileges, grantee },
+        { ...object, action: 'revoke', privileges: detail.revokeAll ? ['ALL'] : privileges, grantee },
         grantee,
         target,
         `loses ${privileges.join(', ')} on ${target}${detail.revoke ?? ''}`,

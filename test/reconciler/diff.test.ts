@@ -125,7 +125,7 @@ describe('diff (pure): from declared and live to the statements that converge', 
         server: { ...liveState().server, acl: [{ grantee: 'n', privilege: 'CONNECT' }] },
         relationPrivileges: [held('n', 'public', 'SELECT', 1, 3, { holders: ['secrets'] })],
       },
-      ['GRANT "n" TO "u_owner" WITH ADMIN OPTION', 'REVOKE SELECT ON ALL TABLES IN SCHEMA "public" FROM "n"'],
+      ['GRANT "n" TO "u_owner" WITH ADMIN OPTION', 'REVOKE ALL ON ALL TABLES IN SCHEMA "public" FROM "n"'],
     ],
     [
       'custom grants, down to one table, as the seed shows',
@@ -286,7 +286,11 @@ describe('diff (pure): from declared and live to the statements that converge', 
         owner: OWNER,
         acl: names.map((n) => ({ grantee: n, privilege: 'USAGE' })),
       })),
-      relationPrivileges: names.flatMap((n) => [held(n, 's1', 'SELECT', 200, 200)]),
+      // Read-only and read-write: different privileges, one statement that takes them all.
+      relationPrivileges: [
+        ...names.map((n) => held(n, 's1', 'SELECT', 200, 200)),
+        held('b', 's1', 'INSERT', 200, 200),
+      ],
       defaultPrivileges: names.map((n) => ({
         owner: OWNER,
         schema: null,
@@ -300,7 +304,7 @@ describe('diff (pure): from declared and live to the statements that converge', 
       'REASSIGN OWNED BY "a", "b", "c" TO "u_owner"',
       'REVOKE CONNECT ON DATABASE "app" FROM "a", "b", "c"',
       'REVOKE USAGE ON SCHEMA "public", "s1" FROM "a", "b", "c"',
-      'REVOKE SELECT ON ALL TABLES IN SCHEMA "s1" FROM "a", "b", "c"',
+      'REVOKE ALL ON ALL TABLES IN SCHEMA "s1" FROM "a", "b", "c"',
       'ALTER DEFAULT PRIVILEGES FOR ROLE "u_owner" REVOKE SELECT ON TABLES FROM "a", "b", "c"',
       'DROP OWNED BY "a", "b", "c"',
       'DROP ROLE "a", "b", "c"',
@@ -308,6 +312,7 @@ describe('diff (pure): from declared and live to the statements that converge', 
     // Each credential still reads as its own change: destroyed, and what it loses.
     expect(plan.changes.filter((c) => c.subject === 'b').map((c) => c.description)).toEqual(
       expect.arrayContaining([
+        'loses SELECT, INSERT on all tables in schema s1 (SELECT, INSERT held on 200 of 200)',
         'is destroyed (no longer declared; --prune); objects it owns go to the default credential',
         'role b is dropped',
       ]),

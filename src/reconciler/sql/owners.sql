@@ -1,9 +1,11 @@
--- Objects in non-system schemas per owner, schema and kind, with a few names; the
--- reconciler reports those the default credential does not own. Members of extensions are left out: their
--- owner is whoever installed the extension. $1 is the default credential's username
--- when the file names one; the database owner counts as it too unless a superuser owns
--- the database. The default credential's objects are only counted: sorting 100,000
--- names to keep five that nobody reads was most of this query's time.
+-- Objects in non-system schemas that the default credential does not own, per owner,
+-- schema and kind, with a few names: the reconciler reports them. $1 is the default
+-- credential's username when the file names one; the database owner counts as it
+-- too unless a superuser owns the database. The default credential's own objects,
+-- nearly all of a database, are skipped before anything else is looked up, so this
+-- reads pg_class once and little else however many tables there are. Members of
+-- extensions are left out (their owner is whoever installed the extension), and so
+-- are sequences owned by a column, which follow their table.
 WITH default_credential AS (
   SELECT r.oid FROM pg_roles r WHERE r.rolname = $1
   UNION
@@ -11,33 +13,25 @@ WITH default_credential AS (
    WHERE d.datname = current_database() AND NOT r.rolsuper
 ),
 owned AS (
-  SELECT c.relowner AS owner, n.nspname AS schema,
+  SELECT c.relowner AS owner, c.oid, 'pg_class'::regclass AS classid, c.relnamespace AS namespace,
          CASE c.relkind WHEN 'S' THEN 'sequence' WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view'
                         WHEN 'f' THEN 'foreign table' ELSE 'table' END AS kind,
          c.relname AS name
-    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    FROM pg_class c
    WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
-     -- NOT IN over a subquery is a hashed lookup per row, not an index probe per row.
-     AND c.oid NOT IN (SELECT e.objid FROM pg_depend e WHERE e.classid = 'pg_class'::regclass AND e.deptype = 'e')
-     AND NOT (c.relkind = 'S' AND c.oid IN (SELECT o.objid FROM pg_depend o WHERE o.classid = 'pg_class'::regclass
-                                                AND o.deptype IN ('a', 'i')))
+     AND c.relowner NOT IN (SELECT oid FROM default_credential)
+     AND NOT (c.relkind = 'S' AND EXISTS (SELECT 1 FROM pg_depend o WHERE o.classid = 'pg_class'::regclass
+                                             AND o.objid = c.oid AND o.deptype IN ('a', 'i')))
   UNION ALL
-  SELECT n.nspowner, n.nspname, 'schema', n.nspname
+  SELECT n.nspowner, n.oid, 'pg_namespace'::regclass, n.oid, 'schema', n.nspname
     FROM pg_namespace n
-   WHERE n.oid NOT IN (SELECT e.objid FROM pg_depend e WHERE e.classid = 'pg_namespace'::regclass AND e.deptype = 'e')
-),
-visible AS (
-  SELECT * FROM owned o
-   WHERE o.schema NOT IN ('pg_catalog', 'information_schema')
-     AND o.schema !~ '^pg_(toast|temp_|toast_temp_)'
+   WHERE n.nspowner NOT IN (SELECT oid FROM default_credential)
 )
-SELECT pg_get_userbyid(v.owner) AS owner, v.schema, v.kind, count(*)::int AS count, NULL::text[] AS sample
-  FROM visible v
- WHERE v.owner IN (SELECT oid FROM default_credential)
- GROUP BY v.owner, v.schema, v.kind
-UNION ALL
-SELECT pg_get_userbyid(v.owner), v.schema, v.kind, count(*)::int,
-       (array_agg(v.name::text ORDER BY v.name))[1:5]
-  FROM visible v
- WHERE v.owner NOT IN (SELECT oid FROM default_credential)
- GROUP BY v.owner, v.schema, v.kind;
+SELECT pg_get_userbyid(o.owner) AS owner, n.nspname AS schema, o.kind, count(*)::int AS count,
+       (array_agg(o.name::text ORDER BY o.name))[1:5] AS sample
+  FROM owned o
+  JOIN pg_namespace n ON n.oid = o.namespace
+ WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+   AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'
+   AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = o.classid AND e.objid = o.oid AND e.deptype = 'e')
+ GROUP BY o.owner, n.nspname, o.kind;
