@@ -42,6 +42,9 @@ export async function keepAsTemplate(server: PostgresServer): Promise<Template> 
   // L) instead of keeping it for reuse, so every copy is smaller and quicker to make.
   await client.query('ALTER SYSTEM SET wal_recycle = off');
   await client.query('SELECT pg_reload_conf()');
+  // Two checkpoints around a segment switch: the second removes what the first kept.
+  await client.query('CHECKPOINT');
+  await client.query('SELECT pg_switch_wal()');
   await client.query('CHECKPOINT');
   await client.query('ALTER SYSTEM RESET wal_recycle');
   await client.query('SELECT pg_reload_conf()');

@@ -1,15 +1,16 @@
 /**
  * pgcred's cost, side by side with what a user would otherwise run.
  *
- *   npm run bench                      S, M and L, 3 runs each; writes BENCHMARKS.md and bench/results.json
- *   BENCH_SIZES=S,M BENCH_RUNS=5 npm run bench
+ *   npm run bench                      S, M and L; writes BENCHMARKS.md and bench/results.json
+ *   BENCH_SIZES=L npm run bench         one size; the others' last results are kept beside it
+ *   BENCH_RUNS=5 BENCH_HAND_RUNS=1 BENCH_HAND_LIMIT_S=300 BENCH_CASES=drift,rotate npm run bench
  *
  * Every run starts a copy of a stopped template cluster, so no run pays for the
  * catalog bloat an earlier one left. pgcred runs as its CLI, as a user runs it;
  * the baselines run as psql scripts. See BENCHMARKS.md for what each case does.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -43,25 +44,28 @@ import {
 } from './fixture';
 import { floorProcess, Project, psql, type Sample } from './processes';
 import type { CaseResult, Measured } from './report';
-import { writeReport } from './write-report';
+import { type BenchRun, type SizeRun, writeReport } from './write-report';
 
-const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const SELECTED = (process.env.BENCH_SIZES ?? 'S,M,L').split(',').map((s) => s.trim().toUpperCase());
+/** Runs of each pgcred case and grouped baseline: 3, or 2 at L, where one run of a case takes minutes. */
+const runsOf = (size: Size) =>
+  process.env.BENCH_RUNS !== undefined ? Number(process.env.BENCH_RUNS) : size.name === 'L' ? 2 : 3;
 /** Cases to run, by a word of their name (cold, drift, level, rotate, destroy); default all. */
 const CASES = process.env.BENCH_CASES?.split(',').map((c) => c.trim().toLowerCase());
 const wanted = (name: string) => !CASES || CASES.some((c) => name.toLowerCase().includes(c));
-/** The hand-written script is stopped after this long (a run at L takes the better part of an hour). */
-const HAND_LIMIT_MS = Number(process.env.BENCH_HAND_LIMIT_S ?? 600) * 1000;
 /**
- * Runs of the hand-written script per size: it dominates the benchmark's own time,
- * so L runs it once (stopped at the limit) unless BENCH_HAND_RUNS says otherwise.
+ * Runs of the hand-written script, and when it is stopped: it dominates the
+ * benchmark's own time, so L runs it once and stops it after 5 minutes (its targets
+ * are at M, where it runs as often as pgcred, for up to 10 minutes).
  */
-const handRuns = (size: Size) =>
+const handRunsOf = (size: Size) =>
   process.env.BENCH_HAND_RUNS !== undefined
     ? Number(process.env.BENCH_HAND_RUNS)
     : size.name === 'L'
       ? 1
-      : RUNS;
+      : runsOf(size);
+const handLimitOf = (size: Size) =>
+  Number(process.env.BENCH_HAND_LIMIT_S ?? (size.name === 'L' ? 300 : 600)) * 1000;
 
 const FLOOR_SQL = 'SELECT count(*) FROM pg_class, aclexplode(relacl)';
 const END_STATE_SQL = readFileSync(join(__dirname, 'sql', 'end_state.sql'), 'utf8');
@@ -182,10 +186,6 @@ class Collector {
   }
 }
 
-async function limited(server: PostgresServer, script: string): Promise<Sample> {
-  return psql(server, script, false, HAND_LIMIT_MS);
-}
-
 /**
  * A case measured three ways on fresh copies of one template: pgcred, the grouped
  * SQL and the hand-written script, interleaved so that no one of them gets the
@@ -210,7 +210,9 @@ async function threeWay(
   const pgcred = new Collector('pgcred');
   const grouped = new Collector(runs.groupedLabel ?? 'grouped SQL (psql, one transaction)');
   const hand = new Collector(runs.handLabel ?? 'hand-written script (psql)');
-  const HAND_RUNS = handRuns(size);
+  const RUNS = runsOf(size);
+  const HAND_RUNS = handRunsOf(size);
+  const limited = (server: PostgresServer, script: string) => psql(server, script, false, handLimitOf(size));
   for (let i = 0; i < Math.max(RUNS, HAND_RUNS); i++) {
     if (i < RUNS) {
       runs.before?.();
@@ -239,6 +241,7 @@ async function threeWay(
 
 async function driftCase(size: Size, applied: Template, project: Project): Promise<CaseResult> {
   log(`${size.name} no-op drift`);
+  const RUNS = runsOf(size);
   const server = await startCopy(applied);
   try {
     const drift = new Collector('pgcred');
@@ -368,15 +371,31 @@ async function main(): Promise<void> {
   const sizes = SIZES.filter((s) => SELECTED.includes(s.name));
   if (sizes.length === 0)
     throw new Error(`BENCH_SIZES names no size of ${SIZES.map((s) => s.name).join(', ')}`);
-  const started = new Date();
+  const resultsFile = join(__dirname, 'results.json');
+  // Sizes not run this time keep their last results: each size's ratios come from one
+  // run, and L takes the better part of an hour.
+  const previous: BenchRun | undefined = existsSync(resultsFile)
+    ? JSON.parse(readFileSync(resultsFile, 'utf8'))
+    : undefined;
+  const kept = (previous?.sizes ?? []).filter(
+    (s) => !SELECTED.includes(s.name) && Array.isArray(previous?.results),
+  );
+  const sizeRuns: SizeRun[] = [];
   const results: CaseResult[] = [];
-  for (const size of sizes) results.push(...(await benchSize(size)));
-  const machine = {
-    cpus: cpus().length,
-    cpu: cpus()[0]?.model ?? 'unknown',
-    memoryGb: Math.round(totalmem() / 2 ** 30),
-    node: process.version,
-  };
+  for (const size of sizes) {
+    const started = new Date().toISOString();
+    results.push(...(await benchSize(size)));
+    sizeRuns.push({
+      ...size,
+      ...relationCounts(size),
+      credentials: 60,
+      runs: runsOf(size),
+      handRuns: handRunsOf(size),
+      handLimitMs: handLimitOf(size),
+      started,
+      finished: new Date().toISOString(),
+    });
+  }
   const server = await startFresh();
   const postgres = await withClient(
     server,
@@ -384,22 +403,26 @@ async function main(): Promise<void> {
     'postgres',
   );
   await server.stop();
-  const run = {
-    started: started.toISOString(),
-    finished: new Date().toISOString(),
-    runs: RUNS,
-    handLimitMs: HAND_LIMIT_MS,
+  const order = (name: string) => SIZES.findIndex((s) => s.name === name);
+  const run: BenchRun = {
     postgres,
-    machine,
-    sizes: sizes.map((s) => ({ ...s, ...relationCounts(s), credentials: 60, handRuns: handRuns(s) })),
-    results,
+    machine: {
+      cpus: cpus().length,
+      cpu: cpus()[0]?.model ?? 'unknown',
+      memoryGb: Math.round(totalmem() / 2 ** 30),
+      node: process.version,
+    },
+    sizes: [...kept, ...sizeRuns].sort((a, b) => order(a.name) - order(b.name)),
+    results: [
+      ...(previous?.results ?? []).filter((r) => kept.some((k) => k.name === r.size)),
+      ...results,
+    ].sort((a, b) => order(a.size) - order(b.size)),
   };
-  mkdirSync(join(__dirname), { recursive: true });
-  writeFileSync(join(__dirname, 'results.json'), `${JSON.stringify(run, null, 2)}\n`);
+  writeFileSync(resultsFile, `${JSON.stringify(run, null, 2)}\n`);
   const report = writeReport(run);
   writeFileSync(join(__dirname, '..', 'BENCHMARKS.md'), report.markdown);
   for (const t of report.targets) log(`${t.met ? 'met   ' : 'MISSED'} ${t.what}: ${t.measured}`);
-  log(`wrote BENCHMARKS.md and bench/results.json (medians: ${results.length} cases)`);
+  log(`wrote BENCHMARKS.md and bench/results.json (${results.length} cases run now)`);
 }
 
 main().catch((error) => {

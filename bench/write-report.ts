@@ -12,22 +12,24 @@ import {
   type Target,
 } from './report';
 
-export interface BenchRun {
+export interface SizeRun {
+  readonly name: string;
+  readonly schemas: number;
+  readonly tables: number;
+  readonly views: number;
+  readonly sequences: number;
+  readonly credentials: number;
+  readonly runs: number;
+  readonly handRuns: number;
+  readonly handLimitMs: number;
   readonly started: string;
   readonly finished: string;
-  readonly runs: number;
-  readonly handLimitMs: number;
+}
+
+export interface BenchRun {
   readonly postgres: string;
   readonly machine: { cpus: number; cpu: string; memoryGb: number; node: string };
-  readonly sizes: readonly {
-    name: string;
-    schemas: number;
-    tables: number;
-    views: number;
-    sequences: number;
-    credentials: number;
-    handRuns: number;
-  }[];
+  readonly sizes: readonly SizeRun[];
   readonly results: readonly CaseResult[];
 }
 
@@ -117,18 +119,25 @@ export function writeReport(run: BenchRun): { markdown: string; targets: Target[
   const checked = targets(run);
   const notesFile = join(__dirname, 'notes.md');
   const notes = existsSync(notesFile) ? readFileSync(notesFile, 'utf8').trim() : '';
-  const minutes = (Date.parse(run.finished) - Date.parse(run.started)) / 60_000;
   const markdown = [
     '# Benchmarks',
     '',
-    'pgcred against what a user would otherwise run, in one benchmark process: every ratio below compares runs made',
-    'minutes apart on the same machine. This file is written by `npm run bench`; the raw figures are in',
-    '[bench/results.json](bench/results.json).',
+    'pgcred against what a user would otherwise run, in one benchmark process per size: every ratio below',
+    'compares runs made minutes apart on the same machine and server. This file is written by `npm run bench`;',
+    'the raw figures are in [bench/results.json](bench/results.json).',
     '',
-    `Run of ${run.started.slice(0, 16).replace('T', ' ')} UTC, ${minutes.toFixed(0)} minutes: PostgreSQL ${run.postgres} (embedded),`,
-    `Node ${run.machine.node}, ${run.machine.cpus} cores (${run.machine.cpu}), ${run.machine.memoryGb} GB.`,
-    `${run.runs} runs of each pgcred case and grouped baseline; the hand-written scripts ran`,
-    `${run.sizes.map((s) => `${s.handRuns} time${s.handRuns === 1 ? '' : 's'} at ${s.name}`).join(', ')}, each stopped after ${seconds(run.handLimitMs)} (shown as "> limit").`,
+    `PostgreSQL ${run.postgres} (embedded), Node ${run.machine.node}, ${run.machine.cpus} cores (${run.machine.cpu}),`,
+    `${run.machine.memoryGb} GB.`,
+    '',
+    markdownTable(
+      ['size', 'run', 'pgcred and grouped SQL', 'hand-written script'],
+      run.sizes.map((s) => [
+        s.name,
+        `${s.started.slice(0, 16).replace('T', ' ')} UTC, ${((Date.parse(s.finished) - Date.parse(s.started)) / 60_000).toFixed(0)} min`,
+        `${s.runs} runs of each case`,
+        `${s.handRuns} run${s.handRuns === 1 ? '' : 's'}, stopped after ${seconds(s.handLimitMs)} ("> limit")`,
+      ]),
+    ),
     '',
     '## Fixtures',
     '',
