@@ -367,7 +367,14 @@ async function benchSize(size: Size): Promise<CaseResult[]> {
   return results;
 }
 
+/** BENCH_REPORT_ONLY=1 writes BENCHMARKS.md again from bench/results.json, e.g. after editing bench/notes.md. */
+function reportOnly(): void {
+  const run = JSON.parse(readFileSync(join(__dirname, 'results.json'), 'utf8')) as BenchRun;
+  writeFileSync(join(__dirname, '..', 'BENCHMARKS.md'), writeReport(run).markdown);
+}
+
 async function main(): Promise<void> {
+  if (process.env.BENCH_REPORT_ONLY === '1') return reportOnly();
   const sizes = SIZES.filter((s) => SELECTED.includes(s.name));
   if (sizes.length === 0)
     throw new Error(`BENCH_SIZES names no size of ${SIZES.map((s) => s.name).join(', ')}`);

@@ -15,6 +15,7 @@ import {
 export interface SizeRun {
   readonly name: string;
   readonly schemas: number;
+  /** All the size's tables (not per schema). */
   readonly tables: number;
   readonly views: number;
   readonly sequences: number;
@@ -93,7 +94,7 @@ export function targets(run: BenchRun): Target[] {
         met: a.roundTrips === b.roundTrips,
       });
       out.push({
-        what: `${name}: statements grow with schemas, not tables (${first.schemas} to ${last.schemas} schemas, ${first.tables * first.schemas} to ${last.tables * last.schemas} tables)`,
+        what: `${name}: statements grow with schemas, not tables (${first.schemas} to ${last.schemas} schemas, ${first.tables.toLocaleString('en-US')} to ${last.tables.toLocaleString('en-US')} tables)`,
         measured: `${a.statements} at ${first.name}, ${b.statements} at ${last.name}`,
         met: b.statements - a.statements <= last.schemas - first.schemas,
       });
@@ -134,8 +135,10 @@ export function writeReport(run: BenchRun): { markdown: string; targets: Target[
       run.sizes.map((s) => [
         s.name,
         `${s.started.slice(0, 16).replace('T', ' ')} UTC, ${((Date.parse(s.finished) - Date.parse(s.started)) / 60_000).toFixed(0)} min`,
-        `${s.runs} runs of each case`,
-        `${s.handRuns} run${s.handRuns === 1 ? '' : 's'}, stopped after ${seconds(s.handLimitMs)} ("> limit")`,
+        `${s.runs} run${s.runs === 1 ? '' : 's'} of each case`,
+        s.handRuns === 0
+          ? 'not run'
+          : `${s.handRuns} run${s.handRuns === 1 ? '' : 's'}, stopped after ${seconds(s.handLimitMs)} ("> limit")`,
       ]),
     ),
     '',
@@ -146,9 +149,9 @@ export function writeReport(run: BenchRun): { markdown: string; targets: Target[
       run.sizes.map((s) => [
         s.name,
         String(s.schemas),
-        String(s.schemas * s.tables),
-        String(s.views),
-        String(s.sequences),
+        s.tables.toLocaleString('en-US'),
+        s.views.toLocaleString('en-US'),
+        s.sequences.toLocaleString('en-US'),
         `${s.credentials} (20 none, 20 read-only, 20 read-write)`,
       ]),
     ),
