@@ -2,7 +2,7 @@ import { quoteIdent, quoteLiteral } from '../model/identifiers';
 import type { DesiredDatabase } from './diff';
 import type { LiveRole, LiveState } from './live-state';
 import { type ManagedKind, managedComment, parseManagedComment } from './markers';
-import { PASSWORD_PLACEHOLDER } from './plan';
+import { type ChangeAction, PASSWORD_PLACEHOLDER } from './plan';
 import { Phase, type PlanBuilder } from './plan-builder';
 
 // The diff's role part: the default credential, each credential's role, and the
@@ -272,43 +272,45 @@ export function dropRole(
   // before the diff revokes the roles' privileges schema by schema (it plans those as
   // it does for a level of none). DROP OWNED then finds almost nothing left: revoking
   // one role at a time from each of its objects is what made a destroy take minutes.
-  if (!live.server.isSuperuser) {
+  const steps: { phase: Phase; action: ChangeAction; description: string; head: string; tail?: string }[] = [
     // REASSIGN and DROP OWNED need the privileges of the role; a CREATEROLE admin takes
     // them for the hand-over (ADMIN OPTION lets it, from 16 on), and they go with the role.
+    ...(live.server.isSuperuser
+      ? []
+      : [
+          {
+            phase: Phase.HandOver,
+            action: 'grant-membership' as const,
+            description: `the admin role ${live.server.currentUser} takes the privileges of ${name} to hand its objects over`,
+            head: 'GRANT',
+            tail: ' TO CURRENT_USER',
+          },
+        ]),
+    {
+      phase: Phase.HandOver,
+      action: 'drop',
+      description:
+        `${kind === 'rotating username' ? `rotating username ${name}` : ''} ${description}; objects it owns go to the default credential`.trim(),
+      head: 'REASSIGN OWNED BY',
+      tail: ` TO ${quoteIdent(owner)}`,
+    },
+    {
+      phase: Phase.Drop,
+      action: 'drop',
+      description: `privileges of ${name} are dropped`,
+      head: 'DROP OWNED BY',
+    },
+    { phase: Phase.Drop, action: 'drop', description: `role ${name} is dropped`, head: 'DROP ROLE' },
+  ];
+  for (const step of steps) {
     b.roleList(
-      Phase.HandOver,
-      'grant-membership',
+      step.phase,
+      step.action,
       subject,
       `role ${name}`,
-      `the admin role ${live.server.currentUser} takes the privileges of ${name} to hand its objects over`,
-      { head: 'GRANT', role: name, tail: ' TO CURRENT_USER' },
+      step.description,
+      { head: step.head, role: name, ...(step.tail ? { tail: step.tail } : {}) },
+      { destructive: step.action === 'drop' },
     );
   }
-  b.roleList(
-    Phase.HandOver,
-    'drop',
-    subject,
-    `role ${name}`,
-    `${kind === 'rotating username' ? `rotating username ${name}` : ''} ${description}; objects it owns go to the default credential`.trim(),
-    { head: 'REASSIGN OWNED BY', role: name, tail: ` TO ${quoteIdent(owner)}` },
-    { destructive: true },
-  );
-  b.roleList(
-    Phase.Drop,
-    'drop',
-    subject,
-    `role ${name}`,
-    `privileges of ${name} are dropped`,
-    { head: 'DROP OWNED BY', role: name },
-    { destructive: true },
-  );
-  b.roleList(
-    Phase.Drop,
-    'drop',
-    subject,
-    `role ${name}`,
-    `role ${name} is dropped`,
-    { head: 'DROP ROLE', role: name },
-    { destructive: true },
-  );
 }
