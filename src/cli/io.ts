@@ -10,6 +10,8 @@ export interface Io {
   readonly interactive: boolean;
   /** Reads one line of an answer. */
   readonly prompt: (question: string) => Promise<string>;
+  /** Everything piped on standard input; absent when it is a terminal. */
+  readonly readStdin?: () => Promise<string>;
 }
 
 export function processIo(): Io {
@@ -27,6 +29,15 @@ export function processIo(): Io {
           resolve(answer);
         });
       }),
+    ...(process.stdin.isTTY
+      ? {}
+      : {
+          readStdin: async () => {
+            const chunks: Buffer[] = [];
+            for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+            return Buffer.concat(chunks).toString('utf8');
+          },
+        }),
   };
 }
 

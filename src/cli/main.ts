@@ -7,6 +7,7 @@ import { registerAudit } from './commands/audit';
 import { registerCredentialCommands } from './commands/credentials';
 import { registerDemo } from './commands/demo';
 import { registerFork } from './commands/fork';
+import { registerPasswordCommand } from './commands/password';
 import { registerPlanCommands } from './commands/plan';
 import { registerReconcile } from './commands/reconcile';
 import { registerRotate } from './commands/rotate';
@@ -37,6 +38,7 @@ export function buildProgram(io: Io, contexts: CommandContext[]): Command {
   };
   registerPlanCommands(program, context);
   registerCredentialCommands(program, context);
+  registerPasswordCommand(program, context);
   registerRotate(program, context);
   registerAttachmentCommands(program, context);
   registerReconcile(program, context);

@@ -192,6 +192,7 @@ interface RawDatabase {
   credentialLimit?: number;
   executor?: DatabaseSpec['executor'];
   ignoreRoles?: string[];
+  public?: DatabaseSpec['public'];
   credentials?: RawCredential[];
 }
 interface RawConfig {
@@ -216,6 +217,7 @@ function normalize(raw: RawConfig, baseDir: string): Config {
     credentialLimit: db.credentialLimit,
     executor: db.executor ?? 'pgcred',
     ignoreRoles: db.ignoreRoles ?? [],
+    ...(db.public && db.public !== 'auto' ? { public: db.public } : {}),
     credentials: (db.credentials ?? []).map(normalizeCredential),
   }));
   const apps: AppSpec[] = (raw.apps ?? []).map((app) => ({

@@ -13,9 +13,20 @@ export class MasterKey {
     private readonly key: Buffer,
     /** Where it came from, for error messages: never the key itself. */
     readonly source: string,
+    /** A key made up for a read-only command because none exists yet: nothing is written with it. */
+    readonly ephemeral = false,
   ) {}
 
-  static fromEnvironmentOrFile(env: NodeJS.ProcessEnv, keyFile: string): MasterKey {
+  /**
+   * The key from the environment or the key file; with `create: false` (plan, drift)
+   * a missing key file is not created: the command gets a throwaway key instead, which
+   * can read nothing because nothing was ever written with it.
+   */
+  static fromEnvironmentOrFile(
+    env: NodeJS.ProcessEnv,
+    keyFile: string,
+    options: { readonly create?: boolean } = {},
+  ): MasterKey {
     const fromEnv = env.PGCRED_MASTER_KEY;
     if (fromEnv !== undefined && fromEnv !== '') return MasterKey.parse(fromEnv.trim(), 'PGCRED_MASTER_KEY');
     if (existsSync(keyFile)) {
@@ -27,6 +38,8 @@ export class MasterKey {
       }
       return MasterKey.parse(readFileSync(keyFile, 'utf8').trim(), `key file ${keyFile}`);
     }
+    if (options.create === false)
+      return new MasterKey(randomBytes(32), `key file ${keyFile} (not created yet)`, true);
     const dir = dirname(keyFile);
     const created = !existsSync(dir);
     mkdirSync(dir, { recursive: true, mode: 0o700 });

@@ -41,8 +41,16 @@ export interface DatabaseSpec {
   readonly executor: Executor;
   /** Roles pgcred neither manages nor reports. */
   readonly ignoreRoles: readonly string[];
+  /**
+   * What pgcred does with PUBLIC's privileges. auto: take them away only where no role
+   * pgcred does not manage can reach the database; keep: never; harden: always, listing
+   * every role that is not pgcred's and what it loses.
+   */
+  readonly public?: PublicPolicy;
   readonly credentials: readonly CredentialSpec[];
 }
+
+export type PublicPolicy = 'auto' | 'keep' | 'harden';
 
 export interface CredentialSpec {
   readonly name: string;

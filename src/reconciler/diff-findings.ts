@@ -24,6 +24,7 @@ export function reportMissingObjects(
       if (!liveSchemas.has(schema)) {
         b.finding({
           kind: 'missing-object',
+          severity: 'notice',
           subject: credential.name,
           description: `schema ${displayIdent(schema)} that its grants name does not exist`,
           remedy: 'create the schema, or correct the grant',
@@ -36,6 +37,7 @@ export function reportMissingObjects(
       if (!cls && liveSchemas.has(object.schema)) {
         b.finding({
           kind: 'missing-object',
+          severity: 'notice',
           subject: credential.name,
           description: `${CLASS_NOUN[object.class][0]} ${shown} that its grants name does not exist`,
           remedy: 'create it, or correct the grant',
@@ -43,6 +45,7 @@ export function reportMissingObjects(
       } else if (cls && cls !== object.class) {
         b.finding({
           kind: 'missing-object',
+          severity: 'notice',
           subject: credential.name,
           description: `${shown} is a ${CLASS_NOUN[cls][0]}, not a ${CLASS_NOUN[object.class][0]}`,
           remedy: `grant it with on: ${cls === 'tables' ? 'table' : 'sequence'}`,
@@ -93,6 +96,7 @@ export function reportUnmanaged(
     if (mark && mark.database === s.database) continue;
     b.finding({
       kind: 'unmanaged-role',
+      severity: 'notice',
       subject: name,
       description: `role ${name} is not managed by pgcred and ${why}`,
       remedy: 'pgcred never changes it: declare it as a credential, drop it, or list it under ignoreRoles',
@@ -120,11 +124,53 @@ export function reportForeignOwners(
     byOwner.set(owned.owner, parts);
   }
   for (const [name, parts] of [...byOwner].sort(([a], [c]) => a.localeCompare(c))) {
+    // A managed credential's own objects moved the database away from the declaration
+    // (levels cover what the default credential creates); a role pgcred does not manage
+    // owning its tables is how the database was before pgcred, and needs a person once.
+    const mark = parseManagedComment(live.roles.get(name)?.comment ?? null);
+    const managedHere = mark !== undefined && mark.database === live.server.database;
     b.finding({
       kind: 'foreign-owner',
+      severity: managedHere ? 'drift' : 'notice',
       subject: name,
       description: `${name}, not the default credential, owns ${parts.sort().join('; ')}. Default privileges only cover objects the default credential creates, so credentials may not get the access their level promises`,
       remedy: 'run pgcred credentials:repair-default to hand them to the default credential',
+    });
+  }
+}
+
+/**
+ * Row-level security: a level lets a credential query a table, but with RLS enabled
+ * and no policy for the credential (or PUBLIC, or a role it belongs to) it sees no
+ * rows and changes none. Said per table, once, naming the credentials.
+ */
+export function reportRowSecurity(
+  b: PlanBuilder,
+  live: LiveState,
+  accesses: ReadonlyMap<string, ExpandedAccess>,
+): void {
+  for (const table of live.rowSecurity ?? []) {
+    const policy = new Set(table.policyRoles);
+    if (policy.has('')) continue;
+    const blind: string[] = [];
+    for (const [grantee, access] of accesses) {
+      if (grantee === 'PUBLIC') continue;
+      const reaches = [...access.relations].some(([key, holders]) => {
+        const [cls, schema] = key.split('\t');
+        return cls === 'tables' && schema === table.schema && (holders === 'all' || holders.has(table.name));
+      });
+      if (!reaches) continue;
+      const roles = [grantee, ...(live.roles.get(grantee)?.memberOf.map((m) => m.role) ?? [])];
+      if (!roles.some((role) => policy.has(role))) blind.push(grantee);
+    }
+    if (blind.length === 0) continue;
+    const shown = displayQualified({ schema: table.schema, name: table.name });
+    b.finding({
+      kind: 'row-security',
+      severity: 'notice',
+      subject: blind.length === 1 ? blind[0]! : `${blind.length} credentials`,
+      description: `table ${shown} has row-level security and no policy for ${blind.join(', ')}: their access lets them query it, but they see no rows`,
+      remedy: `if they should see rows, add a policy: CREATE POLICY ... ON ${shown} TO ${blind[0]} USING (...)`,
     });
   }
 }

@@ -215,16 +215,36 @@ const DEFAULT_NOUN: Record<DefaultObjectType, string> = {
   schemas: 'schemas',
 };
 
+/**
+ * Default privileges for the objects the default credential creates later, and for
+ * those each of `creators` creates (roles pgcred does not manage that own objects or
+ * may create them here: a legacy app's own migrations would otherwise leave the
+ * levels short).
+ */
 export function planDefaultPrivileges(
   b: PlanBuilder,
   live: LiveState,
   accesses: Map<string, ExpandedAccess>,
   owner: string,
   liveSchemas: ReadonlySet<string>,
+  creators: readonly string[] = [],
+): void {
+  for (const forRole of [owner, ...creators.filter((role) => role !== owner)]) {
+    planDefaultPrivilegesFor(b, live, accesses, owner, forRole, liveSchemas);
+  }
+}
+
+function planDefaultPrivilegesFor(
+  b: PlanBuilder,
+  live: LiveState,
+  accesses: Map<string, ExpandedAccess>,
+  owner: string,
+  forRole: string,
+  liveSchemas: ReadonlySet<string>,
 ): void {
   const actual = new Map<string, Map<string, Set<string>>>();
   for (const entry of live.defaultPrivileges) {
-    if (entry.owner !== owner) continue;
+    if (entry.owner !== forRole) continue;
     const grantee = entry.grantee ?? PUBLIC;
     let byKey = actual.get(grantee);
     if (!byKey) {
@@ -249,9 +269,16 @@ export function planDefaultPrivileges(
       const held = have.get(key) ?? new Set<string>();
       const grant = minus(want, held);
       const revoke = minus(held, want);
-      const target = `${DEFAULT_NOUN[objtype]} the default credential creates later${schema === null ? '' : ` in schema ${displayIdent(schema)}`}`;
+      const creator = forRole === owner ? 'the default credential' : forRole;
+      const target = `${DEFAULT_NOUN[objtype]} ${creator} creates later${schema === null ? '' : ` in schema ${displayIdent(schema)}`}`;
       const object = schema === null ? '' : schema;
-      b.converge({ kind: 'default', sort: objtype, object }, grantee, target, grant, revoke);
+      b.converge(
+        { kind: 'default', sort: objtype, object, ...(forRole === owner ? {} : { forRole }) },
+        grantee,
+        target,
+        grant,
+        revoke,
+      );
     }
   }
 }
@@ -283,6 +310,7 @@ export function planDefinerFunctions(
       if (!s.isSuperuser && fn.owner !== s.currentUser) {
         b.finding({
           kind: 'definer-function',
+          severity: 'notice',
           subject: grantee,
           description: `${grantee} may execute ${target}, which runs as ${fn.owner}`,
           remedy: `run pgcred credentials:repair-default to hand it to the default credential, then apply; or, as ${fn.owner}: REVOKE EXECUTE ON ${fn.kind.toUpperCase()} ${signature} FROM ${grantee === PUBLIC ? PUBLIC : quoteIdent(grantee)}`,

@@ -50,16 +50,18 @@ export function planOwner(
     );
   } else {
     if (!ownerIsAdmin) {
-      planRoleAttributes(b, role, who);
       const mark = parseManagedComment(role.comment);
-      if (mark?.kind !== 'default credential' || mark.database !== s.database) {
+      const adopting = mark?.kind !== 'default credential' || mark.database !== s.database;
+      planRoleAttributes(b, role, who, adopting || (mark?.adopted ?? false));
+      if (adopting) {
+        const status = desired.passwords.get(owner) ?? 'unknown';
         b.simple(
           Phase.AlterRole,
           'adopt',
           who,
           `role ${owner}`,
-          `role ${owner} is marked as the default credential managed by pgcred`,
-          `COMMENT ON ROLE ${quoteIdent(owner)} IS ${quoteLiteral(managedComment('default credential', s.database))}`,
+          `adopts existing role ${owner} as the default credential (${status === 'unknown' ? 'password kept' : 'password pgcred was given'})`,
+          `COMMENT ON ROLE ${quoteIdent(owner)} IS ${quoteLiteral(managedComment('default credential', s.database, true))}`,
         );
       }
       const status = desired.passwords.get(owner) ?? 'unknown';
@@ -76,9 +78,10 @@ export function planOwner(
       } else if (status === 'unknown') {
         b.finding({
           kind: 'password-unknown',
+          severity: 'notice',
           subject: who,
-          description: `pgcred does not know the password of the default credential (${owner})`,
-          remedy: 'run pgcred credentials:rotate (without --name) to give it one that pgcred keeps',
+          description: `pgcred does not know the password of the default credential (${owner}): credentials:url and attachments of default need it`,
+          remedy: `hand it over with pgcred credentials:password ${desired.name} --name default (stdin or PGCRED_PASSWORD), or give it a new one with pgcred credentials:rotate (resets its connections)`,
         });
       }
     }
@@ -132,7 +135,11 @@ export function planOwner(
   }
 }
 
-function planRoleAttributes(b: PlanBuilder, role: LiveRole, subject: string): void {
+/**
+ * Attributes that grant something are turned back; those that grant nothing (a
+ * connection limit, an expiry) are a managed role's drift but an adopted role's own.
+ */
+function planRoleAttributes(b: PlanBuilder, role: LiveRole, subject: string, adopted = false): void {
   const wrong = FORBIDDEN_ATTRIBUTES.filter((attribute) => role[attribute]);
   const fixes = wrong.map((attribute) => `NO${ATTRIBUTE_SQL[attribute]}`);
   const notes = wrong.map((attribute) => `${ATTRIBUTE_SQL[attribute]} was turned on outside pgcred`);
@@ -144,11 +151,11 @@ function planRoleAttributes(b: PlanBuilder, role: LiveRole, subject: string): vo
     fixes.push('INHERIT');
     notes.push('INHERIT was turned off outside pgcred');
   }
-  if (role.connectionLimit !== -1) {
+  if (role.connectionLimit !== -1 && !adopted) {
     fixes.push('CONNECTION LIMIT -1');
     notes.push(`a connection limit of ${role.connectionLimit} was set outside pgcred`);
   }
-  if (role.hasValidUntil) {
+  if (role.hasValidUntil && !adopted) {
     fixes.push("VALID UNTIL 'infinity'");
     notes.push('an expiry (VALID UNTIL) was set outside pgcred');
   }
@@ -195,20 +202,30 @@ export function planCredential(
     if (!ownerIsAdmin) grantAdminToOwner(b, name, owner);
     return;
   }
-  planRoleAttributes(b, role, name);
   const mark = parseManagedComment(role.comment);
+  const adopted = !mark || mark.adopted;
+  planRoleAttributes(b, role, name, adopted);
+  const status = desired.passwords.get(name) ?? 'unknown';
   if (!mark) {
     b.simple(
       Phase.AlterRole,
       'adopt',
       name,
       `role ${name}`,
-      'the existing role is adopted as a credential managed by pgcred',
-      `COMMENT ON ROLE ${quoteIdent(name)} IS ${quoteLiteral(managedComment('credential', db))}`,
+      `adopts existing role ${name} (${status === 'unknown' ? 'password kept' : 'password pgcred was given'})`,
+      `COMMENT ON ROLE ${quoteIdent(name)} IS ${quoteLiteral(managedComment('credential', db, true))}`,
     );
   }
-  const status = desired.passwords.get(name) ?? 'unknown';
-  if (status !== 'ok') {
+  if (status === 'unknown' && adopted) {
+    // Whatever uses this role's password keeps working: pgcred never resets a password it was not asked to.
+    b.finding({
+      kind: 'password-unknown',
+      severity: 'notice',
+      subject: name,
+      description: `pgcred does not know the password of ${name}, a role it adopted: credentials:url and attachments of ${name} need it`,
+      remedy: `hand it over with pgcred credentials:password ${desired.name} --name ${name} (stdin or PGCRED_PASSWORD), or rotate it with pgcred credentials:rotate ${desired.name} --name ${name}`,
+    });
+  } else if (status !== 'ok') {
     b.simple(
       Phase.AlterRole,
       'reset-password',
@@ -221,7 +238,7 @@ export function planCredential(
       { destructive: true, passwordFor: name },
     );
   }
-  if (role.config.some((setting) => setting.startsWith('role='))) {
+  if (!adopted && role.config.some((setting) => setting.startsWith('role='))) {
     b.simple(
       Phase.AlterRole,
       'alter',

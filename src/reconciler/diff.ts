@@ -1,8 +1,13 @@
 import { createHash } from 'node:crypto';
-import type { Access } from '../model/config';
+import type { Access, PublicPolicy } from '../model/config';
 import { FOLLOWER_MESSAGE } from '../model/plans';
 import { type ExpandedAccess, emptyAccess, expandAccess } from './desired';
-import { reportForeignOwners, reportMissingObjects, reportUnmanaged } from './diff-findings';
+import {
+  reportForeignOwners,
+  reportMissingObjects,
+  reportRowSecurity,
+  reportUnmanaged,
+} from './diff-findings';
 import {
   planDatabasePrivileges,
   planDefaultPrivileges,
@@ -10,6 +15,8 @@ import {
   planRelationPrivileges,
   planSchemaPrivileges,
 } from './diff-privileges';
+import { refuseWhatTheAdminCannotDo } from './diff-admin';
+import { creatorRoles, hardensPublic, publicLosses, reachingRoles, reportPublicKept } from './diff-public';
 import { dropRole, planCredential, planOwner } from './diff-roles';
 import type { LiveState } from './live-state';
 import { parseManagedComment } from './markers';
@@ -33,6 +40,8 @@ export interface DesiredDatabase {
   readonly owner?: string;
   readonly credentials: readonly DesiredCredential[];
   readonly ignoreRoles: readonly string[];
+  /** PUBLIC's privileges: taken away only where no role pgcred does not manage reaches the database (auto). */
+  readonly publicPolicy?: PublicPolicy;
   /** The control store's schema, when it lives in this database: no credential may reach it. */
   readonly controlSchema?: string;
   /** `<name>-rotating` usernames of rotations in progress. */
@@ -119,6 +128,14 @@ export function diff(desired: DesiredDatabase, live: LiveState): Plan {
         'pgcred needs one of them to grant on every object',
     );
   }
+  const ownerMark = parseManagedComment(roles.get(owner)?.comment ?? null);
+  if (ownerMark && ownerMark.database !== db) {
+    b.errors.push(
+      `role ${owner} is already the ${ownerMark.kind} of database "${ownerMark.database}" in this cluster: ` +
+        `roles are cluster-wide, so database ${desired.name} cannot make it its default credential; ` +
+        'name another username with owner:',
+    );
+  }
   for (const credential of desired.credentials) {
     const role = roles.get(credential.name);
     const mark = parseManagedComment(role?.comment ?? null);
@@ -179,6 +196,7 @@ export function diff(desired: DesiredDatabase, live: LiveState): Plan {
       } else {
         b.finding({
           kind: 'undeclared-credential',
+          severity: 'notice',
           subject: role.name,
           description: `credential ${role.name} exists but is not declared`,
           remedy: 'declare it, or destroy it with pgcred apply --prune or pgcred credentials:destroy',
@@ -191,8 +209,7 @@ export function diff(desired: DesiredDatabase, live: LiveState): Plan {
     dropped.push(name);
   }
 
-  // Privileges. The owner holds everything by ownership and is left alone; PUBLIC
-  // holds nothing (CVE-2018-1058), so that `none` really reads nothing.
+  // Privileges. The owner holds everything by ownership and is left alone.
   const controlSchema = desired.controlSchema;
   const schemas = live.schemas.map((schema) => schema.name).filter((name) => name !== controlSchema);
   const liveSchemas = new Set(live.schemas.map((schema) => schema.name));
@@ -201,8 +218,15 @@ export function diff(desired: DesiredDatabase, live: LiveState): Plan {
     if (!scope || scope.has(credential.name))
       accesses.set(credential.name, expandAccess(credential.access, schemas));
   }
-  if (!scope) {
+  // PUBLIC holds nothing (CVE-2018-1058), so that `none` really reads nothing, unless
+  // that would take access from a role pgcred does not manage (see diff-public.ts).
+  const reaching = scope ? [] : reachingRoles(desired, live, owner, declared);
+  const hardenPublic = !scope && hardensPublic(desired, reaching);
+  if (hardenPublic) {
     accesses.set(PUBLIC, emptyAccess());
+    if (reaching.length > 0) b.onPublicRevoke(publicLosses(live, reaching));
+  }
+  if (!scope) {
     for (const name of rotatingExpected) if (roles.has(name)) accesses.set(name, emptyAccess());
     // Roles about to be dropped lose their privileges in grouped statements first.
     for (const name of dropped) accesses.set(name, emptyAccess());
@@ -212,9 +236,14 @@ export function diff(desired: DesiredDatabase, live: LiveState): Plan {
   planDatabasePrivileges(b, live, accesses);
   planSchemaPrivileges(b, live, accesses);
   planRelationPrivileges(b, live, accesses);
-  planDefaultPrivileges(b, live, accesses, owner, liveSchemas);
+  // Findings about other roles belong to whole-database plans, not to a command's scoped one.
+  const creators = creatorRoles(scope ? new PlanBuilder() : b, desired, live, owner, declared);
+  planDefaultPrivileges(b, live, accesses, owner, liveSchemas, creators);
   planDefinerFunctions(b, live, accesses);
+  refuseWhatTheAdminCannotDo(b, desired, live, owner);
   if (!scope) {
+    if (!hardenPublic) reportPublicKept(b, desired, live, reaching);
+    reportRowSecurity(b, live, accesses);
     reportUnmanaged(b, desired, live, owner, declared);
     reportForeignOwners(b, desired, live, owner);
   }

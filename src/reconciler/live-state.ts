@@ -99,6 +99,13 @@ export interface DefinerFunction {
   readonly executors: readonly (string | null)[];
 }
 
+/** A table with row-level security enabled: only the roles its policies name see rows ('' is PUBLIC). */
+export interface RowSecurityTable {
+  readonly schema: string;
+  readonly name: string;
+  readonly policyRoles: readonly string[];
+}
+
 export interface LiveState {
   readonly server: LiveServer;
   readonly roles: ReadonlyMap<string, LiveRole>;
@@ -115,6 +122,8 @@ export interface LiveState {
   /** Tables and sequences named by custom grants, found or not. */
   readonly declaredObjects: readonly DeclaredObject[];
   readonly definerFunctions: readonly DefinerFunction[];
+  /** Absent in hand-written states: no table has row-level security. */
+  readonly rowSecurity?: readonly RowSecurityTable[];
 }
 
 /** How many exception names inspection ships per group. */

@@ -6,17 +6,22 @@
 export type ManagedKind = 'credential' | 'default credential' | 'rotating username';
 
 const MARK =
-  /^managed by pgcred: (credential|default credential|rotating username) of database "((?:[^"]|"")*)"$/;
+  /^managed by pgcred: (credential|default credential|rotating username) of database "((?:[^"]|"")*)"( \(adopted\))?$/;
 
-export function managedComment(kind: ManagedKind, database: string): string {
-  return `managed by pgcred: ${kind} of database "${database.replace(/"/g, '""')}"`;
+/**
+ * An adopted role existed before pgcred: its password is whatever its users were
+ * given, so pgcred keeps it (and the attributes that grant nothing) until it is
+ * handed the password or asked to rotate.
+ */
+export function managedComment(kind: ManagedKind, database: string, adopted = false): string {
+  return `managed by pgcred: ${kind} of database "${database.replace(/"/g, '""')}"${adopted ? ' (adopted)' : ''}`;
 }
 
 export function parseManagedComment(
   comment: string | null,
-): { kind: ManagedKind; database: string } | undefined {
+): { kind: ManagedKind; database: string; adopted: boolean } | undefined {
   if (!comment) return undefined;
   const match = MARK.exec(comment);
   if (!match) return undefined;
-  return { kind: match[1] as ManagedKind, database: match[2]!.replace(/""/g, '"') };
+  return { kind: match[1] as ManagedKind, database: match[2]!.replace(/""/g, '"'), adopted: !!match[3] };
 }

@@ -40,7 +40,7 @@ export async function checkPasswords(
   return status;
 }
 
-async function tryLogin(endpoint: Endpoint, user: string, password: string): Promise<PasswordStatus> {
+export async function tryLogin(endpoint: Endpoint, user: string, password: string): Promise<PasswordStatus> {
   const client = new Client({
     host: endpoint.host,
     port: endpoint.port,

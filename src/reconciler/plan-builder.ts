@@ -21,6 +21,15 @@ export interface Intent {
   readonly privileges: readonly string[];
   readonly grantee: string;
   readonly change: number;
+  /** default: whose future objects (ALTER DEFAULT PRIVILEGES FOR ROLE); the default credential when unset. */
+  readonly forRole?: string;
+}
+
+/** A loss that a revoke from PUBLIC causes a role that is not pgcred's: listed under the same statement. */
+export interface PublicLoss {
+  readonly subject: string;
+  readonly target: string;
+  readonly description: string;
 }
 
 export class PlanBuilder {
@@ -43,6 +52,15 @@ export class PlanBuilder {
     role: string;
   }[] = [];
   private intentChanges: Omit<Change, 'id' | 'statement' | 'sql'>[] = [];
+  private publicLosses?: (intent: Intent, target: string) => PublicLoss[];
+
+  /**
+   * Names, for every revoke from PUBLIC, the roles that are not pgcred's and lose
+   * access with it, so a reviewer sees who is cut off before anything changes.
+   */
+  onPublicRevoke(losses: (intent: Intent, target: string) => PublicLoss[]): void {
+    this.publicLosses = losses;
+  }
 
   /** A change made by exactly one statement. */
   simple(
@@ -102,7 +120,7 @@ export class PlanBuilder {
    * words (`gains SELECT on all tables in schema public`), grouped into statements later.
    */
   converge(
-    object: Pick<Intent, 'kind' | 'sort' | 'object'>,
+    object: Pick<Intent, 'kind' | 'sort' | 'object' | 'forRole'>,
     grantee: string,
     target: string,
     grant: readonly string[],
@@ -135,11 +153,28 @@ export class PlanBuilder {
     }
   }
 
+  /** The grants and revokes planned so far, for checks of what the plan will touch. */
+  plannedIntents(): readonly Intent[] {
+    return this.intents;
+  }
+
   finding(finding: Finding): void {
     this.findings.push(finding);
   }
 
   build(database: string, pgDatabase: string, owner: string, executor: ExecutorName): Plan {
+    if (this.publicLosses) {
+      for (const intent of [...this.intents]) {
+        if (intent.grantee !== PUBLIC || intent.action !== 'revoke') continue;
+        const target = this.intentChanges[intent.change]!.target;
+        for (const loss of this.publicLosses(intent, target)) {
+          // The same intent again, for PUBLIC: it joins PUBLIC's statement and adds only a change.
+          const change = this.intentChanges.length;
+          this.intentChanges.push({ action: 'revoke', ...loss, destructive: true });
+          this.intents.push({ ...intent, change });
+        }
+      }
+    }
     const groups = groupIntents(this.intents, pgDatabase, owner);
     type Entry = {
       phase: number;
@@ -242,7 +277,13 @@ function groupIntents(
     { head: string; intent: Intent & { phase: number }; grantees: string[]; changes: number[] }
   >();
   for (const intent of intents) {
-    const head = [intent.action, intent.kind, intent.sort, intent.privileges.join(',')].join('\u0000');
+    const head = [
+      intent.action,
+      intent.kind,
+      intent.sort,
+      intent.privileges.join(','),
+      intent.forRole ?? '',
+    ].join('\u0000');
     const key = `${head}\u0001${intent.object}`;
     let entry = byObject.get(key);
     if (!entry) {
@@ -301,7 +342,7 @@ function renderGrant(
     case 'default': {
       const inSchema =
         objects.length === 1 && objects[0] === '' ? '' : ` IN SCHEMA ${objects.map(quoteIdent).join(', ')}`;
-      return `ALTER DEFAULT PRIVILEGES FOR ROLE ${quoteIdent(owner)}${inSchema} ${verb} ${privileges} ON ${intent.sort.toUpperCase()} ${prep} ${who}`;
+      return `ALTER DEFAULT PRIVILEGES FOR ROLE ${quoteIdent(intent.forRole ?? owner)}${inSchema} ${verb} ${privileges} ON ${intent.sort.toUpperCase()} ${prep} ${who}`;
     }
   }
 }

@@ -42,11 +42,23 @@ export type FindingKind =
   | 'undeclared-credential'
   | 'missing-object'
   | 'password-unknown'
-  | 'definer-function';
+  | 'definer-function'
+  | 'public-kept'
+  | 'row-security'
+  | 'default-privileges';
 
-/** Something drift reports that apply does not change (or changes only when asked). */
+/**
+ * drift: the live database moved away from the declaration in a way apply does not
+ * repair (an object created by a managed credential); drift exits 2 on it.
+ * notice: a standing condition that needs a person once (a password pgcred does not
+ * know, a role it does not manage, PUBLIC left as it is); drift exits 0 unless --strict.
+ */
+export type FindingSeverity = 'drift' | 'notice';
+
+/** Something plan and drift report that apply does not change (or changes only when asked). */
 export interface Finding {
   readonly kind: FindingKind;
+  readonly severity: FindingSeverity;
   readonly subject: string;
   readonly description: string;
   readonly remedy: string;
@@ -79,8 +91,17 @@ export function isEmptyPlan(plan: Plan): boolean {
   return plan.changes.length === 0;
 }
 
-export function hasDrift(plan: Plan): boolean {
-  return plan.changes.length > 0 || plan.findings.length > 0;
+/** What drift exits 2 on: a change apply would make, a drift finding, or (strict) any notice. */
+export function hasDrift(plan: Plan, strict = false): boolean {
+  return plan.changes.length > 0 || plan.findings.some((finding) => strict || finding.severity === 'drift');
+}
+
+export function notices(plan: Plan): Finding[] {
+  return plan.findings.filter((finding) => finding.severity === 'notice');
+}
+
+export function driftFindings(plan: Plan): Finding[] {
+  return plan.findings.filter((finding) => finding.severity === 'drift');
 }
 
 /** Subjects in the order a reviewer expects: default first, then credentials by name, PUBLIC last. */

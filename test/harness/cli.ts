@@ -13,7 +13,14 @@ export interface CliResult {
 /** Runs pgcred in-process, the way a user runs it, and captures what it prints. */
 export async function pgcred(
   args: readonly string[],
-  options: { env?: NodeJS.ProcessEnv; cwd?: string; answers?: string[]; interactive?: boolean } = {},
+  options: {
+    env?: NodeJS.ProcessEnv;
+    cwd?: string;
+    answers?: string[];
+    interactive?: boolean;
+    /** What is piped on standard input. */
+    stdin?: string;
+  } = {},
 ): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
@@ -32,6 +39,7 @@ export async function pgcred(
       stderr += question;
       return answers.shift() ?? '';
     },
+    ...(options.stdin !== undefined ? { readStdin: async () => options.stdin! } : {}),
   };
   const status = await runCli(args, io);
   return { status, stdout, stderr };

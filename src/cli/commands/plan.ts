@@ -61,6 +61,7 @@ export function registerPlanCommands(program: Command, context: () => CommandCon
         options: { manifest?: string; prune?: boolean; format: Format },
       ) => {
         const ctx = context();
+        ctx.changeNothing();
         const specs = targets(ctx, database, options).filter((db) => db.role !== 'follower');
         const rc = await ctx.reconcileContext();
         const plans: Plan[] = [];
@@ -146,27 +147,34 @@ export function registerPlanCommands(program: Command, context: () => CommandCon
     .description('compare live databases with the file: exit 0 in sync, 2 drifted, 1 on error')
     .argument('[database]', 'a database of the file (default: all)')
     .option('--manifest <path>', 'read the manifest that cdktf synth wrote instead of pgcred.yaml')
+    .option('--strict', 'exit 2 on notices too (a password pgcred does not know, roles it does not manage)')
     .addOption(formatOption())
-    .action(async (database: string | undefined, options: { manifest?: string; format: Format }) => {
-      const ctx = context();
-      const specs = targets(ctx, database, options);
-      const rc = await ctx.reconcileContext();
-      const plans: Plan[] = [];
-      for (const spec of specs) {
-        const plan = await planDatabase(rc, spec);
-        // A follower cannot be changed, but it can drift from its primary's declaration.
-        plans.push({
-          ...plan,
-          errors: plan.errors.filter((e) => !e.startsWith('This operation is not supported')),
-        });
-      }
-      output(ctx, plans, options.format, 'Drift');
-      const drifted = plans.filter(hasDrift);
-      if (drifted.length > 0) {
-        ctx.io.stderr(`Drift found in ${drifted.map((p) => p.database).join(', ')}.\n`);
-        ctx.setExitStatus(2);
-      }
-    });
+    .action(
+      async (
+        database: string | undefined,
+        options: { manifest?: string; format: Format; strict?: boolean },
+      ) => {
+        const ctx = context();
+        ctx.changeNothing();
+        const specs = targets(ctx, database, options);
+        const rc = await ctx.reconcileContext();
+        const plans: Plan[] = [];
+        for (const spec of specs) {
+          const plan = await planDatabase(rc, spec);
+          // A follower cannot be changed, but it can drift from its primary's declaration.
+          plans.push({
+            ...plan,
+            errors: plan.errors.filter((e) => !e.startsWith('This operation is not supported')),
+          });
+        }
+        output(ctx, plans, options.format, 'Drift');
+        const drifted = plans.filter((plan) => hasDrift(plan, options.strict));
+        if (drifted.length > 0) {
+          ctx.io.stderr(`Drift found in ${drifted.map((p) => p.database).join(', ')}.\n`);
+          ctx.setExitStatus(2);
+        }
+      },
+    );
 }
 
 /** The file's apps and attachments, once the credentials they name exist. */
