@@ -24,6 +24,8 @@ export class CommandContext {
   private control?: ControlStore;
   /** The exit status a command chose (drift found: 2; a restart failed: 1). */
   exitStatus = 0;
+  /** plan and drift change nothing: no control schema, no row, no key file. */
+  private readOnly = false;
 
   constructor(
     readonly io: Io,
@@ -103,6 +105,11 @@ export class CommandContext {
     return found;
   }
 
+  /** Called by commands that must change nothing, before they open the control store. */
+  changeNothing(): void {
+    this.readOnly = true;
+  }
+
   async controlStore(): Promise<ControlStore> {
     if (this.control) return this.control;
     const env = this.io.env;
@@ -117,11 +124,23 @@ export class CommandContext {
     const keyFile = config.control.keyFile ?? env.PGCRED_KEY_FILE ?? join(baseDir, '.pgcred', 'master.key');
     let key: MasterKey;
     try {
-      key = MasterKey.fromEnvironmentOrFile(env, keyFile);
+      key = MasterKey.fromEnvironmentOrFile(env, keyFile, { create: !this.readOnly });
     } catch (error) {
       throw new UserError((error as Error).message);
     }
-    this.control = await ControlStore.open(url, key, undefined, { kept: KeptPasswords.beside(keyFile, key) });
+    this.control = await ControlStore.open(url, key, undefined, {
+      kept: KeptPasswords.beside(keyFile, key),
+      readOnly: this.readOnly,
+    });
+    if (this.control.missing || key.ephemeral) {
+      const parts = [
+        ...(this.control.missing
+          ? [`the control store (schema pgcred in database ${this.control.database})`]
+          : []),
+        ...(key.ephemeral ? [`the master key file ${keyFile}`] : []),
+      ];
+      this.io.stderr(`Nothing is written now; pgcred apply will create ${parts.join(' and ')}.\n`);
+    }
     return this.control;
   }
 

@@ -48,13 +48,21 @@ export class ControlStore {
     readonly actor: string,
     /** Passwords kept beside the master key (see KeptPasswords). */
     readonly kept?: KeptPasswords,
+    /**
+     * Read-only (plan, drift): the whole session is one transaction that is rolled
+     * back, so a store that does not exist yet, or an older one, is created or
+     * migrated for this session alone and nothing reaches the database.
+     */
+    readonly readOnly = false,
+    /** Read-only only: the store did not exist; apply will create it. */
+    readonly missing = false,
   ) {}
 
   static async open(
     url: string,
     key: MasterKey,
     actor = defaultActor(),
-    options: { readonly kept?: KeptPasswords } = {},
+    options: { readonly kept?: KeptPasswords; readonly readOnly?: boolean } = {},
   ): Promise<ControlStore> {
     const connect = async (password?: string) => {
       const client = new Client({
@@ -82,9 +90,17 @@ export class ControlStore {
       client = retried;
     }
     try {
-      await migrate(client);
+      let missing = false;
+      if (options.readOnly) {
+        missing = !(await client.query(`SELECT to_regclass('pgcred.migrations') IS NOT NULL AS present`))
+          .rows[0].present;
+        await client.query('BEGIN');
+        await migrate(client, true);
+      } else {
+        await migrate(client);
+      }
       const database = (await client.query('SELECT current_database() AS db')).rows[0].db as string;
-      const store = new ControlStore(client, key, database, actor, options.kept);
+      const store = new ControlStore(client, key, database, actor, options.kept, !!options.readOnly, missing);
       await store.checkKey();
       return store;
     } catch (error) {
@@ -94,6 +110,7 @@ export class ControlStore {
   }
 
   async close(): Promise<void> {
+    if (this.readOnly) await this.client.query('ROLLBACK').catch(() => undefined);
     await this.client.end().catch(() => undefined);
   }
 
@@ -102,7 +119,16 @@ export class ControlStore {
     const fingerprint = this.key.fingerprint();
     // Read first: a read-only command (drift, plan) then writes nothing.
     let { rows } = await this.client.query(`SELECT value FROM pgcred.meta WHERE key = 'key_fingerprint'`);
+    if (this.key.ephemeral) {
+      if (rows[0])
+        throw new Error(
+          `no master key: ${this.key.source}, and the control store in database ${this.database} holds secrets written with one; ` +
+            'set PGCRED_MASTER_KEY or the key file to that key',
+        );
+      return;
+    }
     if (!rows[0]) {
+      if (this.readOnly) return;
       ({ rows } = await this.client.query(
         `INSERT INTO pgcred.meta (key, value) VALUES ('key_fingerprint', $1)
          ON CONFLICT (key) DO UPDATE SET value = pgcred.meta.value RETURNING value`,
@@ -187,7 +213,8 @@ export class ControlStore {
   }
 }
 
-async function migrate(client: Client): Promise<void> {
+/** Brings the store's schema up to date; `inTransaction`: in the caller's open transaction, for it to roll back. */
+async function migrate(client: Client, inTransaction = false): Promise<void> {
   const all = migrations();
   // Fast path: nothing to do, and no lock taken on every command.
   const exists = await client.query(`SELECT to_regclass('pgcred.migrations') IS NOT NULL AS present`);
@@ -195,7 +222,7 @@ async function migrate(client: Client): Promise<void> {
     const { rows } = await client.query('SELECT max(version) AS v FROM pgcred.migrations');
     if ((rows[0].v ?? 0) >= all[all.length - 1]!.version) return;
   }
-  await client.query('BEGIN');
+  if (!inTransaction) await client.query('BEGIN');
   try {
     await client.query('SELECT pg_advisory_xact_lock($1, $2)', [...MIGRATION_LOCK]);
     await client.query('CREATE SCHEMA IF NOT EXISTS pgcred');
@@ -234,7 +261,7 @@ async function migrate(client: Client): Promise<void> {
           EXECUTE format('REVOKE ALL ON ALL SEQUENCES IN SCHEMA pgcred FROM %s', r.grantee);
         END LOOP;
       END $$`);
-    await client.query('COMMIT');
+    if (!inTransaction) await client.query('COMMIT');
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw new Error(`control store migration failed: ${(error as Error).message}`);

@@ -109,7 +109,11 @@ export function reportForeignOwners(
   desired: DesiredDatabase,
   live: LiveState,
   owner: string,
+  /** Roles pgcred does not manage whose future objects the levels cover through default privileges. */
+  covered: readonly string[] = [],
 ): void {
+  const ignored = new Set(desired.ignoreRoles);
+  const coveredRoles = new Set(covered);
   const byOwner = new Map<string, string[]>();
   for (const owned of live.foreignOwnership) {
     if (owned.owner === owner || owned.schema === desired.controlSchema) continue;
@@ -124,6 +128,19 @@ export function reportForeignOwners(
     byOwner.set(owned.owner, parts);
   }
   for (const [name, parts] of [...byOwner].sort(([a], [c]) => a.localeCompare(c))) {
+    if (ignored.has(name)) continue;
+    if (coveredRoles.has(name)) {
+      // A legacy app owning its own tables is how the database was before pgcred;
+      // handing them to the default credential would take them from the app.
+      b.finding({
+        kind: 'foreign-owner',
+        severity: 'notice',
+        subject: name,
+        description: `${name}, a role pgcred does not manage, owns ${parts.sort().join('; ')}: the levels cover them, and the tables it creates later through default privileges`,
+        remedy: 'nothing to do; list it under ignoreRoles to stop this notice',
+      });
+      continue;
+    }
     // A managed credential's own objects moved the database away from the declaration
     // (levels cover what the default credential creates); a role pgcred does not manage
     // owning its tables is how the database was before pgcred, and needs a person once.
@@ -134,7 +151,9 @@ export function reportForeignOwners(
       severity: managedHere ? 'drift' : 'notice',
       subject: name,
       description: `${name}, not the default credential, owns ${parts.sort().join('; ')}. Default privileges only cover objects the default credential creates, so credentials may not get the access their level promises`,
-      remedy: 'run pgcred credentials:repair-default to hand them to the default credential',
+      remedy: managedHere
+        ? 'run pgcred credentials:repair-default to hand them to the default credential'
+        : `run pgcred credentials:repair-default to hand them to the default credential (${name} then no longer owns them), or make the admin a member of ${name} so pgcred can cover them`,
     });
   }
 }

@@ -245,7 +245,7 @@ export function diff(desired: DesiredDatabase, live: LiveState): Plan {
     if (!hardenPublic) reportPublicKept(b, desired, live, reaching);
     reportRowSecurity(b, live, accesses);
     reportUnmanaged(b, desired, live, owner, declared);
-    reportForeignOwners(b, desired, live, owner);
+    reportForeignOwners(b, desired, live, owner, creators);
   }
 
   return b.build(desired.name, db, owner, desired.executor);

@@ -14,6 +14,7 @@ import {
   type LiveSchema,
   type LiveServer,
   type LiveState,
+  type RowSecurityTable,
 } from './live-state';
 import { mergeRelationRows, type RelationPrivilegeRow } from './relation-groups';
 
@@ -37,13 +38,44 @@ export interface InspectOptions {
 }
 
 /**
+ * Runs `work` in one REPEATABLE READ transaction, so every catalog query in it reads
+ * the same snapshot: read one after the other under READ COMMITTED, a schema created
+ * between two queries shows its tables but not itself. READ ONLY unless asked, and
+ * ended with ROLLBACK (a read-only transaction has nothing to commit).
+ */
+export async function inSnapshot<T>(
+  client: ClientBase,
+  work: () => Promise<T>,
+  options: { readonly readOnly?: boolean } = {},
+): Promise<T> {
+  await client.query(
+    `BEGIN ISOLATION LEVEL REPEATABLE READ${options.readOnly === false ? '' : ' READ ONLY'}`,
+  );
+  try {
+    const result = await work();
+    await client.query(options.readOnly === false ? 'COMMIT' : 'ROLLBACK');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+}
+
+/**
  * Reads one database's live state with a fixed number of catalog queries,
- * whatever the number of roles, schemas and tables.
+ * whatever the number of roles, schemas and tables, all from one snapshot: the
+ * caller's REPEATABLE READ transaction when it has one open (apply plans and
+ * changes in the same one), else a read-only one of its own.
  */
 export async function inspect(client: ClientBase, options: InspectOptions = {}): Promise<LiveState> {
+  if (client.getTransactionStatus() !== 'T') return inSnapshot(client, () => inspect(client, options));
   const declared = options.declaredObjects ?? [];
   // One after the other: a pg client runs one query at a time anyway.
   const server = (await client.query(catalogSql('server'))).rows[0];
+  if (server.isolation !== 'repeatable read' && server.isolation !== 'serializable') {
+    // Each query would read its own snapshot: a plan from such a view can be wrong.
+    throw new Error(`inspection needs a REPEATABLE READ transaction, not ${server.isolation}`);
+  }
   const roles = (await client.query(catalogSql('roles'))).rows;
   const schemas = (await client.query(catalogSql('schemas'))).rows;
   const relations = (
@@ -52,6 +84,7 @@ export async function inspect(client: ClientBase, options: InspectOptions = {}):
   const defaults = (await client.query(catalogSql('default_privileges'))).rows;
   const owners = (await client.query(catalogSql('owners'), [options.owner ?? null])).rows;
   const definers = (await client.query(catalogSql('definer_functions'))).rows;
+  const rowSecurity = (await client.query(catalogSql('row_security'))).rows;
   const objects =
     declared.length > 0
       ? (
@@ -116,5 +149,8 @@ export async function inspect(client: ClientBase, options: InspectOptions = {}):
       (row): DeclaredObject => ({ schema: row.schema, name: row.name, class: row.class }),
     ),
     definerFunctions: definers as DefinerFunction[],
+    rowSecurity: rowSecurity.map(
+      (row): RowSecurityTable => ({ schema: row.schema, name: row.name, policyRoles: row.policy_roles }),
+    ),
   };
 }

@@ -9,7 +9,7 @@ import { generatePassword } from '../model/password';
 import { connectAdmin, endpointOf } from './connection';
 import { declaredObjectsOf } from './desired';
 import { type DesiredCredential, type DesiredDatabase, diff, type ExtraChange, ownerName } from './diff';
-import { inspect } from './inspect';
+import { inSnapshot, inspect } from './inspect';
 import type { LiveState } from './live-state';
 import { checkPasswords } from './passwords';
 import { concatPlans, PASSWORD_PLACEHOLDER, type Plan } from './plan';
@@ -44,6 +44,11 @@ export interface PlanOptions {
 export interface ApplyOptions extends PlanOptions {
   /** Asked with the plan once the lock is held; false leaves everything as it was. */
   readonly confirm?: (plan: Plan) => Promise<boolean>;
+  /**
+   * Reads what `prepare` needs, under the lock and in the snapshot the plan is computed
+   * from, so the two never disagree about what exists.
+   */
+  readonly read?: (client: ClientBase) => Promise<void>;
   /** How long to wait for another apply of the same database (default 5 minutes). */
   readonly lockTimeoutMs?: number;
 }
@@ -105,6 +110,7 @@ async function desiredState(
     owner: source.owner,
     credentials,
     ignoreRoles: spec.ignoreRoles,
+    ...(spec.public ? { publicPolicy: spec.public } : {}),
     controlSchema: CONTROL_SCHEMA,
     rotating: rotating.map((name) => rotatingUsername(name)),
     passwords,
@@ -149,7 +155,7 @@ async function computePlan(
   return { plan: { ...plan, database: spec.name, errors: [...plan.errors, ...refusals] }, live };
 }
 
-/** The plan for one database, read-only: nothing is locked or changed. */
+/** The plan for one database, from one read-only snapshot: nothing is locked or changed. */
 export async function planDatabase(
   ctx: ReconcileContext,
   spec: DatabaseSpec,
@@ -157,10 +163,7 @@ export async function planDatabase(
 ): Promise<Plan> {
   const client = await openAdmin(ctx, spec);
   try {
-    await client.query('BEGIN READ ONLY');
-    const { plan } = await computePlan(ctx, spec, client, options);
-    await client.query('ROLLBACK');
-    return plan;
+    return (await inSnapshot(client, () => computePlan(ctx, spec, client, options))).plan;
   } finally {
     await client.end().catch(() => undefined);
   }
@@ -174,7 +177,9 @@ export interface ApplyResult {
 /**
  * Applies one database's plan in one transaction under an advisory lock: the plan
  * is computed after the lock is held, so two applies never act on a stale view,
- * and any failure rolls everything back.
+ * and any failure rolls everything back. The lock is a session lock taken before
+ * the transaction begins: a REPEATABLE READ snapshot is taken at its first query,
+ * so an apply that waited reads the state the one before it committed.
  */
 export async function applyDatabase(
   ctx: ReconcileContext,
@@ -187,10 +192,13 @@ export async function applyDatabase(
   client.once('end', () => {
     lost = true;
   });
+  let locked = false;
   try {
-    await client.query('BEGIN');
     await lockForApply(client, spec.name, options.lockTimeoutMs ?? 300_000, ctx.progress);
+    locked = true;
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
     faultPoint('apply:locked');
+    await options.read?.(client);
     const known = await ctx.control.getPasswords(source.name);
     let prepared: Plan | undefined;
     if (options.prepare) {
@@ -239,6 +247,8 @@ export async function applyDatabase(
     await client.query('ROLLBACK').catch(() => undefined);
     throw error;
   } finally {
+    if (locked && !lost)
+      await client.query('SELECT pg_advisory_unlock($1, $2)', [...APPLY_LOCK]).catch(() => undefined);
     await client.end().catch(() => undefined);
   }
 }
@@ -284,19 +294,25 @@ async function passwordFor(
   return password;
 }
 
+/** Takes the session-level apply lock, waiting at most timeoutMs for another apply to end. */
 async function lockForApply(
   client: ClientBase,
   label: string,
   timeoutMs: number,
   progress: (line: string) => void,
 ) {
-  const { rows } = await client.query('SELECT pg_try_advisory_xact_lock($1, $2) AS got', [...APPLY_LOCK]);
+  const { rows } = await client.query('SELECT pg_try_advisory_lock($1, $2) AS got', [...APPLY_LOCK]);
   if (rows[0].got) return;
   progress(`Waiting for another pgcred apply on ${label} to finish...`);
-  await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.round(timeoutMs))}`);
+  // The wait runs in a transaction of its own so SET LOCAL bounds it alone; a session
+  // lock taken in a transaction outlives its COMMIT.
+  await client.query('BEGIN');
   try {
-    await client.query('SELECT pg_advisory_xact_lock($1, $2)', [...APPLY_LOCK]);
+    await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.round(timeoutMs))}`);
+    await client.query('SELECT pg_advisory_lock($1, $2)', [...APPLY_LOCK]);
+    await client.query('COMMIT');
   } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
     if ((error as { code?: string }).code === '55P03') {
       throw new Error(
         `another pgcred apply on ${label} held its lock for more than ${Math.round(timeoutMs / 1000)} s; nothing was changed`,
@@ -304,5 +320,4 @@ async function lockForApply(
     }
     throw error;
   }
-  await client.query('SET LOCAL lock_timeout = 0');
 }

@@ -58,7 +58,16 @@ export interface TestDatabase {
 /** A fresh database for one test file, dropped (with the roles it made, if asked) afterwards. */
 export async function createTestDatabase(prefix = 'db'): Promise<TestDatabase> {
   const name = uniqueName(prefix);
-  await withClient(adminUrl(), (c) => c.query(`CREATE DATABASE "${name}"`));
+  await withClient(adminUrl(), async (c) => {
+    await c.query(`CREATE DATABASE "${name}"`);
+    // Test files share one cluster, and at any moment some of them hold login roles
+    // pgcred does not manage; while PUBLIC may CONNECT, those roles reach every test
+    // database, and pgcred rightly leaves PUBLIC alone there. A database of its own
+    // cluster, as pgcred finds on a new server, has no such roles: without PUBLIC's
+    // CONNECT the others' roles cannot reach this one, and pgcred hardens it as it
+    // would there. test/brownfield covers the database where they can.
+    await c.query(`REVOKE CONNECT, TEMPORARY ON DATABASE "${name}" FROM PUBLIC`);
+  });
   const url = adminUrl(name);
   return {
     name,

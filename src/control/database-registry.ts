@@ -1,0 +1,131 @@
+import type { ClientBase } from 'pg';
+import type { DatabaseSpec } from '../model/config';
+import { endpointOf } from '../reconciler/connection';
+
+/**
+ * The registry of databases in the control store (migration 002): one name per
+ * live database, whichever command or executor reaches it. A provider block and a
+ * file name a database; the CLI's postgres:// URL form only reaches one, and finds
+ * here the name it was given, so passwords and journals stay under one name.
+ */
+export interface DatabaseIdentity {
+  /** The cluster's system identifier; null where the admin may not read pg_control_system(). */
+  readonly systemIdentifier: string | null;
+  readonly oid: number;
+  /** Where the URL reaches it: tells a fork (same identifier and OID) from its primary. */
+  readonly host: string;
+  readonly port: number;
+  readonly dbname: string;
+}
+
+/** What the registry keeps of a database besides its identity: its settings, never its URL. */
+export type RegisteredDatabase = Pick<DatabaseSpec, 'name' | 'plan' | 'color' | 'owner' | 'credentialLimit'>;
+
+/** The identity of the database `admin` is connected to, reached through `url`. */
+export async function identityOf(admin: ClientBase, url: string): Promise<DatabaseIdentity> {
+  const { rows } = await admin.query(
+    'SELECT oid::bigint AS oid, datname FROM pg_database WHERE datname = current_database()',
+  );
+  let systemIdentifier: string | null = null;
+  try {
+    const control = await admin.query('SELECT system_identifier::text AS id FROM pg_control_system()');
+    systemIdentifier = control.rows[0]?.id ?? null;
+  } catch {
+    // Revoked from PUBLIC on some installations: the OID and the endpoint still tell databases apart.
+  }
+  const endpoint = endpointOf(url);
+  return {
+    systemIdentifier,
+    oid: Number(rows[0].oid),
+    host: endpoint.host,
+    port: endpoint.port,
+    dbname: rows[0].datname as string,
+  };
+}
+
+interface Row {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  readonly plan: string;
+  readonly color: string;
+  readonly owner: string | null;
+  readonly credential_limit: number | null;
+}
+
+/** The registered databases that are this live database: one, or none when it is not registered (or ambiguous). */
+async function matches(db: ClientBase, identity: DatabaseIdentity): Promise<Row[]> {
+  const { rows } = await db.query<Row>(
+    `SELECT name, host, port, plan, color, owner, credential_limit FROM pgcred.databases
+      WHERE oid = $1 AND dbname = $2 AND system_identifier IS NOT DISTINCT FROM $3
+        AND ($3 IS NOT NULL OR (host = $4 AND port = $5))
+      ORDER BY name`,
+    [identity.oid, identity.dbname, identity.systemIdentifier, identity.host, identity.port],
+  );
+  if (rows.length <= 1) return rows;
+  // A primary and its forks: the endpoint tells them apart.
+  return rows.filter((row) => row.host === identity.host && row.port === identity.port);
+}
+
+/** The name (and settings) this live database was registered with, if any. */
+export async function findDatabase(
+  db: ClientBase,
+  identity: DatabaseIdentity,
+): Promise<RegisteredDatabase | undefined> {
+  const found = await matches(db, identity);
+  if (found.length !== 1) return undefined;
+  const row = found[0]!;
+  return {
+    name: row.name,
+    plan: row.plan,
+    color: row.color,
+    ...(row.owner !== null ? { owner: row.owner } : {}),
+    ...(row.credential_limit !== null ? { credentialLimit: row.credential_limit } : {}),
+  };
+}
+
+/**
+ * Records that `spec.name` is this live database. A live database already known by
+ * another name is refused: two names would keep two sets of passwords for one set of roles.
+ */
+export async function registerDatabase(
+  db: ClientBase,
+  spec: DatabaseSpec,
+  identity: DatabaseIdentity,
+  by: string,
+): Promise<void> {
+  const other = (await matches(db, identity)).find((row) => row.name !== spec.name);
+  if (other) {
+    throw new Error(
+      `database ${identity.dbname} on ${identity.host}:${identity.port} is already managed by pgcred under the name ` +
+        `${other.name}, not ${spec.name}: name it ${other.name} (one database, one name, so its stored passwords are found)`,
+    );
+  }
+  await db.query(
+    `INSERT INTO pgcred.databases (name, system_identifier, oid, host, port, dbname, plan, color, owner, credential_limit, registered_by)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+     ON CONFLICT (name) DO UPDATE SET
+       system_identifier = EXCLUDED.system_identifier, oid = EXCLUDED.oid, host = EXCLUDED.host,
+       port = EXCLUDED.port, dbname = EXCLUDED.dbname, plan = EXCLUDED.plan, color = EXCLUDED.color,
+       owner = EXCLUDED.owner, credential_limit = EXCLUDED.credential_limit,
+       registered_by = EXCLUDED.registered_by, registered_at = now()
+     WHERE (pgcred.databases.system_identifier, pgcred.databases.oid, pgcred.databases.host,
+            pgcred.databases.port, pgcred.databases.dbname, pgcred.databases.plan, pgcred.databases.color,
+            pgcred.databases.owner, pgcred.databases.credential_limit)
+       IS DISTINCT FROM (EXCLUDED.system_identifier, EXCLUDED.oid, EXCLUDED.host, EXCLUDED.port,
+            EXCLUDED.dbname, EXCLUDED.plan, EXCLUDED.color, EXCLUDED.owner, EXCLUDED.credential_limit)`,
+    [
+      spec.name,
+      identity.systemIdentifier,
+      identity.oid,
+      identity.host,
+      identity.port,
+      identity.dbname,
+      spec.plan,
+      spec.color,
+      spec.owner ?? null,
+      spec.credentialLimit ?? null,
+      by,
+    ],
+  );
+}
