@@ -10,6 +10,7 @@ describe('admin: the database owner with CREATEROLE', () => {
   const analyst = uniqueName('analyst');
   const writer = uniqueName('writer');
   const database = uniqueName('ownerdb');
+  const legacy = uniqueName('legacy');
   const password = 'Owner0Password0With0Enough0Entropy';
   let dir: string;
   let env: NodeJS.ProcessEnv;
@@ -42,7 +43,7 @@ databases:
   });
   afterAll(async () => {
     await withClient(adminUrl(), (c) => c.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`));
-    await dropRoles([analyst, writer, owner]);
+    await dropRoles([analyst, writer, legacy, owner]);
   });
 
   it('refuses while a superuser owns schema public, and names the one statement a superuser must run', async () => {
@@ -98,6 +99,47 @@ databases:
       .trim();
     expect(await tryAs(url, 'SELECT * FROM pgcred.secrets')).toMatchObject({ ok: false, code: '42501' });
     expect(await tryAs(url, 'SELECT * FROM pgcred.audit')).toMatchObject({ ok: false, code: '42501' });
+  });
+
+  it('refuses, before any change, to grant on a table a legacy role owns, naming it and what a superuser must run', async () => {
+    await withClient(adminUrl(), (c) => c.query(`CREATE ROLE "${legacy}" LOGIN PASSWORD 'legacy-app'`));
+    await withClient(adminUrl(database), (c) =>
+      c.query(
+        `GRANT CONNECT ON DATABASE "${database}" TO "${legacy}"; GRANT USAGE, CREATE ON SCHEMA public TO "${legacy}"`,
+      ),
+    );
+    await withClient(userUrl(database, legacy, 'legacy-app'), (c) =>
+      c.query('CREATE TABLE public.app_cache (k text PRIMARY KEY, v text)'),
+    );
+    const grantsBefore = await withClient(adminUrl(database), (c) =>
+      c.query(
+        `SELECT relname, relacl::text FROM pg_class WHERE relnamespace = 'public'::regnamespace ORDER BY 1`,
+      ),
+    );
+    const why =
+      `table public.app_cache belongs to ${legacy}, and the admin role ${owner} is neither a superuser nor a member of ${legacy}, ` +
+      `so it cannot grant on it: a superuser must run GRANT "${legacy}" TO "${owner}" in this cluster, or run pgcred apply once as a superuser`;
+    const plan = await run('plan');
+    expect(plan.status).toBe(1);
+    expect(`${plan.stdout}${plan.stderr}`).toContain(why);
+    const refused = await run('apply', '--yes');
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain(why);
+    const grantsAfter = await withClient(adminUrl(database), (c) =>
+      c.query(
+        `SELECT relname, relacl::text FROM pg_class WHERE relnamespace = 'public'::regnamespace ORDER BY 1`,
+      ),
+    );
+    expect(grantsAfter.rows).toEqual(grantsBefore.rows);
+    // The statement the message names, and pgcred covers the legacy role's table.
+    await withClient(adminUrl(), (c) => c.query(`GRANT "${legacy}" TO "${owner}"`));
+    expect((await run('apply', '--yes')).status).toBe(0);
+    const url = (await run('credentials:url', '--name', analyst)).stdout
+      .split('\n')
+      .find((l) => l.trim().startsWith('postgres://'))!
+      .trim();
+    expect(await tryAs(url, 'SELECT * FROM public.app_cache')).toMatchObject({ ok: true });
+    expect((await run('drift')).status).toBe(0);
   });
 
   it('rotating the default credential it logs in as does not lock pgcred out', async () => {

@@ -67,6 +67,8 @@ export function registerPlanCommands(program: Command, context: () => CommandCon
         const plans: Plan[] = [];
         for (const spec of specs) plans.push(await planDatabase(rc, spec, { prune: options.prune }));
         output(ctx, plans, options.format, 'Plan');
+        // A plan apply would refuse fails here too, so a pull request's check is red before anyone applies.
+        if (plans.some((plan) => plan.errors.length > 0)) ctx.setExitStatus(1);
       },
     );
 
