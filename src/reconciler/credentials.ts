@@ -9,7 +9,9 @@ import type { DesiredCredential, ExtraChange } from './diff';
 import { catalogSql, inspect } from './inspect';
 import type { LiveState } from './live-state';
 import { parseManagedComment } from './markers';
+import type { Plan } from './plan';
 import {
+  type ApplyOptions,
   type ApplyResult,
   applyDatabase,
   credentialSource,
@@ -34,7 +36,28 @@ export function liveCredentials(live: LiveState): string[] {
   return names.sort();
 }
 
-/** Reads the live state of a database without changing it. */
+/**
+ * Why a command cannot act on credential `name` of this database, or undefined when
+ * it is one of the database's managed credentials: said before any prompt, and again
+ * under the apply lock.
+ */
+export function credentialRefusal(live: LiveState, database: string, name: string): string | undefined {
+  if (liveCredentials(live).includes(name)) return undefined;
+  const role = live.roles.get(name);
+  if (!role) return `Could not find credential ${name} on ${database}`;
+  const mark = parseManagedComment(role.comment);
+  if (mark?.kind === 'credential') {
+    // Roles are cluster-wide: another database's credential is reachable by name from here.
+    return `Credential ${name} belongs to database ${mark.database}, not ${database}: change it through that database`;
+  }
+  if (mark) return `Role ${name} is pgcred's ${mark.kind} of database ${mark.database}, not a credential`;
+  return (
+    `Credential ${name} is not managed by pgcred on ${database}, and pgcred never changes a role it does not manage: ` +
+    'declare it in the file and apply to adopt it first'
+  );
+}
+
+/** Reads the live state of a database, from one snapshot, without changing it. */
 export async function inspectDatabase(spec: DatabaseSpec, ctx?: ReconcileContext): Promise<LiveState> {
   const client = ctx ? await openAdmin(ctx, spec) : await connectAdmin(spec.url, spec.name);
   try {
@@ -124,9 +147,8 @@ export async function setPermissionLevel(
     scope: new Set([name]),
     check: (live) => {
       if (live.server.inRecovery) return [FOLLOWER_MESSAGE];
-      return liveCredentials(live).includes(name)
-        ? []
-        : [`Could not find credential ${name} on ${spec.name}`];
+      const refusal = credentialRefusal(live, spec.name, name);
+      return refusal ? [refusal] : [];
     },
   });
 }
@@ -139,6 +161,7 @@ export async function destroyCredential(
   ctx: ReconcileContext,
   spec: DatabaseSpec,
   name: string,
+  options: Pick<ApplyOptions, 'confirm'> = {},
 ): Promise<ApplyResult> {
   refuseUnlessWritable(spec, undefined);
   if (name === DEFAULT_CREDENTIAL) throw new CredentialError('Default credential cannot be destroyed.');
@@ -146,14 +169,14 @@ export async function destroyCredential(
   const apps = await attachedAppsOf(ctx, source, name);
   if (apps.length > 0) throw new CredentialError(detachFirstMessage(name, apps));
   const result = await applyDatabase(ctx, spec, {
+    ...options,
     credentials: declaredCredentials(ctx, spec, name),
     scope: new Set(),
     check: (live, owner) => {
       if (live.server.inRecovery) return [FOLLOWER_MESSAGE];
       if (name === owner) return ['Default credential cannot be destroyed.'];
-      return liveCredentials(live).includes(name)
-        ? []
-        : [`Could not find credential ${name} on ${spec.name}`];
+      const refusal = credentialRefusal(live, spec.name, name);
+      return refusal ? [refusal] : [];
     },
     extra: (live, owner) => {
       const usernames = [name, rotatingUsername(name)].filter((u) => live.roles.has(u));
@@ -190,6 +213,7 @@ export async function destroyCredential(
       ]);
     },
   });
+  if (!result.applied) return result;
   await ctx.control.transaction(async (db) => {
     await db.query('DELETE FROM pgcred.secrets WHERE database = $1 AND username = ANY($2)', [
       source,
@@ -236,23 +260,80 @@ export async function attachedAppsOf(
   return rows.map((row) => row.app as string);
 }
 
+interface OwnedObject {
+  readonly kind: string;
+  readonly identity: string;
+  readonly owner: string;
+}
+
+/** What repair-default takes from whom, for the prompt: said before anything changes. */
+export interface RepairImpact {
+  /** The default credential's username. */
+  readonly owner: string;
+  /** Every object handed to the default credential, by its owner until now. */
+  readonly reassigned: readonly { readonly from: string; readonly objects: readonly string[] }[];
+  /** Each role that loses access, and what it loses. */
+  readonly losses: readonly { readonly role: string; readonly loses: readonly string[] }[];
+}
+
+export function repairImpact(
+  plan: Plan,
+  objects: readonly OwnedObject[],
+  live: LiveState,
+  owner: string,
+): RepairImpact {
+  const byOwner = new Map<string, string[]>();
+  for (const object of objects) {
+    if (object.owner === owner) continue;
+    byOwner.set(object.owner, [...(byOwner.get(object.owner) ?? []), `${object.kind} ${object.identity}`]);
+  }
+  const reassigned = [...byOwner]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([from, list]) => ({ from, objects: list }));
+  const losses = new Map<string, string[]>();
+  const add = (role: string, what: string) => losses.set(role, [...(losses.get(role) ?? []), what]);
+  for (const { from, objects: list } of reassigned) {
+    // A superuser bypasses privilege checks, and pg_database_owner stands for the database's
+    // owner, the default credential itself: handing their objects over takes nothing from them.
+    if (from === 'pg_database_owner' || live.roles.get(from)?.superuser) continue;
+    add(
+      from,
+      `the ownership of ${list.length} object${list.length === 1 ? '' : 's'}, and every privilege it held as their owner`,
+    );
+  }
+  for (const change of plan.changes) if (change.destructive) add(change.subject, change.description);
+  return {
+    owner,
+    reassigned,
+    losses: [...losses].sort(([a], [b]) => a.localeCompare(b)).map(([role, loses]) => ({ role, loses })),
+  };
+}
+
 /**
  * `credentials:repair-default`: the default credential becomes the owner of every
  * object, gets admin option on every credential, and the factory permissions come
- * back, all in one transaction.
+ * back, all in one transaction. `confirm` is asked under the lock with what it
+ * takes from whom, from the snapshot it acts on.
  */
-export async function repairDefault(ctx: ReconcileContext, spec: DatabaseSpec): Promise<ApplyResult> {
+export async function repairDefault(
+  ctx: ReconcileContext,
+  spec: DatabaseSpec,
+  options: { readonly confirm?: (impact: RepairImpact, plan: Plan) => Promise<boolean> } = {},
+): Promise<ApplyResult> {
   refuseUnlessWritable(spec, undefined);
-  const client = await openAdmin(ctx, spec);
-  let objects: { kind: string; identity: string; owner: string }[];
-  try {
-    objects = (await client.query(catalogSql('foreign_objects'))).rows;
-  } finally {
-    await client.end().catch(() => undefined);
-  }
+  let objects: OwnedObject[] = [];
+  let seen: { live: LiveState; owner: string } | undefined;
+  const confirm = options.confirm;
   return applyDatabase(ctx, spec, {
+    read: async (client) => {
+      objects = (await client.query(catalogSql('foreign_objects'))).rows;
+    },
+    ...(confirm
+      ? { confirm: (plan: Plan) => confirm(repairImpact(plan, objects, seen!.live, seen!.owner), plan) }
+      : {}),
     check: (live) => (live.server.inRecovery ? [FOLLOWER_MESSAGE] : []),
     prepare: (live, owner) => {
+      seen = { live, owner };
       const changes: ExtraChange[] = [];
       const credentials = new Set(liveCredentials(live));
       const reassigned = new Set<string>();

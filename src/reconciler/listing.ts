@@ -19,6 +19,38 @@ export interface ListedCredential {
   readonly attachments: readonly { readonly app: string; readonly name: string }[];
   /** During a rotation: both usernames with their states and connections. */
   readonly usernames?: readonly ListedUsername[];
+  /**
+   * Whether pgcred has the password of the username apps would use now (absent when
+   * the credential is not created): without it credentials:url, attachments and a
+   * graceful rotation cannot work. An adopted role or a default credential that
+   * predates pgcred is active for its own users all the same.
+   */
+  readonly passwordKnown?: boolean;
+}
+
+/** How the listing says that a credential works for its users but pgcred cannot hand it out. */
+export const PASSWORD_UNKNOWN_STATE = 'password unknown to pgcred';
+
+/**
+ * The password apps would log in with: the one pgcred stores, else, for the admin's
+ * own username, the admin URL's. The stored one wins: after pgcred rotated the
+ * default credential it logs in as, the URL's is the old one.
+ */
+function passwordOf(
+  spec: DatabaseSpec,
+  live: LiveState,
+  user: string,
+  stored: string | undefined,
+): string | undefined {
+  if (stored) return stored;
+  const admin = new URL(spec.url);
+  if (user === live.server.currentUser && decodeURIComponent(admin.username) === user && admin.password)
+    return decodeURIComponent(admin.password);
+  return undefined;
+}
+
+function activeUsername(entry: ListedCredential): string {
+  return entry.usernames?.find((u) => u.state === 'active')?.user ?? entry.username;
 }
 
 /** `pgcred credentials`: default first, then by name; the attachments of each; usernames while rotating. */
@@ -41,6 +73,7 @@ export async function listCredentials(
   const rotationOf = new Map(
     rotations.map((r) => [r.credential as string, r as { step: RotationStep; force: boolean }]),
   );
+  const stored = await ctx.control.getPasswords(source.name);
   const names = new Set(liveCredentials(live));
   const declared = source.credentials.map((c) => c.name);
   const all = ['default', ...[...new Set([...names, ...declared])].sort()];
@@ -65,15 +98,41 @@ export async function listCredentials(
           }
         : {}),
     };
-    return listed;
+    return exists
+      ? {
+          ...listed,
+          passwordKnown:
+            passwordOf(spec, live, activeUsername(listed), stored.get(activeUsername(listed))) !== undefined,
+        }
+      : listed;
   });
+}
+
+/** Why credentials:url has nothing to print, or the login it prints. */
+export type LoginLookup =
+  | { readonly found: true; readonly user: string; readonly password: string }
+  | { readonly found: false; readonly reason: 'not created' }
+  | { readonly found: false; readonly reason: 'password unknown'; readonly user: string };
+
+export async function findLogin(
+  ctx: ReconcileContext,
+  spec: DatabaseSpec,
+  name: string,
+  known?: LiveState,
+): Promise<LoginLookup> {
+  const live = known ?? (await inspectDatabase(spec, ctx));
+  const entry = (await listCredentials(ctx, spec, live)).find((c) => c.name === name);
+  if (!entry || entry.state === 'not created') return { found: false, reason: 'not created' };
+  const user = activeUsername(entry);
+  const stored = await ctx.control.getPassword(credentialSource(ctx.config, spec).name, user);
+  const found = passwordOf(spec, live, user, stored);
+  return found ? { found: true, user, password: found } : { found: false, reason: 'password unknown', user };
 }
 
 /**
  * The username a credential's apps should use now (`<name>-rotating` during part of
- * a rotation) and its password, as `credentials:url` prints them. The stored
- * password wins over the admin URL's: after pgcred rotated the default credential it
- * logs in as, the URL's is the old one.
+ * a rotation) and its password, as `credentials:url` prints them; undefined when
+ * there is none or pgcred does not know its password.
  */
 export async function activeLogin(
   ctx: ReconcileContext,
@@ -81,30 +140,19 @@ export async function activeLogin(
   name: string,
   known?: LiveState,
 ): Promise<{ user: string; password: string } | undefined> {
-  const live = known ?? (await inspectDatabase(spec, ctx));
-  const entry = (await listCredentials(ctx, spec, live)).find((c) => c.name === name);
-  if (!entry || entry.state === 'not created') return undefined;
-  const user = entry.usernames?.find((u) => u.state === 'active')?.user ?? entry.username;
-  let password = await ctx.control.getPassword(credentialSource(ctx.config, spec).name, user);
-  const admin = new URL(spec.url);
-  if (
-    !password &&
-    user === live.server.currentUser &&
-    decodeURIComponent(admin.username) === user &&
-    admin.password
-  ) {
-    password = decodeURIComponent(admin.password);
-  }
-  return password ? { user, password } : undefined;
+  const login = await findLogin(ctx, spec, name, known);
+  return login.found ? { user: login.user, password: login.password } : undefined;
 }
 
 /** The listing as the Heroku CLI prints it. */
 export function renderListing(credentials: readonly ListedCredential[]): string {
   const width = Math.max('Credential'.length, ...credentials.map((c) => c.name.length), 40);
-  const stateWidth = Math.max('State'.length, ...credentials.map((c) => c.state.length));
+  const stateOf = (c: ListedCredential) =>
+    c.passwordKnown === false ? `${c.state}, ${PASSWORD_UNKNOWN_STATE}` : c.state;
+  const stateWidth = Math.max('State'.length, ...credentials.map((c) => stateOf(c).length));
   const lines = [`${'Credential'.padEnd(width)}  State`, `${'─'.repeat(width)}  ${'─'.repeat(stateWidth)}`];
   for (const credential of credentials) {
-    lines.push(`${credential.name.padEnd(width)}  ${credential.state}`);
+    lines.push(`${credential.name.padEnd(width)}  ${stateOf(credential)}`);
     credential.attachments.forEach((attachment, i) => {
       const branch = i === credential.attachments.length - 1 ? '└─' : '├─';
       lines.push(` ${branch} as ${attachment.name} on ${attachment.app} app`);

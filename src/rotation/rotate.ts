@@ -7,7 +7,7 @@ import { quoteIdent, quoteLiteral } from '../model/identifiers';
 import { rotatingUsername } from '../model/names';
 import { generatePassword } from '../model/password';
 import { FOLLOWER_MESSAGE } from '../model/plans';
-import { CredentialError, inspectDatabase, liveCredentials } from '../reconciler/credentials';
+import { CredentialError, credentialRefusal, inspectDatabase } from '../reconciler/credentials';
 import type { LiveState } from '../reconciler/live-state';
 import { managedComment } from '../reconciler/markers';
 import { credentialSource, openAdmin, type ReconcileContext } from '../reconciler/reconcile';
@@ -130,9 +130,9 @@ export async function startRotation(
   const live = options.live ?? (await inspectDatabase(spec, ctx));
   if (live.server.inRecovery) throw new CredentialError(FOLLOWER_MESSAGE);
   const source = credentialSource(ctx.config, spec);
-  if (credential !== DEFAULT_CREDENTIAL && !liveCredentials(live).includes(credential)) {
-    throw new CredentialError(`Could not find credential ${credential} on ${spec.name}`);
-  }
+  const refusal =
+    credential === DEFAULT_CREDENTIAL ? undefined : credentialRefusal(live, spec.name, credential);
+  if (refusal) throw new CredentialError(refusal);
   const username = resolveCredential(ctx, spec, live, credential);
   const existing = await openRotation(ctx, source.name, credential);
   if (existing) return { rotation: existing, resumed: true };

@@ -62,7 +62,8 @@ databases:
     expect(section(analyst)).toContain(
       '- loses INSERT on all tables in schema public (INSERT held on 1 of 3: public.notes)',
     );
-    expect(section(analyst)).toContain('~ password was changed outside pgcred');
+    // A reset breaks whoever holds the old password: marked destructive, as a replacement.
+    expect(section(analyst)).toContain('\n! -/+ password was changed outside pgcred');
     expect(section(writer)).toContain(
       'CREATEDB was turned on outside pgcred; BYPASSRLS was turned on outside pgcred',
     );
@@ -107,8 +108,8 @@ databases:
 
     const remaining = await p.run('drift');
     expect(remaining.status).toBe(2);
-    expect(remaining.stdout).toContain('Findings (apply does not change these)');
-    expect(remaining.stdout).not.toMatch(/^\s+[+~-] /m);
+    expect(remaining.stdout).toContain('Drift (apply does not repair these; drift exits 2):');
+    expect(remaining.stdout).not.toMatch(/^[ !] *(-\/\+|[+~-]) /m);
 
     await p.db.sql(`DROP ROLE "${intruder}"`).catch(async () => {
       await p.db.sql(`REVOKE ALL ON DATABASE "${p.db.name}" FROM "${intruder}"; DROP ROLE "${intruder}"`);

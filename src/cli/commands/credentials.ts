@@ -8,15 +8,17 @@ import {
   createCredential,
   destroyCredential,
   detachFirstMessage,
+  type RepairImpact,
   refuseUnlessWritable,
   repairDefault,
   setPermissionLevel,
 } from '../../reconciler/credentials';
-import { activeLogin, listCredentials, renderListing } from '../../reconciler/listing';
+import { findLogin, listCredentials, renderListing } from '../../reconciler/listing';
 import { credentialSource } from '../../reconciler/reconcile';
 import { checkCredentialArgument } from '../arguments';
 import type { CommandContext } from '../context';
 import { UserError } from '../io';
+import { PASSWORD_VARIABLE } from './password';
 
 const levelOption = (flag: string, description: string) =>
   new Option(flag, description).choices(PermissionLevel.NAMES as string[]);
@@ -32,6 +34,10 @@ export function registerCredentialCommands(program: Command, context: () => Comm
       const spec = ctx.database(database);
       const listing = await listCredentials(await ctx.reconcileContext(), spec);
       ctx.io.stdout(options.json ? `${JSON.stringify(listing, null, 2)}\n` : renderListing(listing));
+      for (const credential of listing.filter((c) => c.passwordKnown === false))
+        ctx.io.stderr(
+          ` ▸    ${passwordUnknownMessage(spec.name, credential.name, credential.username, ' (credentials:url and attach need it)')}\n`,
+        );
     });
 
   program
@@ -108,16 +114,21 @@ export function registerCredentialCommands(program: Command, context: () => Comm
       const rc = await ctx.reconcileContext();
       const attachedTo = await attachedAppsOf(rc, credentialSource(rc.config, spec).name, options.name);
       if (attachedTo.length > 0) throw new UserError(detachFirstMessage(options.name, attachedTo));
-      await ctx.confirm(
-        spec.name,
-        [
-          `The credential ${options.name} will be destroyed within ${spec.name}.`,
-          `Objects it owns will be assigned to the default credential.`,
-        ],
-        options.confirm,
-      );
-      await ctx.action(`Destroying credential ${options.name}`, () =>
-        destroyCredential(rc, spec, options.name),
+      // Asked under the apply lock, after its checks: a credential that is not
+      // pgcred's, or is not there, is refused before anyone is asked anything.
+      const action = new ConfirmedAction(ctx, `Destroying credential ${options.name}`);
+      await action.run(() =>
+        destroyCredential(rc, spec, options.name, {
+          confirm: () =>
+            action.confirm(
+              spec.name,
+              [
+                `The credential ${options.name} will be destroyed within ${spec.name}.`,
+                `Objects it owns will be assigned to the default credential.`,
+              ],
+              options.confirm,
+            ),
+        }),
       );
       ctx.io.stdout(
         `The credential has been destroyed within ${spec.name}.\nDatabase objects owned by ${options.name} will be assigned to the default credential.\n`,
@@ -139,18 +150,30 @@ export function registerCredentialCommands(program: Command, context: () => Comm
       const spec = ctx.database(database);
       refuseUnlessWritable(spec, undefined);
       const rc = await ctx.reconcileContext();
-      await ctx.confirm(
-        spec.name,
-        [
-          `Ownership of all database objects in ${spec.name} will be given to the default credential,`,
-          'and the default credential will get admin option on every additional credential.',
-        ],
-        options.confirm,
-      );
-      const result = await ctx.action(
+      const action = new ConfirmedAction(
+        ctx,
         'Resetting permissions and object ownership for default role to factory settings',
-        () => repairDefault(rc, spec),
       );
+      const result = await action.run(() =>
+        repairDefault(rc, spec, {
+          confirm: (impact) => {
+            ctx.io.stderr(repairImpactText(impact));
+            return action.confirm(
+              spec.name,
+              [
+                `Ownership of all database objects in ${spec.name} will be given to the default credential,`,
+                'and the default credential will get admin option on every additional credential.',
+              ],
+              options.confirm,
+            );
+          },
+        }),
+      );
+      if (!result.applied) {
+        ctx.io.stderr(
+          `Nothing to repair on ${spec.name}: the default credential owns every object, with the factory permissions.\n`,
+        );
+      }
       for (const change of result.plan.changes) ctx.io.stdout(`${change.subject} ${change.description}\n`);
     });
 
@@ -164,8 +187,14 @@ export function registerCredentialCommands(program: Command, context: () => Comm
       const spec = ctx.database(database);
       checkCredentialArgument('--name', options.name, true);
       const rc = await ctx.reconcileContext();
-      const login = await activeLogin(rc, spec, options.name);
-      if (!login) throw new UserError(`Could not find any active credentials for ${options.name}`);
+      const login = await findLogin(rc, spec, options.name);
+      if (!login.found) {
+        throw new UserError(
+          login.reason === 'password unknown'
+            ? passwordUnknownMessage(spec.name, options.name, login.user, ', so it has no URL to print')
+            : `Could not find any active credentials for ${options.name}`,
+        );
+      }
       const { user: active, password } = login;
       const endpoint = endpointOf(spec.url);
       ctx.io.stdout(
@@ -173,6 +202,68 @@ export function registerCredentialCommands(program: Command, context: () => Comm
           `  "${connectionInfoString(endpoint, active, password)}"\nConnection URL:\n  ${credentialUrl(endpoint, active, password)}\n`,
       );
     });
+}
+
+/** Says that pgcred cannot hand out a credential's password, and the two ways to give it one. */
+function passwordUnknownMessage(database: string, name: string, user: string, why: string): string {
+  const who = name === DEFAULT_CREDENTIAL ? `the default credential (${user})` : `credential ${name}`;
+  const rotate =
+    name === DEFAULT_CREDENTIAL
+      ? `pgcred credentials:rotate ${database} (resets its connections)`
+      : `pgcred credentials:rotate ${database} --name ${name}`;
+  return (
+    `pgcred does not know the password of ${who}${why}: hand it over with ` +
+    `pgcred credentials:password ${database} --name ${name} (on standard input or in ${PASSWORD_VARIABLE}), ` +
+    `or give it a new one with ${rotate}`
+  );
+}
+
+/** The objects repair-default hands over and who loses what, as the prompt shows them. */
+function repairImpactText(impact: RepairImpact, perOwner = 20): string {
+  const lines: string[] = [];
+  const total = impact.reassigned.reduce((n, r) => n + r.objects.length, 0);
+  if (total === 0) lines.push('No object changes owner.');
+  else lines.push(`Objects given to the default credential (${impact.owner}): ${total}`);
+  for (const { from, objects } of impact.reassigned) {
+    for (const object of objects.slice(0, perOwner)) lines.push(`  ${object} (from ${from})`);
+    if (objects.length > perOwner) lines.push(`  … and ${objects.length - perOwner} more from ${from}`);
+  }
+  if (impact.losses.length === 0) lines.push('No role loses access through it.');
+  else lines.push('Roles that lose access through it:');
+  for (const { role, loses } of impact.losses) for (const what of loses) lines.push(`  ${role}: ${what}`);
+  return `${lines.map((line) => ` ▸    ${line}`).join('\n')}\n`;
+}
+
+/**
+ * A destructive action confirmed from inside the reconciler, once it holds the lock
+ * and has made its refusals; reported as Heroku's `Doing something... done` only
+ * once the user has agreed, so no refusal follows a prompt.
+ */
+class ConfirmedAction {
+  private started = false;
+
+  constructor(
+    private readonly ctx: CommandContext,
+    private readonly label: string,
+  ) {}
+
+  async confirm(database: string, impact: readonly string[], given: string | undefined): Promise<boolean> {
+    await this.ctx.confirm(database, impact, given);
+    this.ctx.io.stderr(`${this.label}... `);
+    this.started = true;
+    return true;
+  }
+
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      const result = await work();
+      if (this.started) this.ctx.io.stderr('done\n');
+      return result;
+    } catch (error) {
+      if (this.started) this.ctx.io.stderr('!\n');
+      throw error;
+    }
+  }
 }
 
 function warnIfUndeclared(

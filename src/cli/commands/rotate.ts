@@ -3,7 +3,13 @@ import type { ClientBase } from 'pg';
 import { attachmentsOf } from '../../attachments/attachments';
 import { type DatabaseSpec, DEFAULT_CREDENTIAL, DEFAULT_GRACE_MS } from '../../model/config';
 import { formatDuration, parseDuration } from '../../model/duration';
-import { inspectDatabase, liveCredentials, refuseUnlessWritable } from '../../reconciler/credentials';
+import {
+  CredentialError,
+  credentialRefusal,
+  inspectDatabase,
+  liveCredentials,
+  refuseUnlessWritable,
+} from '../../reconciler/credentials';
 import type { LiveState } from '../../reconciler/live-state';
 import { credentialSource, openAdmin, type ReconcileContext } from '../../reconciler/reconcile';
 import { type RotationEvent, runRotation, startRotation } from '../../rotation/rotate';
@@ -54,9 +60,15 @@ export function registerRotate(program: Command, context: () => CommandContext):
       const rc = await ctx.reconcileContext();
       const source = credentialSource(rc.config, spec).name;
       const live = await inspectDatabase(spec, rc);
+      refuseUnlessWritable(spec, live);
       const names = options.all
         ? [DEFAULT_CREDENTIAL, ...liveCredentials(live)]
         : [options.name ?? DEFAULT_CREDENTIAL];
+      // Before the prompt: nobody is asked to confirm a rotation pgcred would then refuse.
+      for (const name of names) {
+        const refusal = name === DEFAULT_CREDENTIAL ? undefined : credentialRefusal(live, spec.name, name);
+        if (refusal) throw new CredentialError(refusal);
+      }
       const force = options.force === true || options.all === true;
       const apps = [
         ...new Set(

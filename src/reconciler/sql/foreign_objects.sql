@@ -1,7 +1,10 @@
 -- Every object in non-system schemas with its owner, and the kind and quoted identity
 -- that ALTER <kind> <identity> OWNER TO takes. Objects of
--- extensions and of the control schema are left to their owners.
-SELECT kind, identity, pg_get_userbyid(owner) AS owner FROM (
+-- extensions and of the control schema are left to their owners. Owners' names come from
+-- pg_roles, in the snapshot (see server.sql). The identities of functions and types are
+-- printed by regprocedure and format_type, which read the latest catalog: they are what the
+-- ALTER ... OWNER TO statements resolve, and those run against the latest catalog too.
+SELECT kind, identity, r.rolname AS owner FROM (
   SELECT 'schema' AS kind, quote_ident(n.nspname) AS identity, n.nspowner AS owner, n.oid, 'pg_namespace'::regclass AS classid
     FROM pg_namespace n
    WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pgcred') AND n.nspname !~ '^pg_'
@@ -28,5 +31,6 @@ SELECT kind, identity, pg_get_userbyid(owner) AS owner FROM (
      AND (t.typtype IN ('e', 'd', 'r')
           OR (t.typtype = 'c' AND EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = t.typrelid AND c.relkind = 'c')))
 ) o
+LEFT JOIN pg_roles r ON r.oid = o.owner
 WHERE NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = o.classid AND e.objid = o.oid AND e.deptype = 'e')
 ORDER BY kind, identity;

@@ -5,7 +5,8 @@
 -- nearly all of a database, are skipped before anything else is looked up, so this
 -- reads pg_class once and little else however many tables there are. Members of
 -- extensions are left out (their owner is whoever installed the extension), and so
--- are sequences owned by a column, which follow their table.
+-- are sequences owned by a column, which follow their table. Role names from pg_roles,
+-- in the inspection's snapshot (see server.sql).
 WITH default_credential AS (
   SELECT r.oid FROM pg_roles r WHERE r.rolname = $1
   UNION
@@ -27,11 +28,12 @@ owned AS (
     FROM pg_namespace n
    WHERE n.nspowner NOT IN (SELECT oid FROM default_credential)
 )
-SELECT pg_get_userbyid(o.owner) AS owner, n.nspname AS schema, o.kind, count(*)::int AS count,
+SELECT r.rolname AS owner, n.nspname AS schema, o.kind, count(*)::int AS count,
        (array_agg(o.name::text ORDER BY o.name))[1:5] AS sample
   FROM owned o
   JOIN pg_namespace n ON n.oid = o.namespace
+  LEFT JOIN pg_roles r ON r.oid = o.owner
  WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
    AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'
    AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = o.classid AND e.objid = o.oid AND e.deptype = 'e')
- GROUP BY o.owner, n.nspname, o.kind;
+ GROUP BY r.rolname, n.nspname, o.kind;

@@ -8,6 +8,7 @@
 -- 100,000 tables are some 10 million ACL items but a few hundred distinct ACLs.
 -- Aggregates are never joined to one another (the planner cannot estimate them, and
 -- guesses nested loops): the rows come out as four kinds and the inspector merges them.
+-- Role names from pg_roles, in the inspection's snapshot (see server.sql).
 -- $1 is the cap on exception lists.
 WITH acls AS MATERIALIZED (
   SELECT row_number() OVER () AS id, a.*
@@ -41,11 +42,12 @@ few AS MATERIALIZED (
 )
 -- held: a privilege, and on how many relations of the schema and class.
 SELECT 'held' AS kind, n.nspname::text AS schema, g.class,
-       CASE WHEN g.grantee = 0 THEN NULL ELSE pg_get_userbyid(g.grantee) END AS grantee,
+       CASE WHEN g.grantee = 0 THEN NULL ELSE coalesce(r.rolname, 'unknown (OID=' || g.grantee || ')') END AS grantee,
        g.privilege, g.count, NULL::bigint AS acl, NULL::text[] AS names
   FROM (SELECT relnamespace, class, grantee, privilege, sum(relations)::int AS count
           FROM item GROUP BY relnamespace, class, grantee, privilege) g
   JOIN pg_namespace n ON n.oid = g.relnamespace
+  LEFT JOIN pg_roles r ON r.oid = g.grantee
 UNION ALL
 -- total: how many relations a schema has of a class.
 SELECT 'total', n.nspname::text, t.class, NULL, NULL, t.count, NULL, NULL
@@ -58,7 +60,9 @@ SELECT 'few', n.nspname::text, f.class, NULL, NULL, NULL, f.id, f.names
   JOIN pg_namespace n ON n.oid = f.relnamespace
 UNION ALL
 -- few-item: what one rare ACL grants.
-SELECT 'few-item', NULL, NULL, CASE WHEN i.grantee = 0 THEN NULL ELSE pg_get_userbyid(i.grantee) END,
+SELECT 'few-item', NULL, NULL,
+       CASE WHEN i.grantee = 0 THEN NULL ELSE coalesce(r.rolname, 'unknown (OID=' || i.grantee || ')') END,
        i.privilege, NULL, i.id, NULL
   FROM item i
+  LEFT JOIN pg_roles r ON r.oid = i.grantee
  WHERE i.id IN (SELECT id FROM few);

@@ -1,5 +1,7 @@
 -- Every role of the cluster with what pgcred checks of it, its memberships and its
 -- connections, in one row each. Roles are cluster-wide, so this is the same in every database.
+-- The comment is joined from pg_shdescription rather than read with shobj_description, so it
+-- comes from the same snapshot as the rest (see server.sql).
 SELECT r.rolname AS name,
        r.rolsuper AS superuser,
        r.rolcreatedb AS createdb,
@@ -11,11 +13,12 @@ SELECT r.rolname AS name,
        r.rolconnlimit AS connection_limit,
        r.rolvaliduntil IS NOT NULL AS has_valid_until,
        coalesce(r.rolconfig, '{}') AS config,
-       shobj_description(r.oid, 'pg_authid') AS comment,
+       c.description AS comment,
        coalesce((SELECT json_agg(json_build_object('role', g.rolname, 'admin', m.admin_option))
                    FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
                   WHERE m.member = r.oid), '[]') AS member_of,
        (SELECT count(*) FROM pg_stat_activity a WHERE a.usesysid = r.oid)::int AS connections
   FROM pg_roles r
+  LEFT JOIN pg_shdescription c ON c.objoid = r.oid AND c.classoid = 'pg_authid'::regclass
  WHERE r.rolname !~ '^pg_'
  ORDER BY r.rolname;
