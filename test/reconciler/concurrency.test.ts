@@ -1,5 +1,10 @@
+import { join } from 'node:path';
 import { Client } from 'pg';
+import { loadConfigFile } from '../../src/config/load';
+import { MasterKey } from '../../src/control/crypto';
+import { ControlStore } from '../../src/control/store';
 import { catalogSql, inspect } from '../../src/reconciler/inspect';
+import { applyDatabase } from '../../src/reconciler/reconcile';
 import { type CliResult, pgcred } from '../harness/cli';
 import { dropRoles, tryAs, uniqueName, withClient } from '../harness/pg';
 import { createProject, type Project } from '../harness/project';
@@ -17,6 +22,36 @@ class InterleavingClient extends Client {
       return value;
     }) as never;
   }
+}
+
+/** pgcred's apply lock, as another apply holds it: a session lock on the key reconcile.ts uses. */
+const APPLY_LOCK = [0x70676372, 0x61706c79];
+
+/** Holds the apply lock from a connection of its own until release(). */
+async function holdApplyLock(url: string): Promise<{ client: Client; release: () => Promise<void> }> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  await client.query('SELECT pg_advisory_lock($1, $2)', APPLY_LOCK);
+  return {
+    client,
+    release: async () => {
+      await client.query('SELECT pg_advisory_unlock($1, $2)', APPLY_LOCK);
+      await client.end();
+    },
+  };
+}
+
+/** Until another session waits for the apply lock: the positive marker that an apply is queued behind it. */
+async function untilSomeoneWaits(client: Client): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    const { rows } = await client.query(
+      `SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND classid = $1 AND objid = $2`,
+      APPLY_LOCK,
+    );
+    if (rows.length > 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error('no apply waited for the lock');
 }
 
 /** Statements a migration retries: catalog rows another session updated first. */
@@ -167,6 +202,52 @@ databases:
       await p.db.sql(`DROP SCHEMA owned CASCADE; DROP SCHEMA midway CASCADE`);
       await dropRoles([before, after]);
     }
+  });
+
+  it('an apply that waited for the lock says so, and plans from what was committed while it waited', async () => {
+    const holder = await holdApplyLock(p.db.url);
+    let applying: Promise<CliResult> | undefined;
+    try {
+      applying = p.run('apply', '--yes');
+      await untilSomeoneWaits(holder.client);
+      // Committed after the apply began waiting: only a snapshot taken after the lock sees it.
+      await holder.client.query(`ALTER ROLE "${names[0]}" CREATEDB`);
+    } finally {
+      await holder.release();
+    }
+    const applied = await applying!;
+    expect(applied.status).toBe(0);
+    expect(applied.stderr).toContain('Waiting for another pgcred apply on sunny to finish...');
+    expect(applied.stderr).toMatch(/Applied \d+ changes? to sunny in one transaction\./);
+    expect(await p.db.sql('SELECT rolcreatedb FROM pg_roles WHERE rolname = $1', [names[0]])).toEqual([
+      { rolcreatedb: false },
+    ]);
+  });
+
+  it('an apply that waits longer than its lock timeout gives up and changes nothing', async () => {
+    const config = loadConfigFile(join(p.dir, 'pgcred.yaml'), { env: p.env });
+    const control = await ControlStore.open(
+      p.db.url,
+      MasterKey.parse(p.env.PGCRED_MASTER_KEY!, 'the test key'),
+    );
+    const holder = await holdApplyLock(p.db.url);
+    const progress: string[] = [];
+    try {
+      await p.db.sql(`ALTER ROLE "${names[1]}" CREATEDB`);
+      await expect(
+        applyDatabase({ config, control, progress: (line) => progress.push(line) }, config.databases[0]!, {
+          lockTimeoutMs: 1_000,
+        }),
+      ).rejects.toThrow('another pgcred apply on sunny held its lock for more than 1 s; nothing was changed');
+      expect(progress).toEqual(['Waiting for another pgcred apply on sunny to finish...']);
+      expect(await p.db.sql('SELECT rolcreatedb FROM pg_roles WHERE rolname = $1', [names[1]])).toEqual([
+        { rolcreatedb: true },
+      ]);
+    } finally {
+      await holder.release();
+      await control.close();
+    }
+    await p.ok('apply', '--yes');
   });
 
   it('plan, drift and apply run beside a migration creating schemas and tables; then apply, and drift exits 0', async () => {
