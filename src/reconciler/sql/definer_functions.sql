@@ -2,7 +2,9 @@
 -- execute them (PUBLIC as a null grantee). Such a function runs with its owner's privileges,
 -- and PUBLIC may execute every new function unless revoked: a read-only credential could
 -- write through one. Members of extensions are left to the extension. Role names from
--- pg_roles, in the inspection's snapshot (see server.sql).
+-- pg_roles, in the inspection's snapshot (see server.sql). The argument list is printed by
+-- pg_get_function_identity_arguments from the latest catalog: it only names the function
+-- in the REVOKE that apply runs, which resolves against the latest catalog too.
 SELECT n.nspname AS schema,
        p.proname AS name,
        CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END AS kind,
