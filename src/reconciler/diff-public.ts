@@ -3,7 +3,7 @@ import { comparePrivileges } from '../model/permission-level';
 import type { DesiredDatabase } from './diff';
 import type { LiveRole, LiveState } from './live-state';
 import { parseManagedComment } from './markers';
-import { type Intent, PUBLIC, type PlanBuilder, type PublicLoss } from './plan-builder';
+import { type Intent, type PlanBuilder, PUBLIC, type PublicLoss } from './plan-builder';
 
 // PUBLIC is every role of the cluster, now and later: other databases' apps, backup,
 // monitoring and replication users. Taking CONNECT, USAGE or EXECUTE from PUBLIC cuts

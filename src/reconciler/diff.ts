@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Access, PublicPolicy } from '../model/config';
 import { FOLLOWER_MESSAGE } from '../model/plans';
 import { type ExpandedAccess, emptyAccess, expandAccess } from './desired';
+import { refuseWhatTheAdminCannotDo } from './diff-admin';
 import {
   reportForeignOwners,
   reportMissingObjects,
@@ -15,7 +16,6 @@ import {
   planRelationPrivileges,
   planSchemaPrivileges,
 } from './diff-privileges';
-import { refuseWhatTheAdminCannotDo } from './diff-admin';
 import { creatorRoles, hardensPublic, publicLosses, reachingRoles, reportPublicKept } from './diff-public';
 import { dropRole, planCredential, planOwner } from './diff-roles';
 import type { LiveState } from './live-state';
