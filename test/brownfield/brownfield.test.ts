@@ -369,6 +369,14 @@ databases:
       expect(outcome(plain)).toMatchObject({ status: 0 });
     });
 
+    it("the credentials listing says what the levels cannot withhold, and that the owner's password is unknown to pgcred", async () => {
+      const listing = await cli(['credentials', 'shop']);
+      expect(outcome(listing)).toMatchObject({ status: 0 });
+      expect(listing.stdout).toMatch(/^default\s+active, password unknown to pgcred$/m);
+      expect(listing.stderr).toMatch(/PUBLIC keeps CONNECT, TEMPORARY on database shop/);
+      expect(listing.stderr).toMatch(/row-level security and no policy for/);
+    });
+
     it('credentials:url for the default credential exits 1 while pgcred does not know its password', async () => {
       const url = await cli(['credentials:url', 'shop']);
       expect(outcome(url)).toMatchObject({ status: 1 });

@@ -14,11 +14,14 @@ import {
   setPermissionLevel,
 } from '../../reconciler/credentials';
 import { findLogin, listCredentials, renderListing } from '../../reconciler/listing';
-import { credentialSource } from '../../reconciler/reconcile';
+import { type FindingKind, notices } from '../../reconciler/plan';
+import { credentialSource, planDatabase } from '../../reconciler/reconcile';
 import { checkCredentialArgument } from '../arguments';
 import type { CommandContext } from '../context';
 import { UserError } from '../io';
 import { PASSWORD_VARIABLE } from './password';
+
+const LISTED_NOTICES = new Set<FindingKind>(['public-kept', 'row-security', 'default-privileges']);
 
 const levelOption = (flag: string, description: string) =>
   new Option(flag, description).choices(PermissionLevel.NAMES as string[]);
@@ -31,9 +34,16 @@ export function registerCredentialCommands(program: Command, context: () => Comm
     .option('--json', 'print JSON')
     .action(async (database: string | undefined, options: { json?: boolean }) => {
       const ctx = context();
+      ctx.changeNothing();
       const spec = ctx.database(database);
-      const listing = await listCredentials(await ctx.reconcileContext(), spec);
+      const rc = await ctx.reconcileContext();
+      const listing = await listCredentials(rc, spec);
       ctx.io.stdout(options.json ? `${JSON.stringify(listing, null, 2)}\n` : renderListing(listing));
+      // What no level can withhold here, as plan and drift say it: a person reading the
+      // listing should not think `none` means nothing when PUBLIC still grants something.
+      const plan = await planDatabase(rc, spec);
+      for (const notice of notices(plan).filter((n) => LISTED_NOTICES.has(n.kind)))
+        ctx.io.stderr(` ▸    ${notice.description}\n`);
       for (const credential of listing.filter((c) => c.passwordKnown === false))
         ctx.io.stderr(
           ` ▸    ${passwordUnknownMessage(spec.name, credential.name, credential.username, ' (credentials:url and attach need it)')}\n`,
