@@ -29,14 +29,18 @@ export function refuseWhatTheAdminCannotDo(
   desired: DesiredDatabase,
   live: LiveState,
   owner: string,
+  /** Roles this plan drops: their objects go to the default credential before any grant. */
+  handedOver: readonly string[] = [],
 ): void {
   const s = live.server;
   if (s.isSuperuser) return;
+  const dropped = new Set(handedOver);
   const admin = s.currentUser;
   const adminRoles = memberships(live, admin);
   const touched = touchedSchemas(b);
   for (const owned of live.foreignOwnership) {
-    if (owned.schema === desired.controlSchema || adminRoles.has(owned.owner)) continue;
+    if (owned.schema === desired.controlSchema || adminRoles.has(owned.owner) || dropped.has(owned.owner))
+      continue;
     // public's owner (PostgreSQL 14 and older) is refused with its own message.
     if (owned.kind === 'schema') {
       if (owned.schema !== 'public' && touched.has(owned.schema)) {

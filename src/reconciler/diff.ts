@@ -240,7 +240,7 @@ export function diff(desired: DesiredDatabase, live: LiveState): Plan {
   const creators = creatorRoles(scope ? new PlanBuilder() : b, desired, live, owner, declared);
   planDefaultPrivileges(b, live, accesses, owner, liveSchemas, creators);
   planDefinerFunctions(b, live, accesses);
-  refuseWhatTheAdminCannotDo(b, desired, live, owner);
+  refuseWhatTheAdminCannotDo(b, desired, live, owner, dropped);
   if (!scope) {
     if (!hardenPublic) reportPublicKept(b, desired, live, reaching);
     reportRowSecurity(b, live, accesses);
