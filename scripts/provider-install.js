@@ -1,6 +1,16 @@
 #!/usr/bin/env node
-// npm run provider:install: builds pgcred's Terraform provider and lays it into a
-// filesystem mirror with a Terraform CLI config, so `terraform init` works offline:
+// npm run provider:install (in this repository) or npx pgcred-provider-install (where
+// pgcred is installed as a package): lays pgcred's Terraform provider into a filesystem
+// mirror with a Terraform CLI config, so `terraform init` works offline.
+//
+// Installed as a package, the provider is the package's own build (dist/provider):
+// nothing is compiled, and the mirror goes to ./.terraform-mirror in the directory
+// the command runs in (or the directory given as its argument):
+//
+//   .terraform-mirror/registry.terraform.io/pgcred/pgcred/<version>/<os>_<arch>/terraform-provider-pgcred_v<version>
+//   .terraform-mirror/terraform.rc      (export TF_CLI_CONFIG_FILE=<this file>)
+//
+// In this repository it builds the provider from src/ into the repository's mirror:
 //
 //   .terraform-mirror/registry.terraform.io/pgcred/pgcred/0.1.0/<os>_<arch>/terraform-provider-pgcred_v0.1.0
 //   .terraform-mirror/terraform.rc      (export TF_CLI_CONFIG_FILE=<this file>)
@@ -15,6 +25,7 @@
 const { spawnSync } = require('node:child_process');
 const {
   chmodSync,
+  existsSync,
   mkdirSync,
   readdirSync,
   readFileSync,
@@ -27,7 +38,13 @@ const {
 const { join, resolve } = require('node:path');
 
 const ROOT = resolve(__dirname, '..');
-const MIRROR = join(ROOT, '.terraform-mirror');
+// A checkout has the sources; an installed package has only its build.
+const FROM_SOURCES = existsSync(join(ROOT, 'src', 'provider', 'main.ts'));
+const MIRROR = process.argv[2]
+  ? resolve(process.argv[2], '.terraform-mirror')
+  : FROM_SOURCES
+    ? join(ROOT, '.terraform-mirror')
+    : resolve('.terraform-mirror');
 const VERSION = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version;
 const ADDRESS = 'registry.terraform.io/pgcred/pgcred';
 const ARCH = { x64: 'amd64', arm64: 'arm64', ia32: '386' };
@@ -65,7 +82,7 @@ function shellQuote(text) {
   return `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
-function install() {
+function install(main) {
   const platform = `${process.platform}_${ARCH[process.arch] ?? process.arch}`;
   const dir = join(MIRROR, ADDRESS, VERSION, platform);
   mkdirSync(dir, { recursive: true });
@@ -73,7 +90,8 @@ function install() {
   // exec: node replaces the shell, so no orphan keeps Terraform's pipes open.
   writeFileSync(
     launcher,
-    `#!/bin/sh\n# pgcred's Terraform provider, installed by npm run provider:install\nexec ${shellQuote(process.execPath)} ${shellQuote(join(BUILDS, 'current', 'provider', 'main.js'))} "$@"\n`,
+    // The first lines as before: a launcher that reads the same keeps the lock file's checksum.
+    `#!/bin/sh\n# pgcred's Terraform provider, installed by ${FROM_SOURCES ? 'npm run provider:install' : 'pgcred-provider-install'}\nexec ${shellQuote(process.execPath)} ${shellQuote(main)} "$@"\n`,
   );
   chmodSync(launcher, 0o755);
   const cliConfig = join(MIRROR, 'terraform.rc');
@@ -96,8 +114,18 @@ function install() {
   return { launcher, cliConfig };
 }
 
-build();
-const { launcher, cliConfig } = install();
+let main;
+if (FROM_SOURCES) {
+  build();
+  main = join(BUILDS, 'current', 'provider', 'main.js');
+} else {
+  main = join(ROOT, 'dist', 'provider', 'main.js');
+  if (!existsSync(main)) {
+    process.stderr.write(`provider:install: ${main} is missing: this pgcred package was not built\n`);
+    process.exit(1);
+  }
+}
+const { launcher, cliConfig } = install(main);
 process.stdout.write(
   `Installed ${ADDRESS} ${VERSION}:\n  ${launcher}\nUse it with:\n  export TF_CLI_CONFIG_FILE=${cliConfig}\n`,
 );

@@ -2,10 +2,12 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { defaultColor, loadConfigFile } from '../config/load';
 import { MasterKey } from '../control/crypto';
+import { findDatabase, identityOf, type RegisteredDatabase } from '../control/database-registry';
 import { KeptPasswords } from '../control/kept-passwords';
 import { ControlStore } from '../control/store';
 import type { Config, DatabaseSpec } from '../model/config';
 import { showName } from '../model/names';
+import { connectAdmin } from '../reconciler/connection';
 import type { ReconcileContext } from '../reconciler/reconcile';
 import { type Io, UserError } from './io';
 
@@ -22,6 +24,7 @@ export interface GlobalOptions {
 export class CommandContext {
   private configCache?: Config;
   private control?: ControlStore;
+  private readonly byUrl: { spec: DatabaseSpec; what: string; name?: string }[] = [];
   /** The exit status a command chose (drift found: 2; a restart failed: 1). */
   exitStatus = 0;
   /** plan and drift change nothing: no control schema, no row, no key file. */
@@ -55,38 +58,22 @@ export class CommandContext {
     this.configCache = config;
   }
 
-  /** `[DATABASE]`: a name from the config file, a postgres:// URL, or (omitted) the only primary. */
+  /**
+   * `[DATABASE]`: a name from the config file, a postgres:// URL, or (omitted) the only
+   * primary. Without a file, PGCRED_DATABASE_URL reaches the database, and a name
+   * argument is what it is called (a Terraform user's database block name).
+   */
   database(arg: string | undefined): DatabaseSpec {
     const isUrl = arg !== undefined && /^postgres(ql)?:\/\//.test(arg);
+    const fromEnv = this.io.env.PGCRED_DATABASE_URL;
+    if (fromEnv && !isUrl && !this.options.config && !this.hasConfigFile) {
+      return this.databaseByUrl(this.config(true), fromEnv, 'PGCRED_DATABASE_URL', arg);
+    }
     const config = this.config(isUrl);
     if (isUrl) {
       const found = config.databases.find((db) => db.url === arg);
       if (found) return found;
-      let url: URL | undefined;
-      try {
-        url = new URL(arg);
-      } catch {
-        url = undefined;
-      }
-      // The value is never echoed: it holds a password.
-      if (!url?.hostname) {
-        throw new UserError(
-          'DATABASE: not a PostgreSQL URL such as postgres://USER:PASSWORD@HOST:5432/DATABASE (value not shown)',
-        );
-      }
-      const name = decodeURIComponent(url.pathname.replace(/^\//, '')) || 'postgres';
-      const spec: DatabaseSpec = {
-        name,
-        url: arg,
-        plan: 'standard-0',
-        color: defaultColor(name),
-        role: 'primary',
-        executor: 'pgcred',
-        ignoreRoles: [],
-        credentials: [],
-      };
-      this.configCache = { ...config, databases: [...config.databases, spec] };
-      return spec;
+      return this.databaseByUrl(config, arg, 'DATABASE');
     }
     if (arg === undefined) {
       const primaries = config.databases.filter((db) => db.role !== 'follower');
@@ -110,6 +97,62 @@ export class CommandContext {
     this.readOnly = true;
   }
 
+  /**
+   * A database reached by URL. Its name is the database's own until the control store
+   * opens: then the registry gives the name Terraform or a file gave it (see
+   * resolveByUrl), so the passwords this command stores are the ones they find.
+   */
+  private databaseByUrl(config: Config, value: string, what: string, name?: string): DatabaseSpec {
+    let url: URL | undefined;
+    try {
+      url = new URL(value);
+    } catch {
+      url = undefined;
+    }
+    // The value is never echoed: it holds a password.
+    if (!url?.hostname) {
+      throw new UserError(
+        `${what}: not a PostgreSQL URL such as postgres://USER:PASSWORD@HOST:5432/DATABASE (value not shown)`,
+      );
+    }
+    const own = name ?? (decodeURIComponent(url.pathname.replace(/^\//, '')) || 'postgres');
+    const spec: DatabaseSpec = {
+      name: own,
+      url: value,
+      plan: 'standard-0',
+      color: defaultColor(own),
+      role: 'primary',
+      executor: 'pgcred',
+      ignoreRoles: [],
+      credentials: [],
+    };
+    this.byUrl.push({ spec, what, ...(name ? { name } : {}) });
+    this.configCache = { ...config, databases: [...config.databases, spec] };
+    return spec;
+  }
+
+  /** Gives the databases reached by URL the name (and settings) the control store's registry holds for them. */
+  private async resolveByUrl(control: ControlStore): Promise<void> {
+    for (const { spec, what, name } of this.byUrl.splice(0)) {
+      if (control.missing) continue; // no store yet: nothing is registered
+      const admin = await connectAdmin(spec.url, spec.name, async () => control.kept?.get(spec.url));
+      let known: RegisteredDatabase | undefined;
+      try {
+        known = await findDatabase(control.client, await identityOf(admin, spec.url));
+      } finally {
+        await admin.end().catch(() => undefined);
+      }
+      if (!known || known.name === spec.name) continue;
+      if (name) {
+        throw new UserError(
+          `${what} reaches the database pgcred manages as ${known.name}, not ${name}: name it ${known.name}`,
+        );
+      }
+      // The spec was handed out already: the command holds this very object.
+      Object.assign(spec, known);
+    }
+  }
+
   async controlStore(): Promise<ControlStore> {
     if (this.control) return this.control;
     const env = this.io.env;
@@ -117,9 +160,13 @@ export class CommandContext {
     const url =
       env.PGCRED_CONTROL_URL ||
       config.control.url ||
-      config.databases.find((db) => db.role !== 'follower')?.url;
+      config.databases.find((db) => db.role !== 'follower')?.url ||
+      env.PGCRED_DATABASE_URL;
     if (!url)
-      throw new UserError('no control store: set PGCRED_CONTROL_URL or control.url, or declare a database');
+      throw new UserError(
+        'no control store: set PGCRED_CONTROL_URL (with Terraform: its control_url, else the url of its first database block) ' +
+          'or control.url in the file, or name a database',
+      );
     const baseDir = existsSync(this.configPath) ? dirname(this.configPath) : this.io.cwd;
     const keyFile = config.control.keyFile ?? env.PGCRED_KEY_FILE ?? join(baseDir, '.pgcred', 'master.key');
     let key: MasterKey;
@@ -128,10 +175,17 @@ export class CommandContext {
     } catch (error) {
       throw new UserError((error as Error).message);
     }
-    this.control = await ControlStore.open(url, key, undefined, {
+    const control = await ControlStore.open(url, key, undefined, {
       kept: KeptPasswords.beside(keyFile, key),
       readOnly: this.readOnly,
     });
+    try {
+      await this.resolveByUrl(control);
+    } catch (error) {
+      await control.close();
+      throw error;
+    }
+    this.control = control;
     if (this.control.missing || key.ephemeral) {
       const parts = [
         ...(this.control.missing
@@ -146,7 +200,8 @@ export class CommandContext {
 
   async reconcileContext(): Promise<ReconcileContext> {
     return {
-      config: this.config(),
+      // Commands that name their database by URL, or none (detach, config), need no file.
+      config: this.config(true),
       control: await this.controlStore(),
       progress: (line) => this.io.stderr(`${line}\n`),
     };

@@ -16,6 +16,22 @@ import { type Io, processIo, UserError } from './io';
 
 export const VERSION = '0.1.0';
 
+const ENVIRONMENT_HELP = `
+Environment:
+  PGCRED_CONTROL_URL   the control store's database (default: control.url of the file, else its first
+                       database; with Terraform: the provider's control_url, else its first database's url)
+  PGCRED_MASTER_KEY    the key of the stored passwords, 64 hex digits (default: PGCRED_KEY_FILE)
+  PGCRED_KEY_FILE      the key file (default: .pgcred/master.key beside the file, else in the current directory)
+  PGCRED_DATABASE_URL  without a file: the admin URL of the database a command names (or of the only one)
+  PGCRED_ACTOR         who the audit log says ran the command (default: the OS user)
+
+Without a pgcred.yaml (databases managed with Terraform), name a database by its admin URL, or by its
+Terraform name with PGCRED_DATABASE_URL set; pgcred finds the name the provider registered for it:
+  PGCRED_MASTER_KEY=... PGCRED_DATABASE_URL=$TF_VAR_admin_url pgcred credentials postgresql-sunny-1234
+  PGCRED_MASTER_KEY=... pgcred credentials:create "$TF_VAR_admin_url" --name reporter
+  PGCRED_MASTER_KEY=... PGCRED_CONTROL_URL=$TF_VAR_admin_url pgcred detach --app example-app DATABASE
+`;
+
 /** Builds the command tree; one file per command family under commands/. */
 export function buildProgram(io: Io, contexts: CommandContext[]): Command {
   const program = new Command('pgcred');
@@ -25,6 +41,7 @@ export function buildProgram(io: Io, contexts: CommandContext[]): Command {
     )
     .version(VERSION, '-v, --version')
     .addOption(new Option('-f, --config <file>', 'the declarative file').default(undefined, './pgcred.yaml'))
+    .addHelpText('after', ENVIRONMENT_HELP)
     .showHelpAfterError('(run pgcred --help for usage)')
     .configureOutput({
       writeOut: (text) => io.stdout(text),

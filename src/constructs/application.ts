@@ -1,9 +1,9 @@
-import { isAbsolute, resolve } from 'node:path';
 import { Construct } from 'constructs';
 import type { AppSpec } from '../model/config';
 import { parseDuration } from '../model/duration';
 import { Manifest } from './manifest';
 import { PgcredApp } from './provider-pgcred';
+import { stackRelativePath } from './stack-path';
 import { pgcredProviderOf } from './terraform-target';
 
 const DEFAULT_RESTART_TIMEOUT = '60s';
@@ -14,7 +14,8 @@ export interface ApplicationProps {
   readonly name: string;
   /**
    * A file pgcred rewrites (atomically, mode 0600) with every config var of the app;
-   * relative paths are relative to the directory `cdktf synth` runs in.
+   * relative paths are relative to the directory `cdktf synth` runs in (that of cdktf.json),
+   * and synthesize relative to the stack's directory, so no machine's path is baked in.
    * @default - none: the config vars live only in pgcred's control store
    */
   readonly envFile?: string;
@@ -45,10 +46,10 @@ export class Application extends Construct {
   constructor(scope: Construct, id: string, props: ApplicationProps) {
     super(scope, id);
     this.appName = props.name;
-    // The manifest is read from cdktf.out/stacks/<stack>/, so relative paths are fixed here.
+    // Terraform runs in cdktf.out/stacks/<stack>/ and the manifest lies there: paths are relative to it.
     this.appSpec = {
       name: props.name,
-      envFile: props.envFile && !isAbsolute(props.envFile) ? resolve(props.envFile) : props.envFile,
+      envFile: props.envFile === undefined ? undefined : stackRelativePath(this, props.envFile),
       restart: props.restart,
       restartTimeoutMs: parseDuration(props.restartTimeout ?? DEFAULT_RESTART_TIMEOUT),
     };
@@ -78,7 +79,6 @@ export class Application extends Construct {
     this.pgcredApp = new PgcredApp(this, 'App', {
       provider: pgcredProviderOf(this),
       name: this.appName,
-      // Absolute, like the manifest's: Terraform runs in cdktf.out/stacks/<stack>.
       envFile: this.appSpec.envFile,
       restart: this.appSpec.restart,
       restartTimeout: this.restartTimeout,

@@ -1,5 +1,4 @@
 import type { Config, CredentialSpec, DatabaseSpec } from '../model/config';
-import { DEFAULT_GRACE_MS } from '../model/config';
 
 /**
  * The model written back in pgcred.yaml's shape (schemas/pgcred.schema.json), for
@@ -62,10 +61,8 @@ function credentialDocument(credential: CredentialSpec): Record<string, unknown>
       ? compact({
           every:
             credential.rotation.everyMs === undefined ? undefined : durationText(credential.rotation.everyMs),
-          grace:
-            credential.rotation.graceMs === DEFAULT_GRACE_MS
-              ? undefined
-              : durationText(credential.rotation.graceMs),
+          // Written even when it is the default: a reader of the manifest sees the grace the stack declares.
+          grace: durationText(credential.rotation.graceMs),
         })
       : undefined,
   });

@@ -174,7 +174,7 @@ export class Credential extends Construct implements ICredential {
         provider,
         database,
         role: role.name,
-        owner: this.database.owner,
+        owner: this.database.owner!, // always named for the postgresql provider
         objectType: defaults.objectType,
         schema: defaults.schema,
         privileges: [...defaults.privileges],

@@ -44,7 +44,10 @@ export interface DatabaseProps {
   /**
    * Username of the default credential, which owns the database and the objects the
    * levels cover. Set it when the database already belongs to an ordinary role.
-   * @default - derived from the name, as pgcred does for a database a superuser owns
+   * @default - with the pgcred provider, chosen at apply as pgcred does (the database's
+   * owner when it is an ordinary role, else a name derived from the database's);
+   * with the postgresql provider, derived from the name (its default privileges must
+   * name the owner at synth)
    */
   readonly owner?: string;
   /**
@@ -88,8 +91,12 @@ export class Database extends Construct implements IDatabaseSource {
   readonly color: string;
   readonly role: DatabaseRole;
   readonly schemas: readonly string[];
-  /** Username of the default credential. */
-  readonly owner: string;
+  /**
+   * Username of the default credential when the stack names it: declared, or derived
+   * for the postgresql provider. Undefined with the pgcred provider unless declared:
+   * the provider reads it from the live database at apply.
+   */
+  readonly owner: string | undefined;
   readonly executor: Executor;
   readonly terraformProvider: TerraformProviderName;
   readonly admin: AdminConnection;
@@ -107,9 +114,17 @@ export class Database extends Construct implements IDatabaseSource {
     this.plan = props.plan ?? DatabasePlan.STANDARD_0;
     this.color = props.color ?? defaultColor(props.name);
     this.role = props.role ?? DatabaseRole.PRIMARY;
-    this.owner = props.owner ?? derivedOwnerName(props.name);
     this.executor = props.executor ?? 'terraform';
     this.terraformProvider = props.terraformProvider ?? 'postgresql';
+    // A derived name baked into the stack would override the live owner pgcred finds
+    // (an ordinary role that owns the database already). Stacks deployed when it was
+    // baked need no change: the derived role owns the database by then, so the provider
+    // finds the same owner in the live database, and nothing is replaced.
+    this.owner =
+      props.owner ??
+      (this.terraformProvider === 'pgcred' && this.executor === 'terraform'
+        ? undefined
+        : derivedOwnerName(props.name));
     this.admin = props.admin;
     if (this.terraformProvider === 'pgcred' && props.schemas) {
       throw new Error(

@@ -10,4 +10,5 @@ export * from './manifest';
 export * from './permission';
 export * from './provider-pgcred';
 export * from './rotation';
+export * from './stack-path';
 export * from './terraform-target';

@@ -1,5 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Aspects, type IAspect, type ISynthesisSession, TerraformStack, TerraformVariable } from 'cdktf';
 import { addCustomSynthesis } from 'cdktf/lib/synthesize/synthesizer';
 import { Construct, type IConstruct } from 'constructs';
@@ -14,6 +14,7 @@ import type { Application } from './application';
 import type { Attachment } from './attachment';
 import { configDocument } from './config-document';
 import type { Database } from './database';
+import { stackRelativePath } from './stack-path';
 import { pgcredProviderOf, type TerraformProviderName } from './terraform-target';
 
 const ID = 'PgcredManifest';
@@ -110,8 +111,8 @@ export class Manifest extends Construct {
     }
     this.control = {
       url: options.urlVariable === undefined ? undefined : `\${${options.urlVariable}}`,
-      // The manifest is read from cdktf.out/stacks/<stack>/, so relative paths are fixed here.
-      keyFile: options.keyFile === undefined ? undefined : resolve(options.keyFile),
+      // The manifest is read from cdktf.out/stacks/<stack>/: relative paths are relative to it.
+      keyFile: options.keyFile === undefined ? undefined : stackRelativePath(this, options.keyFile),
     };
     this.changed();
   }

@@ -186,6 +186,27 @@ export class ControlStore {
     await db.query('DELETE FROM pgcred.secrets WHERE database = $1 AND username = $2', [database, username]);
   }
 
+  /**
+   * Forgets a credential whose role is gone: its passwords (its own and its rotating
+   * username's) and any open rotation, so nothing pgcred kept outlives it.
+   */
+  async forgetCredential(
+    database: string,
+    name: string,
+    usernames: readonly string[],
+    note: string,
+    db: ClientBase = this.client,
+  ): Promise<void> {
+    await db.query('DELETE FROM pgcred.secrets WHERE database = $1 AND username = ANY($2)', [
+      database,
+      [...usernames],
+    ]);
+    await db.query(
+      'UPDATE pgcred.rotations SET finished_at = now(), note = $3 WHERE database = $1 AND credential = $2 AND finished_at IS NULL',
+      [database, name, note],
+    );
+  }
+
   async audit(entry: AuditEntry, db: ClientBase = this.client): Promise<void> {
     await db.query(
       'INSERT INTO pgcred.audit (actor, action, database, subject, detail) VALUES ($1, $2, $3, $4, $5)',

@@ -4,7 +4,7 @@ import { configVars, deliver, getApp, syncDeclaredApps } from '../attachments/co
 import type { AppSpec } from '../model/config';
 import { parseDuration } from '../model/duration';
 import { appNameProblem, DEFAULT_RESTART_TIMEOUT_MS } from './app-config';
-import { attachmentNamesOf, envFileHolds } from './app-store';
+import { attachmentNamesOf, envFileLacks } from './app-store';
 import { type Diagnostic, error, errorOf, warning } from './diagnostics';
 import { NOT_CONFIGURED, type PlanResult, type ResourceOperations, type ResourceResult } from './operations';
 import { knownString } from './provider-config';
@@ -74,10 +74,23 @@ async function planApp(
     planned.release = prior.release ?? null;
     planned.config_vars = prior.config_vars ?? null;
     const redeliver =
-      prior.restart_pending === true || SETTINGS.some((key) => !sameValue(prior[key], proposed[key]));
+      prior.restart_pending === true || SETTINGS.some((key) => settingChanged(key, prior, proposed));
     planned.restart_pending = redeliver ? UNKNOWN : (prior.restart_pending ?? null);
   }
   return { planned, requiresReplace: replace ? [['name']] : [], diagnostics };
+}
+
+/**
+ * An env file written another way but naming the same file is no change: a stack
+ * synthesized before paths were relative kept absolute ones in its state, and
+ * moving to `../../run/app.env` must not rewrite the file or restart the app.
+ */
+function settingChanged(key: (typeof SETTINGS)[number], prior: ObjectValue, proposed: ObjectValue): boolean {
+  if (key !== 'env_file') return !sameValue(prior[key], proposed[key]);
+  const [before, after] = [prior.env_file, proposed.env_file];
+  if (after === UNKNOWN) return true;
+  const path = (value: unknown) => (typeof value === 'string' ? resolve(value) : null);
+  return path(before) !== path(after);
 }
 
 async function applyApp(
@@ -118,10 +131,13 @@ async function applyApp(
       if (prior) {
         const before = stringOf(prior.env_file);
         if (before && resolve(before) !== spec.envFile) rmSync(resolve(before), { force: true });
-        const outcome = await deliver(ctx.control, name);
-        if (outcome.status === 'failed') {
-          pending = true;
-          diagnostics.push(restartFailed(name, outcome.reason));
+        // Planned unknown exactly when plan found something to deliver (see planApp).
+        if (planned.restart_pending === UNKNOWN) {
+          const outcome = await deliver(ctx.control, name);
+          if (outcome.status === 'failed') {
+            pending = true;
+            diagnostics.push(restartFailed(name, outcome.reason));
+          }
         }
       } else {
         await ctx.control.audit({ action: 'apps:create', subject: name });
@@ -162,7 +178,20 @@ async function readApp(session: ProviderSession | undefined, state: ObjectValue)
     const vars = await configVars(ctx.control, name);
     const written = stringOf(state.env_file);
     const timeout = stringOf(state.restart_timeout);
-    const stale = record.envFile !== null && vars.size > 0 && !envFileHolds(record.envFile, vars);
+    const lacks = record.envFile !== null && vars.size > 0 ? envFileLacks(record.envFile, vars) : [];
+    const stale = lacks === 'no file' || lacks.length > 0;
+    const diagnostics: Diagnostic[] = [];
+    if (stale) {
+      const file = shortPath(record.envFile);
+      diagnostics.push(
+        warning(
+          `⬢ ${name}'s env file is out of date`,
+          lacks === 'no file'
+            ? `${file} is gone (deleted by hand?): apply writes it again with ${[...vars.keys()].join(', ')}`
+            : `${file} lacks ${lacks.join(', ')}, or holds ${lacks.length > 1 ? 'them' : 'it'} with another value (edited by hand?): apply writes it again`,
+        ),
+      );
+    }
     return {
       state: {
         ...state,
@@ -178,7 +207,7 @@ async function readApp(session: ProviderSession | undefined, state: ObjectValue)
         config_vars: [...vars.keys()],
         restart_pending: record.restartPending || stale,
       },
-      diagnostics: [],
+      diagnostics,
     };
   });
 }

@@ -12,18 +12,18 @@ export async function attachmentNamesOf(db: ClientBase, app: string): Promise<st
 }
 
 /**
- * True when the env file has a line for every config var with its current value
- * (quoted or not, as writeEnvFile writes it). A file deleted or edited by hand, or
- * one a failed delivery left stale, reads false, and apply writes it again.
+ * The config vars the env file lacks or holds with another value (quoted or not, as
+ * writeEnvFile writes it), or 'no file'. A file deleted or edited by hand, or one a
+ * failed delivery left stale, is written again by apply.
  */
-export function envFileHolds(path: string, vars: ReadonlyMap<string, string>): boolean {
+export function envFileLacks(path: string, vars: ReadonlyMap<string, string>): string[] | 'no file' {
   let lines: string[];
   try {
     lines = readFileSync(path, 'utf8').split('\n');
   } catch {
-    return false;
+    return 'no file';
   }
-  return [...vars].every(([name, value]) =>
-    lines.some((line) => line.startsWith(`${name}=`) && line.includes(value)),
-  );
+  return [...vars]
+    .filter(([name, value]) => !lines.some((line) => line.startsWith(`${name}=`) && line.includes(value)))
+    .map(([name]) => name);
 }

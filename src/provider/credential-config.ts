@@ -35,6 +35,13 @@ function grantOf(grant: ObjectValue): GrantSpec {
   };
 }
 
+/** The rotation block's settle time: how long apply's rotation waits on each old username with no connections. */
+export function settleOf(value: ObjectValue): number | undefined {
+  const rotation = value.rotation as ObjectValue | null;
+  const settle = rotation && typeof rotation === 'object' ? stringOf(rotation.settle) : undefined;
+  return settle ? parseDuration(settle) : undefined;
+}
+
 export function rotationOf(value: ObjectValue): RotationPolicy | undefined {
   const rotation = value.rotation as ObjectValue | null;
   if (!rotation || typeof rotation !== 'object') return undefined;
@@ -76,7 +83,7 @@ export function validateCredentialConfig(config: ObjectValue): Diagnostic[] {
   });
   const rotation = config.rotation as ObjectValue | null;
   if (rotation && typeof rotation === 'object') {
-    for (const key of ['every', 'grace'] as const) {
+    for (const key of ['every', 'grace', 'settle'] as const) {
       const text = rotation[key];
       if (typeof text !== 'string') continue;
       try {

@@ -1,5 +1,5 @@
 import type { DatabaseSpec } from '../model/config';
-import { credentialNameProblem } from '../model/names';
+import { credentialNameProblem, rotatingUsername } from '../model/names';
 import { ESSENTIAL_TIER_MESSAGE, FOLLOWER_MESSAGE, planLimits } from '../model/plans';
 import {
   createCredential,
@@ -11,9 +11,10 @@ import {
 import { parseManagedComment } from '../reconciler/markers';
 import type { ReconcileContext } from '../reconciler/reconcile';
 import { runRotation, startRotation } from '../rotation/rotate';
-import { accessOf, rotationOf } from './credential-config';
+import { accessOf, rotationOf, settleOf } from './credential-config';
+import { tooManyCredentials } from './credential-limit';
 import { CredentialStatusReader } from './credential-status';
-import { type Diagnostic, error, errorOf, hasErrors, type PathStep } from './diagnostics';
+import { type Diagnostic, error, errorOf, hasErrors, type PathStep, warning } from './diagnostics';
 import {
   NOT_CONFIGURED,
   type PlanResult,
@@ -40,6 +41,8 @@ export const credentialOperations: ResourceOperations = {
 };
 
 const readers = new WeakMap<ProviderSession, CredentialStatusReader>();
+/** What the refresh found apply must do, per credential: the plan that follows shows it. */
+const repairs = new WeakMap<ProviderSession, Map<string, readonly string[]>>();
 
 function readerOf(session: ProviderSession): CredentialStatusReader {
   let reader = readers.get(session);
@@ -79,7 +82,21 @@ async function planCredential(
     planned.id = prior.id ?? null;
     planned.username = prior.username ?? null;
     planned.state = prior.state ?? null;
-    if (session) diagnostics.push(...specOf(session, database).diagnostics);
+    if (session) {
+      const { spec, diagnostics: unknown } = specOf(session, database);
+      diagnostics.push(...unknown);
+      const problem = spec && (await session.nameProblem(spec));
+      if (problem) diagnostics.push(error('Database known by another name', problem, ['database']));
+      const repair = repairs.get(session)?.get(`${String(database)}/${String(name)}`) ?? [];
+      if (repair.length > 0) {
+        diagnostics.push(
+          warning(
+            `Apply repairs ${String(name)} on ${String(database)}`,
+            repair.map((line) => `${String(name)} ${line}`).join('\n'),
+          ),
+        );
+      }
+    }
     // A new trigger value rotates the password: apply runs the rotation to its end,
     // so the credential is active again under its own name afterwards.
     if (!sameValue(prior.rotation_trigger, proposed.rotation_trigger)) {
@@ -106,6 +123,8 @@ async function checkCreate(
       ]),
     ];
   }
+  const problem = await session.nameProblem(spec);
+  if (problem) return [error('Database known by another name', problem, ['database'])];
   if (!knownString(name)) return [];
   const live = await session.liveState(spec);
   if (live.server.inRecovery) return [error('Follower database', FOLLOWER_MESSAGE, ['database'])];
@@ -128,21 +147,15 @@ async function checkCreate(
         'Name taken in this cluster',
         mark
           ? `role ${name} is already a ${mark.kind} of database "${mark.database}": roles are cluster-wide, so ${spec.name} cannot have its own ${name}`
-          : `a role named ${name} already exists in this cluster and pgcred does not manage it; choose another name`,
+          : `a role named ${name} already exists in this cluster and pgcred does not manage it: to adopt it (its password is kept), ` +
+              `import it (terraform import ${CREDENTIAL_TYPE}.<address> ${spec.name}/${name}); or choose another name`,
         ['name'],
       ),
     ];
   }
-  const all = new Set([...existing, ...session.planCreate(spec.name, name)]);
-  if (all.size > limits.credentials) {
-    return [
-      error(
-        'Too many credentials',
-        `${spec.name} allows at most ${limits.credentials} credentials besides default (plan ${spec.plan}); ` +
-          `with ${name} it would have ${all.size}`,
-        ['name'],
-      ),
-    ];
+  if (existing.length + session.planCreate(spec.name, name).size > limits.credentials) {
+    const all = new Set([...existing, ...(await session.settledCreates(spec.name))]);
+    return [tooManyCredentials(spec, limits.credentials, existing.length, all.size)];
   }
   return [];
 }
@@ -161,9 +174,21 @@ async function applyCredential(
   try {
     if (!planned) {
       await session.change(spec, async (ctx) => {
-        // Gone already (dropped by hand): nothing to destroy.
-        if (liveCredentials(await inspectDatabase(spec, ctx)).includes(name))
+        if (liveCredentials(await inspectDatabase(spec, ctx)).includes(name)) {
           await destroyCredential(ctx, spec, name);
+          return;
+        }
+        // Dropped by hand already: what pgcred kept for it must not outlive it.
+        await ctx.control.transaction(async (db) => {
+          await ctx.control.forgetCredential(
+            spec.name,
+            name,
+            [name, rotatingUsername(name)],
+            'credential dropped outside pgcred',
+            db,
+          );
+          await ctx.control.audit({ action: 'credentials:forget', database: spec.name, subject: name }, db);
+        });
       });
       return { state: null, diagnostics: [] };
     }
@@ -172,7 +197,9 @@ async function applyCredential(
     else await session.change(spec, (ctx) => setPermissionLevel(ctx, spec, name, access));
     let state = planned.state === UNKNOWN ? 'active' : planned.state!;
     if (prior && !sameValue(prior.rotation_trigger, planned.rotation_trigger)) {
-      state = await session.change(spec, (ctx) => rotate(ctx, spec, name, rotationOf(planned)?.graceMs));
+      state = await session.change(spec, (ctx) =>
+        rotate(ctx, spec, name, { graceMs: rotationOf(planned)?.graceMs, settleMs: settleOf(planned) }),
+      );
     }
     return {
       state: {
@@ -195,15 +222,19 @@ async function applyCredential(
 /**
  * `credentials:rotate` as Terraform runs it: the journaled zero-downtime rotation
  * (a `<name>-rotating` username carries the apps meanwhile), waited for to its end,
- * which takes at least a few seconds and at most the grace. Progress goes to the log.
+ * which takes at least twice the settle time (5 s each by default: clients that read the old
+ * URL just before it changed may still connect) and at most the grace. Progress goes to the log.
  */
 async function rotate(
   ctx: ReconcileContext,
   spec: DatabaseSpec,
   name: string,
-  graceMs?: number,
+  times: { graceMs?: number; settleMs?: number },
 ): Promise<string> {
-  const { rotation } = await startRotation(ctx, spec, name, graceMs === undefined ? {} : { graceMs });
+  const { rotation } = await startRotation(ctx, spec, name, {
+    ...(times.graceMs === undefined ? {} : { graceMs: times.graceMs }),
+    ...(times.settleMs === undefined ? {} : { settleMs: times.settleMs }),
+  });
   const done = await runRotation(ctx, spec, rotation, {
     emit: (event) => {
       if (event.kind === 'step') log(`rotation of ${name}: ${event.description}`);
@@ -231,6 +262,7 @@ async function readCredential(
   const name = state.name as string;
   const status = await readerOf(session).read(spec, name, accessOf(state));
   if (!status.exists) return { state: null, diagnostics: [] };
+  repairs.set(session, new Map([...(repairs.get(session) ?? []), [`${spec.name}/${name}`, status.repairs]]));
   return {
     state: {
       ...state,

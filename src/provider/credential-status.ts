@@ -5,6 +5,7 @@ import type { Change, Plan } from '../reconciler/plan';
 import { planDatabase } from '../reconciler/reconcile';
 import { openRotations } from '../rotation/rotate';
 import { usernamesAt } from '../rotation/steps';
+import { driftOf } from './drift-words';
 import type { ProviderSession } from './session';
 
 /** What a refresh learns of one credential. */
@@ -15,8 +16,10 @@ export interface CredentialStatus {
   readonly state: string;
   /** When the live privileges are exactly another level's (set by hand with credentials:permissions). */
   readonly level?: PermissionLevelName;
-  /** The changes apply would make, in the plan's words; empty when in sync. */
+  /** What is wrong in the live database, one line per change apply would make; empty when in sync. */
   readonly drift: readonly string[];
+  /** The same changes as the plan words them: what apply does to repair the drift. */
+  readonly repairs: readonly string[];
 }
 
 interface Waiting {
@@ -103,7 +106,7 @@ export class CredentialStatusReader {
     const statuses = new Map<string, CredentialStatus>();
     for (const name of names) {
       if (!existing.has(name)) {
-        statuses.set(name, { exists: false, username: name, state: 'gone', drift: [] });
+        statuses.set(name, { exists: false, username: name, state: 'gone', drift: [], repairs: [] });
         continue;
       }
       const level = matched.get(name);
@@ -116,7 +119,8 @@ export class CredentialStatusReader {
           : name,
         state: rotation ? 'rotating' : 'active',
         ...(level ? { level } : {}),
-        drift: changes.map((c) => c.description),
+        drift: changes.map((c) => driftOf(c, accesses.get(name)!)),
+        repairs: changes.map((c) => c.description),
       });
     }
     return statuses;

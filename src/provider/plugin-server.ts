@@ -54,7 +54,7 @@ export async function servePlugin(service: PluginService, env: NodeJS.ProcessEnv
       handler(call.request).then(
         (response) => callback(null, response),
         // Every response but StopProvider's carries diagnostics: a failure is one, not a broken RPC.
-        (caught) => callback(null, { diagnostics: [errorOf(`pgcred: ${name} failed`, caught)] }),
+        (caught) => callback(null, { diagnostics: [errorOf(failureSummary(name), caught)] }),
       );
     };
   }
@@ -92,4 +92,18 @@ export async function servePlugin(service: PluginService, env: NodeJS.ProcessEnv
   // (DER, base64 without padding: with padding Terraform cannot parse it).
   const cert = certificate.der.toString('base64').replace(/=+$/, '');
   process.stdout.write(`1|6|unix|${socket}|grpc|${cert}\n`);
+}
+
+/** What a failed request was doing, in Terraform's words rather than the protocol's. */
+function failureSummary(rpc: string): string {
+  const doing: Record<string, string> = {
+    ConfigureProvider: 'configure the pgcred provider',
+    ReadResource: 'refresh this resource',
+    PlanResourceChange: 'plan this change',
+    ApplyResourceChange: 'apply this change',
+    ImportResourceState: 'import this resource',
+    ReadDataSource: 'read this data source',
+    UpgradeResourceState: 'read the state of this resource',
+  };
+  return `pgcred could not ${doing[rpc] ?? 'answer Terraform'}`;
 }

@@ -16,6 +16,8 @@ export interface ProviderSettings {
   readonly databases: readonly DatabaseSettings[];
   /** From the provider block, else PGCRED_CONTROL_URL, else the first database's url. */
   readonly controlUrl: string;
+  /** Where controlUrl came from, for messages that name it. */
+  readonly controlUrlFrom: 'block' | 'env' | 'database';
   /** From the provider block, else PGCRED_MASTER_KEY (MasterKey reads it). */
   readonly masterKey?: string;
   readonly keyFile?: string;
@@ -112,6 +114,7 @@ export function readProviderConfig(
     settings: {
       databases,
       controlUrl: control,
+      controlUrlFrom: stringOf(controlUrl) ? 'block' : env.PGCRED_CONTROL_URL ? 'env' : 'database',
       masterKey: stringOf(config.master_key),
       keyFile: stringOf(config.key_file) ?? env.PGCRED_KEY_FILE,
     },

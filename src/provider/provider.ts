@@ -2,6 +2,7 @@ import { credentialNameProblem } from '../model/names';
 import { validateAppConfig } from './app-config';
 import { validateAttachmentConfig } from './attachment-config';
 import { validateCredentialConfig } from './credential-config';
+import { DeclaredCredentials } from './credential-limit';
 import { attributePath, type Diagnostic, error, errorOf, hasErrors, type PathStep } from './diagnostics';
 import type { RpcHandler } from './plugin-server';
 import { knownString, readProviderConfig } from './provider-config';
@@ -63,6 +64,7 @@ export class PgcredProvider {
   private backend?: Backend;
   private session?: ProviderSession;
   private configured = false;
+  private readonly declared = new DeclaredCredentials();
 
   constructor(private readonly env: NodeJS.ProcessEnv) {}
 
@@ -75,13 +77,18 @@ export class PgcredProvider {
         diagnostics: [],
         server_capabilities: { plan_destroy: false, get_provider_schema_optional: false },
       }),
-      ValidateProviderConfig: async (request) => ({
-        diagnostics: readProviderConfig(objectOf(request.config, PROVIDER_SCHEMA.block), this.env)
-          .diagnostics,
-      }),
+      ValidateProviderConfig: async (request) => {
+        const config = objectOf(request.config, PROVIDER_SCHEMA.block);
+        this.declared.noteProvider(config);
+        return { diagnostics: readProviderConfig(config, this.env).diagnostics };
+      },
       ValidateResourceConfig: async (request) => {
         const type = typeOf(RESOURCES, request.type_name);
-        return { diagnostics: type.validate(objectOf(request.config, type.schema.block)) };
+        const config = objectOf(request.config, type.schema.block);
+        const diagnostics = type.validate(config);
+        if (request.type_name === CREDENTIAL_TYPE && !hasErrors(diagnostics))
+          diagnostics.push(...(await this.declared.check(config)));
+        return { diagnostics };
       },
       ValidateDataResourceConfig: async (request) => {
         const type = typeOf(DATA_SOURCES, request.type_name);

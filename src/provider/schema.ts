@@ -161,6 +161,12 @@ export const CREDENTIAL_SCHEMA: SchemaSpec = {
               optional: true,
               description: 'How long old connections may live before they are terminated; default 30m.',
             },
+            settle: {
+              type: 'string',
+              optional: true,
+              description:
+                'How long an old username must have had no connections before a rotation_trigger rotation moves on, twice per rotation (clients that read the old URL may still connect); default 5s, at most the grace.',
+            },
           },
         },
       },

@@ -1,10 +1,17 @@
 import { join } from 'node:path';
 import { MasterKey } from '../control/crypto';
+import {
+  type DatabaseIdentity,
+  findDatabase,
+  identityOf,
+  registerDatabase,
+} from '../control/database-registry';
 import { ControlStore } from '../control/store';
 import type { Config, DatabaseSpec } from '../model/config';
+import { describeConnectionError, whereOf } from '../reconciler/connection';
 import { inspectDatabase } from '../reconciler/credentials';
 import type { LiveState } from '../reconciler/live-state';
-import { applyDatabase, type ReconcileContext } from '../reconciler/reconcile';
+import { applyDatabase, openAdmin, type ReconcileContext } from '../reconciler/reconcile';
 import type { ProviderSettings } from './provider-config';
 
 /**
@@ -17,9 +24,12 @@ export class ProviderSession {
   readonly config: Config;
   private control?: Promise<ControlStore>;
   private readonly live = new Map<string, Promise<LiveState>>();
+  private readonly identities = new Map<string, Promise<DatabaseIdentity>>();
+  private readonly nameChecks = new Map<string, Promise<string | undefined>>();
   private readonly prepared = new Set<string>();
   private readonly creates = new Map<string, Set<string>>();
   private readonly apps = new Set<string>();
+  private lastCreate = 0;
   private queue: Promise<unknown> = Promise.resolve();
 
   private constructor(
@@ -78,13 +88,79 @@ export class ProviderSession {
               this.env,
               this.settings.keyFile ?? join(process.cwd(), '.pgcred', 'master.key'),
             );
-        return ControlStore.open(this.settings.controlUrl, key);
+        try {
+          return await ControlStore.open(this.settings.controlUrl, key);
+        } catch (caught) {
+          throw new Error(this.controlStoreFailure(caught));
+        }
       })();
       this.control.catch(() => {
         this.control = undefined;
       });
     }
     return this.control;
+  }
+
+  /**
+   * Why the control store cannot be opened, in the user's words: by default it lives
+   * in the first database, so a wrong admin password reads as that database's.
+   */
+  private controlStoreFailure(caught: unknown): string {
+    const url = this.settings.controlUrl;
+    const cause = (caught as { code?: string }).code
+      ? describeConnectionError(caught)
+      : ((caught as Error).message ?? String(caught)).replace(/^cannot reach the control store: /, '');
+    const db = this.settings.databases.find((d) => d.url === url);
+    if (db) {
+      return (
+        `cannot connect to database ${db.name} ${whereOf(url)}: ${cause}. ` +
+        `Check the url of its database block (pgcred also keeps its control store there, since control_url is not set)`
+      );
+    }
+    const from = this.settings.controlUrlFrom === 'env' ? 'PGCRED_CONTROL_URL' : 'control_url';
+    return `cannot connect to pgcred's control store (${from}) ${whereOf(url)}: ${cause}`;
+  }
+
+  /** Which live database a block's URL reaches (read once per process). */
+  private identity(spec: DatabaseSpec): Promise<DatabaseIdentity> {
+    let identity = this.identities.get(spec.name);
+    if (!identity) {
+      identity = this.context().then(async (ctx) => {
+        const admin = await openAdmin(ctx, spec);
+        try {
+          return await identityOf(admin, spec.url);
+        } finally {
+          await admin.end().catch(() => undefined);
+        }
+      });
+      this.identities.set(spec.name, identity);
+      identity.catch(() => this.identities.delete(spec.name));
+    }
+    return identity;
+  }
+
+  /**
+   * Refused at plan: a database block whose URL reaches a database pgcred already
+   * manages under another name (a file's, another provider block's). Reads only.
+   */
+  nameProblem(spec: DatabaseSpec): Promise<string | undefined> {
+    let problem = this.nameChecks.get(spec.name);
+    if (!problem) {
+      problem = this.checkName(spec);
+      this.nameChecks.set(spec.name, problem);
+      problem.catch(() => this.nameChecks.delete(spec.name));
+    }
+    return problem;
+  }
+
+  private async checkName(spec: DatabaseSpec): Promise<string | undefined> {
+    const [ctx, identity] = await Promise.all([this.context(), this.identity(spec)]);
+    const known = await this.exclusive(() => findDatabase(ctx.control.client, identity));
+    if (!known || known.name === spec.name) return undefined;
+    return (
+      `database ${identity.dbname} ${whereOf(spec.url).replace(/ as .*$/, '')} is already managed by pgcred ` +
+      `under the name ${known.name}: name the database block ${known.name}, so its stored passwords are found`
+    );
   }
 
   /** The live state of a database, read once and kept until this process changes it. */
@@ -106,7 +182,22 @@ export class ProviderSession {
       this.creates.set(database, names);
     }
     names.add(name);
+    this.lastCreate = Date.now();
     return names;
+  }
+
+  /**
+   * The credentials this plan creates in a database, once Terraform has stopped
+   * planning new ones for a moment. Terraform plans resources in parallel, in no
+   * fixed order: a limit refused as soon as it is crossed would blame whichever
+   * credential came last, and count differently from run to run.
+   */
+  async settledCreates(database: string, quietMs = 300): Promise<ReadonlySet<string>> {
+    for (;;) {
+      const left = this.lastCreate + quietMs - Date.now();
+      if (left <= 0) return this.creates.get(database) ?? new Set();
+      await new Promise((resolve) => setTimeout(resolve, left));
+    }
   }
 
   /** True when this plan creates the credential (a pgcred_credential planned before). */
@@ -153,6 +244,8 @@ export class ProviderSession {
       try {
         if (!this.prepared.has(spec.name)) {
           changed = true;
+          const identity = await this.identity(spec);
+          await registerDatabase(ctx.control.client, spec, identity, 'terraform');
           await applyDatabase(ctx, spec, { credentials: [] });
           this.prepared.add(spec.name);
           this.live.delete(spec.name);

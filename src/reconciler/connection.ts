@@ -46,7 +46,7 @@ export async function connectAdmin(
         }
       }
     }
-    throw new Error(`cannot connect to database ${label}: ${describeConnectionError(error)}`);
+    throw new Error(`cannot connect to database ${label} ${whereOf(url)}: ${describeConnectionError(error)}`);
   }
 }
 
@@ -96,6 +96,17 @@ export function withPassword(url: string, password: string): string {
   const parsed = new URL(url);
   parsed.password = encodeURIComponent(password);
   return parsed.toString();
+}
+
+/** `on HOST:PORT as USER`: where a connection went, in words, without its password. */
+export function whereOf(url: string): string {
+  try {
+    const { host, port } = endpointOf(url);
+    const user = decodeURIComponent(new URL(url).username);
+    return `on ${host}:${port}${user ? ` as ${user}` : ''}`;
+  } catch {
+    return '(its URL does not parse)';
+  }
 }
 
 /** A connection error in words, without the URL (it holds a password). */

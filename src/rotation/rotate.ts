@@ -29,6 +29,8 @@ export interface Rotation {
   readonly step: RotationStep;
   readonly force: boolean;
   readonly graceMs: number;
+  /** How long an old username must have had no connections (see settleMs); undefined: the default. */
+  readonly settleMs?: number;
   readonly stepAt: Date;
   readonly startedAt: Date;
 }
@@ -37,6 +39,8 @@ export interface RotationOptions {
   readonly force?: boolean;
   /** How long old connections may live (default 30 minutes, or the credential's policy). */
   readonly graceMs?: number;
+  /** How long an old username must have had no connections before the rotation moves on (default 5 s). */
+  readonly settleMs?: number;
   /**
    * The database as the caller just inspected it. Rotating every credential reads the
    * database once instead of once per credential, which at 100,000 tables is the
@@ -77,9 +81,11 @@ export interface AdvanceResult {
  * old username; an old username counts as idle only once it has had no connections
  * for this long after the switch.
  */
-export function settleMs(graceMs: number): number {
-  return Math.min(5_000, graceMs);
+export function settleMs(graceMs: number, settle?: number): number {
+  return Math.min(settle ?? DEFAULT_SETTLE_MS, graceMs);
 }
+
+export const DEFAULT_SETTLE_MS = 5_000;
 
 function fromRow(row: Record<string, unknown>): Rotation {
   return {
@@ -90,6 +96,7 @@ function fromRow(row: Record<string, unknown>): Rotation {
     step: row.step as RotationStep,
     force: row.force as boolean,
     graceMs: Number(row.grace_ms),
+    ...(row.settle_ms === null || row.settle_ms === undefined ? {} : { settleMs: Number(row.settle_ms) }),
     stepAt: row.step_at as Date,
     startedAt: row.started_at as Date,
   };
@@ -143,8 +150,8 @@ export async function startRotation(
   // store can tell apart the old password from the new one if a crash interrupts.
   await rememberAdminPassword(ctx.control, spec, source.name, username);
   const { rows } = await ctx.control.client.query(
-    `INSERT INTO pgcred.rotations (database, credential, username, step, force, grace_ms, new_password)
-     VALUES ($1, $2, $3, 'journaled', $4, $5, $6)
+    `INSERT INTO pgcred.rotations (database, credential, username, step, force, grace_ms, new_password, settle_ms)
+     VALUES ($1, $2, $3, 'journaled', $4, $5, $6, $7)
      ON CONFLICT (database, credential) WHERE finished_at IS NULL DO NOTHING
      RETURNING *`,
     [
@@ -154,6 +161,7 @@ export async function startRotation(
       force,
       graceMs,
       ctx.control.key.encrypt(generatePassword(), `${source.name}/rotation/${credential}`),
+      options.settleMs ?? null,
     ],
   );
   if (!rows[0]) {
@@ -228,7 +236,7 @@ async function stillInUse(
 ): Promise<RotationWait | undefined> {
   if (waited >= rotation.graceMs) return undefined;
   const connections = await connectionsOf(admin, username, own);
-  if (connections === 0 && waited >= settleMs(rotation.graceMs)) return undefined;
+  if (connections === 0 && waited >= settleMs(rotation.graceMs, rotation.settleMs)) return undefined;
   return {
     credential: rotation.credential,
     waitingFor: username,

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isAbsolute, relative } from 'node:path';
 import { TerraformStack } from 'cdktf';
 import type { Construct } from 'constructs';
 import { parse } from 'yaml';
@@ -131,18 +132,24 @@ export class ConfigFileStack extends TerraformStack {
       databases.set(spec.name, database);
     });
 
+    // The loader resolves the file's relative paths; the constructs take them relative
+    // to the directory synth runs in, so synthesized JSON holds no machine's path.
+    const asWritten = (path: string | undefined, written: unknown) =>
+      path !== undefined && typeof written === 'string' && !isAbsolute(written)
+        ? relative(process.cwd(), path) || '.'
+        : path;
     const apps = new Map<string, Application>();
-    for (const app of this.config.apps) {
+    this.config.apps.forEach((app, i) => {
       apps.set(
         app.name,
         new Application(this, `app-${app.name}`, {
           name: app.name,
-          envFile: app.envFile,
+          envFile: asWritten(app.envFile, raw?.apps?.[i]?.envFile),
           restart: app.restart,
           restartTimeout: durationText(app.restartTimeoutMs),
         }),
       );
-    }
+    });
     this.config.attachments.forEach((attachment, i) => {
       const database = databases.get(attachment.database)!;
       new Attachment(this, `attachment-${i}`, {
@@ -160,7 +167,7 @@ export class ConfigFileStack extends TerraformStack {
       Manifest.of(this).configureControl({
         urlVariable:
           this.config.control.url === undefined ? undefined : variableOf(raw?.control?.url, 'control.url'),
-        keyFile: this.config.control.keyFile,
+        keyFile: asWritten(this.config.control.keyFile, raw?.control?.keyFile),
       });
     }
   }
@@ -168,7 +175,8 @@ export class ConfigFileStack extends TerraformStack {
 
 interface RawFile {
   readonly databases?: { name?: unknown; url?: unknown; executor?: unknown }[];
-  readonly control?: { url?: unknown };
+  readonly apps?: { envFile?: unknown }[];
+  readonly control?: { url?: unknown; keyFile?: unknown };
 }
 
 /**

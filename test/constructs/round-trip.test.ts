@@ -67,7 +67,7 @@ describe('round trip: synthesize the example, apply its manifest, compare with i
       limited: stack.limitedUser.credentialName,
       billing: stack.billing.credentialName,
     };
-    owner = stack.database.owner;
+    owner = stack.database.owner!;
     const dir = join(Testing.fullSynth(stack), 'stacks', 'sunny');
     manifestPath = join(dir, Manifest.FILE_NAME);
     manifestText = readFileSync(manifestPath, 'utf8');

@@ -221,7 +221,9 @@ describe('cdktf deploy with the pgcred provider, offline, against a real Postgre
 
       const plan = await terraform.plan(2);
       expect(plan.stdout).toMatch(/pgcred_credential\.\w*Analyst\w* will be updated in-place/);
-      expect(plan.stdout).toMatch(/"gains SELECT on all tables in schema public \(\d+ tables\)/);
+      expect(plan.stdout).toMatch(
+        /"lacks SELECT on public\.orders \(1 of \d+ tables in schema public\), which read-only grants"/,
+      );
       expect(plan.stdout).toMatch(/pgcred_attachment\.\w*BillingAppBilling\w* will be created/);
       expect(plan.stdout).toContain('Plan: 1 to add, 1 to change, 0 to destroy.');
 

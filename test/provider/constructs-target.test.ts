@@ -1,10 +1,5 @@
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { PostgresqlProvider } from '@cdktf/provider-postgresql/lib/provider';
 import { TerraformStack, Testing } from 'cdktf';
-import { loadManifest } from '../../src/config/manifest';
 import {
   AdminConnection,
   Application,
@@ -16,7 +11,6 @@ import {
   Permission,
   Rotation,
 } from '../../src/constructs';
-import { ROOT } from './terraform-cli';
 
 /**
  * The constructs targeting pgcred's provider (`terraformProvider: 'pgcred'`): what
@@ -200,48 +194,4 @@ describe('a stack that targets the pgcred provider', () => {
       'AdminConnection.fromProvider configures a postgresql provider, which the pgcred Terraform provider cannot use',
     );
   });
-});
-
-describe('examples/cdktf-pgcred-provider', () => {
-  it('synthesizes offline with the cdktf CLI: pgcred resources, a sensitive URL variable, a manifest', async () => {
-    const out = mkdtempSync(join(tmpdir(), 'pgcred-synth-'));
-    try {
-      const result = await new Promise<{ status: number; output: string }>((done) => {
-        execFile(
-          join(ROOT, 'node_modules', '.bin', 'cdktf'),
-          ['synth', '--output', out],
-          {
-            cwd: join(ROOT, 'examples', 'cdktf-pgcred-provider'),
-            env: { ...process.env, CHECKPOINT_DISABLE: '1', CI: '1', FORCE_COLOR: '0' },
-            timeout: 110_000,
-          },
-          (error, stdout, stderr) =>
-            done({
-              status: error ? ((error as { code?: number }).code ?? 1) : 0,
-              output: `${stdout}${stderr}`,
-            }),
-        );
-      });
-      expect(result).toMatchObject({ status: 0 });
-      const dir = join(out, 'stacks', 'sunny');
-      const tf = JSON.parse(readFileSync(join(dir, 'cdk.tf.json'), 'utf8')) as TerraformJson;
-      const count = (type: string) => Object.keys(tf.resource?.[type] ?? {}).length;
-      expect([count('pgcred_credential'), count('pgcred_app'), count('pgcred_attachment')]).toEqual([
-        3, 2, 3,
-      ]);
-      expect(tf.variable?.postgresql_sunny_1234_url).toMatchObject({ sensitive: true });
-      const { manifest, config } = loadManifest(join(dir, Manifest.FILE_NAME), {
-        DATABASE_ADMIN_URL: 'postgres://h/d',
-      });
-      expect(manifest.terraform?.provider).toBe('pgcred');
-      expect(config.databases[0]?.credentials.map((c) => c.name)).toEqual([
-        'analyst',
-        'limited_user',
-        'billing',
-      ]);
-      expect(config.attachments).toEqual([]);
-    } finally {
-      rmSync(out, { recursive: true, force: true });
-    }
-  }, 120_000);
 });

@@ -197,7 +197,13 @@ describe('the pgcred Terraform provider', () => {
 
       const plan = await tf(['plan', '-detailed-exitcode', '-input=false'], 2);
       expect(plan.stdout).toContain('pgcred_credential.analyst will be updated in-place');
-      expect(plan.stdout).toContain('"gains SELECT on all tables in schema public (2 tables)');
+      // drift says what is wrong in the database; the warning, what apply does about it.
+      expect(plan.stdout).toContain(
+        '"lacks SELECT on public.orders (1 of 2 tables in schema public), which read-only grants"',
+      );
+      expect(plan.stdout.replace(/\s+/g, ' ')).toContain(
+        `${analyst} gains SELECT on all tables in schema public (2 tables); SELECT missing on 1 of 2: public.orders`,
+      );
       expect(plan.stdout).toMatch(/~ permission = "read-only" -> "read-write"/);
       expect(plan.stdout).toContain('Plan: 0 to add, 2 to change, 0 to destroy.');
 
@@ -317,6 +323,17 @@ describe('the pgcred Terraform provider', () => {
         expect(invalid.stderr).toContain('Invalid app name');
         expect(invalid.stderr).toMatch(/app\s+= "Billing_App"/);
 
+        // validate counts what the configuration declares: five in a database that allows four.
+        writeFileSync(
+          join(dir, 'main.tf'),
+          providerBlock(databases) +
+            [1, 2, 3, 4, 5].map((i) => resource(`c${i}`, DATABASE, `${extra}_${i}`)).join(''),
+        );
+        const declared = await tf(['validate'], 1, dir);
+        expect(declared.stderr.replace(/\s+/g, ' ')).toContain(
+          `database ${DATABASE} allows at most 4 credentials besides default (plan standard-0); this configuration declares 5`,
+        );
+
         // The database has 4 credentials (analyst, writer, limited, imported): a fifth is one too many.
         writeFileSync(
           join(dir, 'main.tf'),
@@ -329,8 +346,11 @@ describe('the pgcred Terraform provider', () => {
         );
         const refused = await tf(['plan', '-input=false'], 1, dir);
         expect(refused.stderr).toContain('Too many credentials');
-        expect(refused.stderr).toContain(`${DATABASE} allows at most 4 credentials besides default`);
-        expect(refused.stderr).toMatch(new RegExp(`name\\s+= "${extra}"`));
+        // The same words whichever credential Terraform plans last: the database, the limit, the count.
+        expect(refused.stderr.replace(/\s+/g, ' ')).toContain(
+          `database ${DATABASE} allows at most 4 credentials besides default (plan standard-0); it has 4 and this plan would make it 5`,
+        );
+        expect(refused.stderr).toMatch(new RegExp(`database = "${DATABASE}"`));
         expect(refused.stderr).toContain("You can't create a custom credential on Essential-tier databases.");
         expect(refused.stderr).toMatch(new RegExp(`database = "${DATABASE}-essential"`));
         expect(refused.stderr).toContain(`Could not find credential nobody on ${DATABASE}`);

@@ -16,6 +16,8 @@ export interface PgcredCredentialRotation {
   readonly every?: string;
   /** @default '30m' */
   readonly grace?: string;
+  /** How long an old username must have had no connections, twice per rotation. @default '5s' */
+  readonly settle?: string;
 }
 
 export interface PgcredCredentialConfig extends TerraformMetaArguments {
@@ -66,7 +68,7 @@ export class PgcredCredential extends PgcredResource<PgcredCredentialConfig> {
         on: g.on,
         objects: g.objects && [...g.objects],
       })),
-      rotation: rotation && { every: rotation.every, grace: rotation.grace },
+      rotation: rotation && { every: rotation.every, grace: rotation.grace, settle: rotation.settle },
       rotation_trigger: rotationTrigger,
     };
   }
