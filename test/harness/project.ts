@@ -60,7 +60,7 @@ export async function createProject(
     cleanup: async () => {
       const owners = await db.sql(
         `SELECT r.rolname FROM pg_roles r WHERE shobj_description(r.oid, 'pg_authid') LIKE $1`,
-        [`%of database "${db.name}"`],
+        [`%of database "${db.name}"%`],
       );
       await db.drop();
       await dropRoles(
