@@ -51,6 +51,11 @@ export interface ApplyOptions extends PlanOptions {
   readonly read?: (client: ClientBase) => Promise<void>;
   /** How long to wait for another apply of the same database (default 5 minutes). */
   readonly lockTimeoutMs?: number;
+  /**
+   * Called under the lock with the plan and the live state it was computed from,
+   * empty or not, before confirm: a saved plan refuses here when it is stale.
+   */
+  readonly verify?: (plan: Plan, live: LiveState, client: ClientBase) => Promise<void>;
 }
 
 export class PlanRefusedError extends Error {
@@ -161,9 +166,18 @@ export async function planDatabase(
   spec: DatabaseSpec,
   options: PlanOptions = {},
 ): Promise<Plan> {
+  return (await planDatabaseWithLive(ctx, spec, options)).plan;
+}
+
+/** planDatabase, with the live state it read: a saved plan fingerprints it. */
+export async function planDatabaseWithLive(
+  ctx: ReconcileContext,
+  spec: DatabaseSpec,
+  options: PlanOptions = {},
+): Promise<{ plan: Plan; live: LiveState }> {
   const client = await openAdmin(ctx, spec);
   try {
-    return (await inSnapshot(client, () => computePlan(ctx, spec, client, options))).plan;
+    return await inSnapshot(client, () => computePlan(ctx, spec, client, options));
   } finally {
     await client.end().catch(() => undefined);
   }
@@ -212,9 +226,10 @@ export async function applyDatabase(
         passwordFor(ctx.control, source.name, username, known),
       );
     }
-    const { plan: main } = await computePlan(ctx, spec, client, options);
+    const { plan: main, live } = await computePlan(ctx, spec, client, options);
     const plan = prepared ? concatPlans(prepared, main) : main;
     if (plan.errors.length > 0) throw new PlanRefusedError(spec.name, plan.errors);
+    await options.verify?.(plan, live, client);
     if (plan.changes.length === 0 || (options.confirm && !(await options.confirm(plan)))) {
       await client.query('ROLLBACK');
       return { plan, applied: false };

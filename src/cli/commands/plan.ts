@@ -11,6 +11,7 @@ import { planJson, renderMarkdown, renderText } from '../../reconciler/render';
 import type { CommandContext } from '../context';
 import { UserError } from '../io';
 import { restartSuffix } from './attachments';
+import { applySaved, isPlanFileArgument, planAndSave } from './saved-plan';
 
 type Format = 'text' | 'markdown' | 'json';
 
@@ -54,18 +55,23 @@ export function registerPlanCommands(program: Command, context: () => CommandCon
     .argument('[database]', 'a database of the file (default: all)')
     .option('--manifest <path>', 'read the manifest that cdktf synth wrote instead of pgcred.yaml')
     .option('--prune', 'include destroying managed credentials that are no longer declared')
+    .option(
+      '--out <file>',
+      'save the plan for `pgcred apply FILE`, which applies it only while it is current',
+    )
     .addOption(formatOption())
     .action(
       async (
         database: string | undefined,
-        options: { manifest?: string; prune?: boolean; format: Format },
+        options: { manifest?: string; prune?: boolean; format: Format; out?: string },
       ) => {
         const ctx = context();
         ctx.changeNothing();
         const specs = targets(ctx, database, options).filter((db) => db.role !== 'follower');
         const rc = await ctx.reconcileContext();
-        const plans: Plan[] = [];
-        for (const spec of specs) plans.push(await planDatabase(rc, spec, { prune: options.prune }));
+        let plans: Plan[] = [];
+        if (options.out) plans = await planAndSave(ctx, rc, specs, { ...options, out: options.out });
+        else for (const spec of specs) plans.push(await planDatabase(rc, spec, { prune: options.prune }));
         output(ctx, plans, options.format, 'Plan');
         // A plan apply would refuse fails here too, so a pull request's check is red before anyone applies.
         if (plans.some((plan) => plan.errors.length > 0)) ctx.setExitStatus(1);
@@ -75,7 +81,7 @@ export function registerPlanCommands(program: Command, context: () => CommandCon
   program
     .command('apply')
     .description('make each database match the file, in one transaction per database')
-    .argument('[database]', 'a database of the file (default: all)')
+    .argument('[database]', 'a database of the file (default: all), or a plan saved by plan --out')
     .option('--manifest <path>', 'read the manifest that cdktf synth wrote instead of pgcred.yaml')
     .option('--prune', 'destroy managed credentials that are no longer declared')
     .option('-y, --yes', 'apply destructive changes without asking')
@@ -86,6 +92,14 @@ export function registerPlanCommands(program: Command, context: () => CommandCon
         options: { manifest?: string; prune?: boolean; yes?: boolean; format: Format },
       ) => {
         const ctx = context();
+        if (isPlanFileArgument(ctx, database)) {
+          if (options.prune) throw new UserError('a saved plan keeps the --prune it was planned with');
+          const applied = await applySaved(ctx, database, options, (rc, specs) =>
+            applyAttachments(ctx, rc, specs),
+          );
+          output(ctx, applied, options.format, 'Applied');
+          return;
+        }
         const specs = targets(ctx, database, options);
         // Named explicitly, a follower is refused as every credential-changing command is.
         if (database !== undefined) refuseUnlessWritable(specs[0]!, undefined);
