@@ -126,16 +126,26 @@ function mdEscape(text: string): string {
 
 /** For a pull-request comment: who gains and loses what, in words, then the SQL folded away. */
 export function renderMarkdown(plan: Plan, options: RenderOptions = {}): string {
+  return `${markdownBlocks(plan, options).flat().join('\n')}\n`;
+}
+
+/**
+ * A markdown plan in blocks: the heading, one per credential, one per group of
+ * findings, the SQL. A comment that must be cut is cut between blocks, so no
+ * credential is shown half.
+ */
+function markdownBlocks(plan: Plan, options: RenderOptions = {}): string[][] {
   const title = options.title ?? 'pgcred plan';
-  const out: string[] = [
+  const head: string[] = [
     `### ${title}: \`${plan.database}\``,
     '',
     `${countWords(plan)} · roles and grants owned by **${plan.executor}**`,
   ];
-  for (const error of plan.errors) out.push('', `> **Blocked:** ${mdEscape(error)}`);
-  if (inSync(plan)) out.push('', 'No changes: the database matches the declaration.');
+  for (const error of plan.errors) head.push('', `> **Blocked:** ${mdEscape(error)}`);
+  if (inSync(plan)) head.push('', 'No changes: the database matches the declaration.');
+  const blocks: string[][] = [head];
   for (const [subject, changes] of bySubject(plan.changes)) {
-    out.push('', `#### ${mdEscape(subject)}`, '');
+    const out = ['', `#### ${mdEscape(subject)}`, ''];
     for (const change of changes) {
       // Words as well as a color: a reviewer searching the comment for "destructive" finds every one.
       out.push(
@@ -144,18 +154,20 @@ export function renderMarkdown(plan: Plan, options: RenderOptions = {}): string 
           : `- ${MARK[change.action] === '+' ? '🟢' : '🔸'} ${mdEscape(change.description)}`,
       );
     }
+    blocks.push(out);
   }
   for (const group of GROUPS) {
     const findings = findingsOf(plan, group.severity);
     if (findings.length === 0) continue;
-    out.push('', `#### ${group.heading}`, '', `_${group.why}_`, '');
+    const out = ['', `#### ${group.heading}`, '', `_${group.why}_`, ''];
     for (const finding of findings)
       out.push(
         `- ${group.severity === 'drift' ? '⚠️' : 'ℹ️'} ${mdEscape(finding.description)} — ${mdEscape(finding.remedy)}`,
       );
+    blocks.push(out);
   }
   if (plan.statements.length > 0) {
-    out.push(
+    blocks.push([
       '',
       `<details><summary>SQL: ${plan.statements.length} statement${plan.statements.length === 1 ? '' : 's'} in one transaction</summary>`,
       '',
@@ -164,9 +176,115 @@ export function renderMarkdown(plan: Plan, options: RenderOptions = {}): string 
       '```',
       '',
       '</details>',
+    ]);
+  }
+  return blocks;
+}
+
+/** GitHub refuses a comment body longer than this many characters. */
+export const COMMENT_LIMIT = 65_536;
+
+/** What a plan's summary line says besides the changes: read from the control store and the declaration. */
+export interface PlanSurroundings {
+  /** Apps whose config vars this apply changes (a password reset, a new attachment): they restart. */
+  readonly restarts?: readonly string[];
+  /** Credentials with a rotation in progress. */
+  readonly rotating?: readonly string[];
+}
+
+export interface CommentOptions extends RenderOptions {
+  /** Where a reader finds the whole plan when the comment is cut. */
+  readonly fullPlan?: string;
+  readonly limit?: number;
+  readonly surroundings?: ReadonlyMap<string, PlanSurroundings>;
+}
+
+/** One line per database: who gains or loses what, which apps restart, what rotates; destructive flagged. */
+export function summaryLine(plan: Plan, around: PlanSurroundings = {}): string {
+  const destructive = plan.changes.some(isDestructive);
+  const mark = plan.errors.length > 0 ? '⛔' : destructive ? '🔻' : plan.changes.length > 0 ? '🟢' : '✅';
+  const who: string[] = [];
+  const subjects = bySubject(plan.changes);
+  for (const [subject, changes] of subjects.slice(0, 6)) {
+    const count = (marks: string[]) => changes.filter((c) => marks.includes(MARK[c.action])).length;
+    const words = [
+      [count(['+']), 'gains'],
+      [count(['-']), 'loses'],
+      [count(['~']), 'changes'],
+    ]
+      .filter(([n]) => (n as number) > 0)
+      .map(([n, verb]) => `${verb} ${n}`);
+    if (count(['-/+']) > 0) words.push('password reset');
+    const flagged = changes.some(isDestructive) ? ' (**destructive**)' : '';
+    who.push(`${mdEscape(subject)} ${words.join(', ')}${flagged}`);
+  }
+  if (subjects.length > 6) who.push(`${subjects.length - 6} more`);
+  const parts = [`${mark} \`${plan.database}\`: ${countWords(plan)}`];
+  if (plan.errors.length > 0) parts.push(`**blocked:** ${mdEscape(plan.errors[0]!)}`);
+  if (who.length > 0) parts.push(who.join('; '));
+  if (around.restarts?.length)
+    parts.push(`apps restart: ${around.restarts.map((a) => `⬢ ${mdEscape(a)}`).join(', ')}`);
+  if (around.rotating?.length) parts.push(`rotating: ${around.rotating.map(mdEscape).join(', ')}`);
+  return `- ${parts.join(' · ')}`;
+}
+
+/**
+ * A whole plan as one pull-request comment: a summary line per database first,
+ * each database's details folded, and, past the comment limit, cut between two
+ * credentials with a line that says where the full plan is.
+ */
+export function renderMarkdownComment(plans: readonly Plan[], options: CommentOptions = {}): string {
+  const limit = options.limit ?? COMMENT_LIMIT;
+  const title = options.title ?? 'pgcred plan';
+  const lines = [
+    `## ${title}`,
+    '',
+    ...plans.map((p) => summaryLine(p, options.surroundings?.get(p.database))),
+  ];
+  let length = lines.join('\n').length;
+  // Room for the closing tag and the line that says where the rest is.
+  const reserve = 600 + (options.fullPlan?.length ?? 0);
+  let cut: { database: string; at: string; left: number } | undefined;
+  for (const plan of plans) {
+    if (cut) break;
+    const open = [
+      '',
+      `<details><summary><b>${mdEscape(plan.database)}</b>: ${countWords(plan)}</summary>`,
+      '',
+    ];
+    const blocks = markdownBlocks(plan, { title });
+    const size = (block: string[]) => block.join('\n').length + 1;
+    if (length + size(open) + size(blocks[0]!) + reserve > limit) {
+      // Headings are escaped already; cut.at goes into the line as it is.
+      cut = { database: plan.database, at: 'its details', left: blocks.length };
+      break;
+    }
+    lines.push(...open);
+    length += size(open);
+    for (const [i, block] of blocks.entries()) {
+      if (length + size(block) + reserve > limit) {
+        const heading = block.find((line) => line.startsWith('#### ') || line.startsWith('<details>')) ?? '';
+        cut = {
+          database: plan.database,
+          at: heading.startsWith('#### ') ? heading.slice(5) : 'the SQL',
+          left: blocks.length - i,
+        };
+        break;
+      }
+      lines.push(...block);
+      length += size(block);
+    }
+    lines.push('', '</details>');
+    length += 12;
+  }
+  if (cut) {
+    const where = options.fullPlan ?? 'run `pgcred plan` for the whole plan';
+    lines.push(
+      '',
+      `> ✂️ **Cut to fit a pull-request comment (${limit.toLocaleString('en-US')} characters)** before ${cut.at} of \`${cut.database}\`: ${cut.left} section${cut.left === 1 ? '' : 's'} of it and the databases after it are not shown. The full plan: ${where}`,
     );
   }
-  return `${out.join('\n')}\n`;
+  return `${lines.join('\n')}\n`;
 }
 
 export interface PlanJson {

@@ -7,11 +7,11 @@ import { inspectDatabase, refuseUnlessWritable } from '../../reconciler/credenti
 import type { LiveState } from '../../reconciler/live-state';
 import { hasDrift, type Plan } from '../../reconciler/plan';
 import { applyDatabase, planDatabase, type ReconcileContext } from '../../reconciler/reconcile';
-import { planJson, renderMarkdown, renderText } from '../../reconciler/render';
+import { type CommentOptions, planJson, renderMarkdownComment, renderText } from '../../reconciler/render';
 import type { CommandContext } from '../context';
 import { UserError } from '../io';
 import { restartSuffix } from './attachments';
-import { applySaved, isPlanFileArgument, planAndSave } from './saved-plan';
+import { applySaved, isPlanFileArgument, planAndSave, surroundingsOf } from './saved-plan';
 
 type Format = 'text' | 'markdown' | 'json';
 
@@ -20,18 +20,27 @@ const formatOption = () =>
     .choices(['text', 'markdown', 'json'])
     .default('text');
 
-function output(ctx: CommandContext, plans: readonly Plan[], format: Format, title: string): void {
+function output(
+  ctx: CommandContext,
+  plans: readonly Plan[],
+  format: Format,
+  title: string,
+  comment: CommentOptions = {},
+): void {
   if (format === 'json') {
     ctx.io.stdout(`${JSON.stringify({ databases: plans.map(planJson) }, null, 2)}\n`);
     return;
   }
-  const render = format === 'markdown' ? renderMarkdown : renderText;
-  ctx.io.stdout(
-    plans
-      .map((plan) => render(plan, { title: format === 'markdown' ? `pgcred ${title.toLowerCase()}` : title }))
-      .join('\n'),
-  );
+  if (format === 'markdown') {
+    // One pull-request comment for all databases: summaries first, details folded, cut to fit.
+    ctx.io.stdout(renderMarkdownComment(plans, { ...comment, title: `pgcred ${title.toLowerCase()}` }));
+    return;
+  }
+  ctx.io.stdout(plans.map((plan) => renderText(plan, { title })).join('\n'));
 }
+
+const fullPlanOption = () =>
+  new Option('--full-plan <where>', 'markdown: where a reader finds the whole plan when the comment is cut');
 
 /** The databases a plan, apply or drift covers: the one named, or all of the file's. */
 function targets(
@@ -60,10 +69,11 @@ export function registerPlanCommands(program: Command, context: () => CommandCon
       'save the plan for `pgcred apply FILE`, which applies it only while it is current',
     )
     .addOption(formatOption())
+    .addOption(fullPlanOption())
     .action(
       async (
         database: string | undefined,
-        options: { manifest?: string; prune?: boolean; format: Format; out?: string },
+        options: { manifest?: string; prune?: boolean; format: Format; out?: string; fullPlan?: string },
       ) => {
         const ctx = context();
         ctx.changeNothing();
@@ -72,7 +82,12 @@ export function registerPlanCommands(program: Command, context: () => CommandCon
         let plans: Plan[] = [];
         if (options.out) plans = await planAndSave(ctx, rc, specs, { ...options, out: options.out });
         else for (const spec of specs) plans.push(await planDatabase(rc, spec, { prune: options.prune }));
-        output(ctx, plans, options.format, 'Plan');
+        output(ctx, plans, options.format, 'Plan', {
+          fullPlan:
+            options.fullPlan ??
+            (options.out ? `the saved plan ${options.out}, or \`pgcred plan\`` : undefined),
+          ...(options.format === 'markdown' ? { surroundings: await surroundingsOf(rc, plans) } : {}),
+        });
         // A plan apply would refuse fails here too, so a pull request's check is red before anyone applies.
         if (plans.some((plan) => plan.errors.length > 0)) ctx.setExitStatus(1);
       },
@@ -165,10 +180,11 @@ export function registerPlanCommands(program: Command, context: () => CommandCon
     .option('--manifest <path>', 'read the manifest that cdktf synth wrote instead of pgcred.yaml')
     .option('--strict', 'exit 2 on notices too (a password pgcred does not know, roles it does not manage)')
     .addOption(formatOption())
+    .addOption(fullPlanOption())
     .action(
       async (
         database: string | undefined,
-        options: { manifest?: string; format: Format; strict?: boolean },
+        options: { manifest?: string; format: Format; strict?: boolean; fullPlan?: string },
       ) => {
         const ctx = context();
         ctx.changeNothing();
@@ -183,7 +199,7 @@ export function registerPlanCommands(program: Command, context: () => CommandCon
             errors: plan.errors.filter((e) => !e.startsWith('This operation is not supported')),
           });
         }
-        output(ctx, plans, options.format, 'Drift');
+        output(ctx, plans, options.format, 'Drift', { fullPlan: options.fullPlan });
         const drifted = plans.filter((plan) => hasDrift(plan, options.strict));
         if (drifted.length > 0) {
           ctx.io.stderr(`Drift found in ${drifted.map((p) => p.database).join(', ')}.\n`);

@@ -12,6 +12,7 @@ import {
   planDatabaseWithLive,
   type ReconcileContext,
 } from '../../reconciler/reconcile';
+import type { PlanSurroundings } from '../../reconciler/render';
 import {
   type DeclarationSource,
   declarationFingerprint,
@@ -192,4 +193,32 @@ export async function applySaved(
   }
   await finish(rc, specs);
   return applied;
+}
+
+/** What a summary line adds to a plan: the apps that restart and the rotations in progress. */
+export async function surroundingsOf(
+  rc: ReconcileContext,
+  plans: readonly Plan[],
+): Promise<Map<string, PlanSurroundings>> {
+  const result = new Map<string, PlanSurroundings>();
+  for (const plan of plans) {
+    const spec = rc.config.databases.find((db) => db.name === plan.database);
+    if (!spec) continue;
+    const source = credentialSource(rc.config, spec).name;
+    const facts = await readControlFacts(rc.control.client, source);
+    const reset = new Set(
+      plan.changes.filter((c) => c.action === 'reset-password' || c.action === 'drop').map((c) => c.subject),
+    );
+    const restarts = new Set<string>();
+    for (const a of facts.attachments) if (reset.has(a.credential as string)) restarts.add(a.app as string);
+    for (const a of rc.config.attachments) {
+      const held = facts.attachments.some((f) => f.app === a.app && f.credential === a.credential);
+      if (a.database === spec.name && !held) restarts.add(a.app);
+    }
+    result.set(plan.database, {
+      restarts: [...restarts].sort(),
+      rotating: facts.rotations.map((r) => r.credential as string),
+    });
+  }
+  return result;
 }
