@@ -85,8 +85,8 @@ async function planCredential(
     if (session) {
       const { spec, diagnostics: unknown } = specOf(session, database);
       diagnostics.push(...unknown);
-      const problem = spec && (await session.nameProblem(spec));
-      if (problem) diagnostics.push(error('Database known by another name', problem, ['database']));
+      const problem = spec && (await session.databaseProblem(spec));
+      if (problem) diagnostics.push(error('Database refused', problem, ['database']));
       const repair = repairs.get(session)?.get(`${String(database)}/${String(name)}`) ?? [];
       if (repair.length > 0) {
         diagnostics.push(
@@ -123,8 +123,8 @@ async function checkCreate(
       ]),
     ];
   }
-  const problem = await session.nameProblem(spec);
-  if (problem) return [error('Database known by another name', problem, ['database'])];
+  const problem = await session.databaseProblem(spec);
+  if (problem) return [error('Database refused', problem, ['database'])];
   if (!knownString(name)) return [];
   const live = await session.liveState(spec);
   if (live.server.inRecovery) return [error('Follower database', FOLLOWER_MESSAGE, ['database'])];

@@ -11,7 +11,7 @@ import type { Config, DatabaseSpec } from '../model/config';
 import { describeConnectionError, whereOf } from '../reconciler/connection';
 import { inspectDatabase } from '../reconciler/credentials';
 import type { LiveState } from '../reconciler/live-state';
-import { applyDatabase, openAdmin, type ReconcileContext } from '../reconciler/reconcile';
+import { applyDatabase, openAdmin, planDatabase, type ReconcileContext } from '../reconciler/reconcile';
 import type { ProviderSettings } from './provider-config';
 
 /**
@@ -141,9 +141,10 @@ export class ProviderSession {
 
   /**
    * Refused at plan: a database block whose URL reaches a database pgcred already
-   * manages under another name (a file's, another provider block's). Reads only.
+   * manages under another name (a file's, another provider block's), or one the
+   * reconciler would refuse to change. Reads only; once per database and process.
    */
-  nameProblem(spec: DatabaseSpec): Promise<string | undefined> {
+  databaseProblem(spec: DatabaseSpec): Promise<string | undefined> {
     let problem = this.nameChecks.get(spec.name);
     if (!problem) {
       problem = this.checkName(spec);
@@ -156,7 +157,12 @@ export class ProviderSession {
   private async checkName(spec: DatabaseSpec): Promise<string | undefined> {
     const [ctx, identity] = await Promise.all([this.context(), this.identity(spec)]);
     const known = await this.exclusive(() => findDatabase(ctx.control.client, identity));
-    if (!known || known.name === spec.name) return undefined;
+    if (!known || known.name === spec.name) {
+      // What the first change would refuse (a default credential another database
+      // manages, an admin that can grant nothing): refused at plan rather than at apply.
+      const plan = await planDatabase(ctx, spec, { credentials: [], scope: new Set() });
+      return plan.errors.length > 0 ? plan.errors.join('; ') : undefined;
+    }
     return (
       `database ${identity.dbname} ${whereOf(spec.url).replace(/ as .*$/, '')} is already managed by pgcred ` +
       `under the name ${known.name}: name the database block ${known.name}, so its stored passwords are found`

@@ -1,5 +1,6 @@
+import { join, relative } from 'node:path';
 import { PostgresqlProvider } from '@cdktf/provider-postgresql/lib/provider';
-import { TerraformStack, Testing } from 'cdktf';
+import { App, TerraformStack, Testing } from 'cdktf';
 import {
   AdminConnection,
   Application,
@@ -11,6 +12,7 @@ import {
   Permission,
   Rotation,
 } from '../../src/constructs';
+import { derivedOwnerName } from '../../src/reconciler/diff';
 
 /**
  * The constructs targeting pgcred's provider (`terraformProvider: 'pgcred'`): what
@@ -52,6 +54,34 @@ function synthErrors(stack: TerraformStack): string[] {
 }
 
 describe('a stack that targets the pgcred provider', () => {
+  it('bakes no default credential name and no path of this machine into the JSON or the manifest', () => {
+    const stack = new TerraformStack(Testing.app(), 'portable');
+    const db = sunny(stack);
+    new Attachment(stack, 'ExampleAppDefault', {
+      credential: db.defaultCredential,
+      app: new Application(stack, 'ExampleApp', { name: 'example-app', envFile: 'run/example-app.env' }),
+    });
+    Manifest.of(stack).configureControl({ keyFile: '.pgcred/master.key' });
+    const tf = JSON.parse(Testing.synth(stack, true)) as TerraformJson;
+    const provider = (tf.provider?.pgcred as Record<string, unknown>[])[0]!;
+    expect(provider.database).toEqual([
+      {
+        name: 'postgresql-sunny-1234',
+        url: '${var.postgresql_sunny_1234_url}',
+        plan: 'standard-0',
+        color: 'BLUE',
+      },
+    ]);
+    // Relative to the directory synth runs in, written from the stack's directory, where Terraform runs.
+    const outdir = (App.of(stack) as App).outdir;
+    const fromStack = relative(join(outdir, 'stacks', 'portable'), process.cwd());
+    expect(provider.key_file).toBe(join(fromStack, '.pgcred', 'master.key'));
+    expect(Object.values(resources(tf, 'pgcred_app'))[0]).toMatchObject({
+      env_file: join(fromStack, 'run', 'example-app.env'),
+    });
+    expect(JSON.stringify(tf)).not.toContain(derivedOwnerName('postgresql-sunny-1234'));
+  });
+
   it('synthesizes one provider block per stack, pgcred_credential with a level, grants and rotation, and nothing of postgresql', () => {
     const stack = new TerraformStack(Testing.app(), 'pgcred');
     const db = sunny(stack, { owner: 'app_owner', credentialLimit: 120 });

@@ -369,6 +369,40 @@ describe('the pgcred Terraform provider', () => {
   );
 
   it(
+    "refuses at plan a second database block whose owner is the first one's default credential",
+    async () => {
+      const second = await createTestDatabase('tfsecond');
+      const dir = mkdtempSync(join(tmpdir(), 'pgcred-tf-second-'));
+      try {
+        const databases =
+          `  database {\n    name = "${DATABASE}"\n    url  = var.admin_url\n  }\n` +
+          `  database {\n    name  = "${DATABASE}-second"\n    url   = var.second_url\n    owner = "${derivedOwnerName(DATABASE)}"\n  }\n`;
+        writeFileSync(
+          join(dir, 'main.tf'),
+          `${providerBlock(databases)}variable "second_url" {\n  type      = string\n  sensitive = true\n}\n\n` +
+            `resource "pgcred_credential" "other" {\n  database = "${DATABASE}-second"\n  name     = "${extra}_second"\n}\n`,
+        );
+        const secondTf = new Terraform(dir, { ...terraform.env, TF_VAR_second_url: second.url });
+        await secondTf.init();
+        const refused = await secondTf.run(['plan', '-input=false'], 1);
+        expect(refused.stderr.replace(/\s+/g, ' ')).toContain(
+          `role ${derivedOwnerName(DATABASE)} is already the default credential of database`,
+        );
+        expect(refused.stderr).toMatch(new RegExp(`database = "${DATABASE}-second"`));
+        const owners = await db.sql(
+          'SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = $1',
+          [second.name],
+        );
+        expect(owners).toEqual([{ owner: 'postgres' }]);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+        await second.drop();
+      }
+    },
+    3 * MINUTE,
+  );
+
+  it(
     'destroys every credential, the attached one after its attachment, and hands what they own to the default credential',
     async () => {
       await db.sql(
