@@ -56,6 +56,12 @@ export function buildPackage(): string {
   return dir;
 }
 
+/** Removes the build (each test file makes its own). */
+export function removeBuiltPackage(): void {
+  if (built) rmSync(dirname(built), { recursive: true, force: true });
+  built = undefined;
+}
+
 /** Installs the package into `project`/node_modules, with the bins npm would link. */
 export function installPackage(project: string): void {
   const modules = join(project, 'node_modules');

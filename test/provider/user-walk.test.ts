@@ -11,7 +11,7 @@ import {
   tryAs,
   uniqueName,
 } from '../harness/pg';
-import { installPackage } from './installed-package';
+import { installPackage, removeBuiltPackage } from './installed-package';
 import { ROOT, type Run, run, Terraform, terraformEnv } from './terraform-cli';
 
 /**
@@ -104,6 +104,7 @@ afterAll(async () => {
     derivedOwnerName(cdktfName),
   ]);
   if (work) rmSync(work, { recursive: true, force: true });
+  removeBuiltPackage();
 });
 
 describe('examples/terraform-provider, copied out of the repository', () => {
