@@ -7,6 +7,7 @@ import { registerAudit } from './commands/audit';
 import { registerCredentialCommands } from './commands/credentials';
 import { registerDemo } from './commands/demo';
 import { registerFork } from './commands/fork';
+import { registerImport } from './commands/import';
 import { registerPasswordCommand } from './commands/password';
 import { registerPlanCommands } from './commands/plan';
 import { registerReconcile } from './commands/reconcile';
@@ -61,6 +62,7 @@ export function buildProgram(io: Io, contexts: CommandContext[]): Command {
   registerReconcile(program, context);
   registerAudit(program, context);
   registerFork(program, context);
+  registerImport(program, context);
   registerDemo(program, context);
   for (const command of program.commands) {
     command.exitOverride().configureOutput({ writeOut: (t) => io.stdout(t), writeErr: (t) => io.stderr(t) });

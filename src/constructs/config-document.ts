@@ -38,6 +38,7 @@ function databaseDocument(db: DatabaseSpec): Record<string, unknown> {
     credentialLimit: db.credentialLimit,
     executor: db.executor,
     ignoreRoles: db.ignoreRoles.length > 0 ? [...db.ignoreRoles] : undefined,
+    public: db.public,
     credentials: db.credentials.map(credentialDocument),
   });
 }

@@ -3,7 +3,7 @@ import { Construct } from 'constructs';
 import { defaultColor } from '../config/load';
 import { CONTROL_SCHEMA } from '../control/store';
 import type { AttachmentColor } from '../model/colors';
-import { type DatabaseSpec, DEFAULT_CREDENTIAL, type Executor } from '../model/config';
+import { type DatabaseSpec, DEFAULT_CREDENTIAL, type Executor, type PublicPolicy } from '../model/config';
 import { parseSchemaName } from '../model/identifiers';
 import { derivedOwnerName } from '../reconciler/diff';
 import type { AdminConnection, BoundAdminConnection } from './admin-connection';
@@ -67,6 +67,13 @@ export interface DatabaseProps {
    * @default - none
    */
   readonly ignoreRoles?: readonly string[];
+  /**
+   * What pgcred does with PUBLIC's privileges, as `public:` in pgcred.yaml: `auto`
+   * takes them away only where no role pgcred does not manage reaches the database,
+   * `keep` never does (what `pgcred import` writes), `harden` always does.
+   * @default 'auto'
+   */
+  readonly public?: PublicPolicy;
   /**
    * The Terraform provider its credentials synthesize to, when Terraform creates
    * them (`executor: 'terraform'`): `postgresql` (postgresql_role and grants;
@@ -140,7 +147,7 @@ export class Database extends Construct implements IDatabaseSource {
     this.node.addValidation({ validate: () => manifest.problemsFor(this) });
 
     if (this.targetsPgcred) this.addToPgcredProvider();
-    else if (this.hasTerraformResources) this.hardenPublic();
+    else if (this.hasTerraformResources && props.public !== 'keep') this.hardenPublic();
   }
 
   /** True when this stack's Terraform creates the credentials with the pgcred provider. */
@@ -188,6 +195,7 @@ export class Database extends Construct implements IDatabaseSource {
       credentialLimit: this.props.credentialLimit,
       executor: this.executor,
       ignoreRoles: [...(this.props.ignoreRoles ?? [])],
+      ...(this.props.public && this.props.public !== 'auto' ? { public: this.props.public } : {}),
       credentials: this.credentialList.map((credential) => credential.spec()),
     };
   }

@@ -8,7 +8,13 @@ import { Phase, type PlanBuilder } from './plan-builder';
 // The diff's role part: the default credential, each credential's role, and the
 // roles that go (pruned credentials, rotating usernames whose rotation ended).
 
-const OWNER_MEMBERSHIPS = ['pg_monitor', 'pg_read_all_settings', 'pg_read_all_stats', 'pg_signal_backend'];
+/** The predefined roles the default credential belongs to, as Heroku's does. */
+export const OWNER_MEMBERSHIPS = [
+  'pg_monitor',
+  'pg_read_all_settings',
+  'pg_read_all_stats',
+  'pg_signal_backend',
+];
 const FORBIDDEN_ATTRIBUTES = ['superuser', 'createdb', 'createrole', 'replication', 'bypassrls'] as const;
 const ATTRIBUTE_SQL: Record<(typeof FORBIDDEN_ATTRIBUTES)[number], string> = {
   superuser: 'SUPERUSER',
