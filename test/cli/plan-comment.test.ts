@@ -12,6 +12,8 @@ describe('a markdown plan fits one pull-request comment', () => {
 
   beforeAll(async () => {
     p = await createProject('comment', ({ name }) => {
+      // Roles are cluster-wide: a default credential of its own, not the name derived from "sunny".
+      const owner = name('owner');
       const levels = ['read-only', 'read-write', 'none'];
       const lines = Array.from({ length: 60 }, (_, i) => {
         const n = name(`c${String(i).padStart(2, '0')}`);
@@ -22,6 +24,7 @@ describe('a markdown plan fits one pull-request comment', () => {
 databases:
   - name: sunny
     url: \${DATABASE_ADMIN_URL}
+    owner: ${owner}
     credentials:
 ${lines.join('\n')}
 `;

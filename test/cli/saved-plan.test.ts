@@ -15,10 +15,13 @@ describe('saved plans: what a reviewer approves is what applies', () => {
   let analyst: string;
   let writer: string;
   let extra: string;
+  // Roles are cluster-wide: a default credential of its own, not the name derived from "sunny".
+  let owner: string;
   const yaml = (credentials: string[]) => `version: 1
 databases:
   - name: sunny
     url: \${DATABASE_ADMIN_URL}
+    owner: ${owner}
     credentials:
 ${credentials.map((c) => `      - ${c}`).join('\n')}
 `;
@@ -33,6 +36,7 @@ ${credentials.map((c) => `      - ${c}`).join('\n')}
       analyst = name('analyst');
       writer = name('writer');
       extra = name('extra');
+      owner = name('owner');
       return yaml([`{ name: ${analyst}, permission: read-only }`]);
     });
   });

@@ -7,7 +7,13 @@ import { inspectDatabase, refuseUnlessWritable } from '../../reconciler/credenti
 import type { LiveState } from '../../reconciler/live-state';
 import { hasDrift, type Plan } from '../../reconciler/plan';
 import { applyDatabase, planDatabase, type ReconcileContext } from '../../reconciler/reconcile';
-import { type CommentOptions, planJson, renderMarkdownComment, renderText } from '../../reconciler/render';
+import {
+  COMMENT_LIMIT,
+  type CommentOptions,
+  planJson,
+  renderMarkdownComment,
+  renderText,
+} from '../../reconciler/render';
 import type { CommandContext } from '../context';
 import { UserError } from '../io';
 import { restartSuffix } from './attachments';
@@ -38,6 +44,17 @@ function output(
   }
   ctx.io.stdout(plans.map((plan) => renderText(plan, { title })).join('\n'));
 }
+
+// Two plans in one comment (a file and a stack) share GitHub's limit.
+const commentLimitOption = () =>
+  new Option('--comment-limit <chars>', 'markdown: cut the comment to at most this many characters')
+    .argParser((value) => {
+      const n = Number(value);
+      if (!Number.isInteger(n) || n < 2000 || n > COMMENT_LIMIT)
+        throw new UserError(`--comment-limit: ${value} is not a whole number from 2000 to ${COMMENT_LIMIT}`);
+      return n;
+    })
+    .default(COMMENT_LIMIT);
 
 const fullPlanOption = () =>
   new Option('--full-plan <where>', 'markdown: where a reader finds the whole plan when the comment is cut');
@@ -70,10 +87,18 @@ export function registerPlanCommands(program: Command, context: () => CommandCon
     )
     .addOption(formatOption())
     .addOption(fullPlanOption())
+    .addOption(commentLimitOption())
     .action(
       async (
         database: string | undefined,
-        options: { manifest?: string; prune?: boolean; format: Format; out?: string; fullPlan?: string },
+        options: {
+          manifest?: string;
+          prune?: boolean;
+          format: Format;
+          out?: string;
+          fullPlan?: string;
+          commentLimit: number;
+        },
       ) => {
         const ctx = context();
         ctx.changeNothing();
@@ -83,6 +108,7 @@ export function registerPlanCommands(program: Command, context: () => CommandCon
         if (options.out) plans = await planAndSave(ctx, rc, specs, { ...options, out: options.out });
         else for (const spec of specs) plans.push(await planDatabase(rc, spec, { prune: options.prune }));
         output(ctx, plans, options.format, 'Plan', {
+          limit: options.commentLimit,
           fullPlan:
             options.fullPlan ??
             (options.out ? `the saved plan ${options.out}, or \`pgcred plan\`` : undefined),
@@ -181,10 +207,17 @@ export function registerPlanCommands(program: Command, context: () => CommandCon
     .option('--strict', 'exit 2 on notices too (a password pgcred does not know, roles it does not manage)')
     .addOption(formatOption())
     .addOption(fullPlanOption())
+    .addOption(commentLimitOption())
     .action(
       async (
         database: string | undefined,
-        options: { manifest?: string; format: Format; strict?: boolean; fullPlan?: string },
+        options: {
+          manifest?: string;
+          format: Format;
+          strict?: boolean;
+          fullPlan?: string;
+          commentLimit: number;
+        },
       ) => {
         const ctx = context();
         ctx.changeNothing();
@@ -199,7 +232,10 @@ export function registerPlanCommands(program: Command, context: () => CommandCon
             errors: plan.errors.filter((e) => !e.startsWith('This operation is not supported')),
           });
         }
-        output(ctx, plans, options.format, 'Drift', { fullPlan: options.fullPlan });
+        output(ctx, plans, options.format, 'Drift', {
+          fullPlan: options.fullPlan,
+          limit: options.commentLimit,
+        });
         const drifted = plans.filter((plan) => hasDrift(plan, options.strict));
         if (drifted.length > 0) {
           ctx.io.stderr(`Drift found in ${drifted.map((p) => p.database).join(', ')}.\n`);
