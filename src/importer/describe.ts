@@ -1,11 +1,11 @@
 import { CONTROL_SCHEMA } from '../control/store';
 import type { Access, GrantOn, GrantSpec } from '../model/config';
-import { displayIdent, displayQualified } from '../model/identifiers';
+import { displayIdent, displayQualified, parseQualifiedName } from '../model/identifiers';
 import { credentialNameProblem } from '../model/names';
 import { comparePrivileges, PermissionLevel } from '../model/permission-level';
 import { expandAccess } from '../reconciler/desired';
 import { type DesiredCredential, type DesiredDatabase, derivedOwnerName, diff } from '../reconciler/diff';
-import { creatorRoles } from '../reconciler/diff-public';
+import { creatorRoles, memberships } from '../reconciler/diff-public';
 import { OWNER_MEMBERSHIPS } from '../reconciler/diff-roles';
 import type { AclEntry, DeclaredObject, LiveRole, LiveState, RelationClass } from '../reconciler/live-state';
 import { managedComment, parseManagedComment } from '../reconciler/markers';
@@ -145,7 +145,6 @@ export function grantsOf(
       problems.push(`holds CREATE on schema ${displayIdent(schema.name)} (no grant kind creates objects)`);
     if (held.has('USAGE')) addTo(schemaUsage, displayIdent(schema.name), 'USAGE');
   }
-  grants.push(...groupGrants('schema', schemaUsage));
 
   // Default privileges for what the default credential creates, per object type and schema.
   const defaults = new Map<string, Map<string, Set<string>>>();
@@ -185,6 +184,13 @@ export function grantsOf(
       );
     }
   }
+  // Grants on a schema's relations imply USAGE on it: said once, by them.
+  for (const cls of ['tables', 'sequences'] as const) {
+    for (const schema of whole[cls].keys()) schemaUsage.delete(schema);
+    for (const object of single[cls].keys())
+      schemaUsage.delete(displayIdent(parseQualifiedName(object).schema));
+  }
+  grants.push(...groupGrants('schema', schemaUsage));
   grants.push(...groupGrants('all-tables', whole.tables));
   grants.push(...groupGrants('table', single.tables));
   grants.push(...groupGrants('all-sequences', whole.sequences));
@@ -298,6 +304,14 @@ export function describeDatabase(
   for (const role of live.roles.values()) {
     const mark = parseManagedComment(role.comment);
     if (role.superuser || (mark && mark.database === db && mark.kind === 'credential')) note(role.name);
+  }
+  // Login roles that read through a group role holding something here belong to it too.
+  for (const role of live.roles.values()) {
+    if (
+      role.login &&
+      [...memberships(live, role.name)].some((group) => group !== role.name && holders.has(group))
+    )
+      holders.add(role.name);
   }
   const only = options.only ? new Set(options.only) : undefined;
   for (const name of only ?? []) note(name);

@@ -1,11 +1,13 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse } from 'yaml';
 import { type PostgresServer, startPostgres } from '../../src/embedded/server';
 import { buildShop, run, type Shop } from '../brownfield/shop-fixture';
 import { type CliResult, configDir, pgcred, testKey } from '../harness/cli';
 import { uniqueName } from '../harness/pg';
 import { testBinDir } from '../harness/versions';
 import { privilegeMatrix } from './privilege-matrix';
+import { synthImportedStack } from './synth-typescript';
 
 /**
  * Issue 16 on the brownfield shop: `pgcred import` writes the file, apply adopts what
@@ -83,20 +85,165 @@ describe('pgcred import on a database pgcred did not build', () => {
     await server?.stop();
   });
 
-  it('writes the file, and applying it changes no one’s access', async () => {
-    const before = await privilegeMatrix(shop.adminUrl, await allRoles());
-    const imported = await cli(['import', '--url', shop.adminUrl]);
-    console.log(imported.stdout, imported.stderr);
+  /** Roles, their attributes, comments and memberships, and every ACL of the database: what "changes nothing" compares. */
+  const catalog = () =>
+    shop.sql(
+      `SELECT
+         (SELECT json_agg(r ORDER BY r.rolname) FROM (
+            SELECT a.rolname, a.rolpassword, a.rolcanlogin, a.rolconnlimit, r.rolconfig::text,
+                   shobj_description(a.oid, 'pg_authid') AS comment
+              FROM pg_authid a JOIN pg_roles r ON r.oid = a.oid) r) AS roles,
+         (SELECT json_agg(m::text ORDER BY m::text) FROM (SELECT roleid, member, admin_option FROM pg_auth_members) m) AS members,
+         (SELECT datacl::text FROM pg_database WHERE datname = current_database()) AS database_acl,
+         (SELECT json_agg(n.nspacl::text ORDER BY n.nspname) FROM pg_namespace n) AS schemas,
+         (SELECT json_agg(c.relacl::text ORDER BY c.oid) FROM pg_class c) AS relations,
+         (SELECT json_agg(p.proacl::text ORDER BY p.oid) FROM pg_proc p) AS routines,
+         (SELECT json_agg(d::text ORDER BY d::text) FROM pg_default_acl d) AS default_acls,
+         (SELECT count(*) FROM pg_namespace WHERE nspname = 'pgcred') AS control_schemas`,
+    );
+  let imported: CliResult;
+  let before: string[];
+  let manifestPath: string;
+
+  it('prints the file and changes nothing', async () => {
+    const was = await catalog();
+    before = await privilegeMatrix(shop.adminUrl, await allRoles());
+    imported = await cli(['import', '--url', shop.adminUrl]);
     expect(outcome(imported)).toMatchObject({ status: 0 });
+    expect(await catalog()).toEqual(was);
+    // No control store either: the one PGCRED_CONTROL_URL names is still empty.
+    expect(
+      await run(
+        server.url('pgcred_control'),
+        "SELECT count(*)::int AS n FROM pg_namespace WHERE nspname = 'pgcred'",
+      ),
+    ).toEqual([{ n: 0 }]);
+    // The admin URL's password never reaches the file or the report.
+    const password = new URL(shop.adminUrl).password;
+    expect(imported.stdout).not.toContain(password);
+    expect(imported.stderr).not.toContain(password);
+  });
+
+  it('declares the owner, the roles it can reproduce, and ignores the others, saying why', () => {
+    const doc = parse(imported.stdout);
+    const db = doc.databases[0];
+    expect(db).toMatchObject({
+      name: 'shop',
+      url: '${DATABASE_ADMIN_URL}',
+      owner: shop.roles.owner,
+      public: 'keep',
+    });
+    const byName = new Map(db.credentials.map((c: { name: string }) => [c.name, c]));
+    expect([...byName.keys()].sort()).toEqual([limited, nobody, writer].sort());
+    expect(byName.get(nobody)).toEqual({ name: nobody, permission: 'none' });
+    expect(byName.get(limited)).toEqual({
+      name: limited,
+      grants: [
+        { privileges: ['SELECT', 'UPDATE'], on: 'table', objects: ['inventory.stock'] },
+        { privileges: ['SELECT'], on: 'table', objects: ['public.order_totals', 'public.products'] },
+      ],
+    });
+    expect(byName.get(writer)).toEqual({
+      name: writer,
+      grants: [
+        {
+          privileges: ['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE'],
+          on: 'table',
+          objects: ['archive.orders_2019', 'inventory.stock'],
+        },
+      ],
+    });
+    const { app, reporting, staff, etl, jane } = shop.roles;
+    expect([...db.ignoreRoles].sort()).toEqual(
+      [analyst, app, auditor, caller, etl, jane, reporting, staff].sort(),
+    );
+    const reasonOf = (role: string) => {
+      const line = imported.stdout.split('\n').findIndex((l) => l.trim() === `- ${role}`);
+      const reasons: string[] = [];
+      for (let i = line - 1; i >= 0 && imported.stdout.split('\n')[i]!.trim().startsWith('#'); i--)
+        reasons.unshift(imported.stdout.split('\n')[i]!.trim());
+      return reasons.join('\n');
+    };
+    expect(reasonOf(etl)).toContain(`member of ${staff}: a credential belongs to no role`);
+    expect(reasonOf(staff)).toContain('a group role (NOLOGIN)');
+    expect(reasonOf(auditor)).toContain('1 column (column email of table customers)');
+    expect(reasonOf(caller)).toContain('1 routine (function order_count())');
+    expect(reasonOf(app)).toContain('owns 2 relations (table app_cache, table schema_migrations)');
+    expect(reasonOf(app)).toContain('holds CREATE on schema public');
+    expect(reasonOf(reporting)).toContain(`gains SELECT on tables ${app} creates later in schema public`);
+    expect(reasonOf(analyst)).toContain(`which the default credential ${shop.roles.owner} lacks`);
+    // The changes of form apply makes are named where they happen.
+    expect(imported.stdout).toContain(
+      '# apply grants CONNECT on database shop to it directly: it holds it through PUBLIC today\n' +
+        '      # apply grants USAGE on schema public to it directly: it holds it through PUBLIC today\n' +
+        `      - name: ${limited}`,
+    );
+    expect(imported.stdout).toContain('#   - default credential: becomes a member of pg_monitor');
+    for (const role of [analyst, app, reporting])
+      expect(imported.stderr).toContain(` ▸    ${role} is not declared: `);
+  });
+
+  it('--only adopts the named roles and ignores the rest; a role it cannot express is reported and ignored', async () => {
+    const some = await cli(['import', '--url', shop.adminUrl, '--only', `${limited},${auditor}`]);
+    expect(outcome(some)).toMatchObject({ status: 0 });
+    const db = parse(some.stdout).databases[0];
+    expect(db.credentials.map((c: { name: string }) => c.name)).toEqual([limited]);
+    expect(db.ignoreRoles).toEqual(expect.arrayContaining([auditor, nobody, writer, shop.roles.reporting]));
+    expect(some.stdout).toMatch(new RegExp(`# not named by --only\\n\\s+- ${writer}`));
+    expect(some.stderr).toContain(` ▸    ${auditor} is not declared: holds privileges on 1 column`);
+    expect(some.stderr).not.toContain(`${writer} is not declared`);
+    const unknown = await cli(['import', '--url', shop.adminUrl, '--only', `${prefix}_nosuch`]);
+    expect(unknown.status).toBe(1);
+    expect(unknown.stderr).toContain(`--only names ${prefix}_nosuch, which is not a role of this cluster`);
+  });
+
+  it('--format typescript prints the same declaration as a constructs stack that synthesizes', async () => {
+    const stack = await cli(['import', '--url', shop.adminUrl, '--format', 'typescript']);
+    expect(outcome(stack)).toMatchObject({ status: 0 });
+    const synth = synthImportedStack(stack.stdout);
+    expect(synth.diagnostics).toEqual([]);
+    manifestPath = synth.manifestPath;
+    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
+    const fromYaml = parse(imported.stdout).databases[0];
+    expect(manifest.config.databases[0]).toMatchObject({
+      name: 'shop',
+      url: '${DATABASE_ADMIN_URL}',
+      owner: shop.roles.owner,
+      public: 'keep',
+      executor: 'pgcred',
+      ignoreRoles: fromYaml.ignoreRoles,
+      credentials: fromYaml.credentials,
+    });
+  });
+
+  it('round trip: apply changes no one’s access, then the plan is empty and drift exits 0', async () => {
     writeFileSync(join(dir, 'pgcred.yaml'), imported.stdout);
     const applied = await cli(['apply', '--yes']);
-    console.log(applied.stdout, applied.stderr);
     expect(outcome(applied)).toMatchObject({ status: 0 });
-    const after = await privilegeMatrix(shop.adminUrl, await allRoles());
-    expect(after).toEqual(before);
+    expect(applied.stdout).toContain(`adopts existing role ${limited} (password kept)`);
+    expect(await privilegeMatrix(shop.adminUrl, await allRoles())).toEqual(before);
     const plan = await cli(['plan', '--format', 'json']);
     expect(JSON.parse(plan.stdout).databases[0].summary.changes).toBe(0);
-    const drift = await cli(['drift']);
-    expect(outcome(drift)).toMatchObject({ status: 0 });
+    expect(outcome(await cli(['drift']))).toMatchObject({ status: 0 });
+    // The legacy passwords still work.
+    expect(await shop.sqlAs('reporting', 'SELECT count(*)::int AS n FROM public.products')).toEqual([
+      { n: 2 },
+    ]);
+  });
+
+  it('the TypeScript stack’s manifest plans nothing on the applied database', async () => {
+    const plan = await cli(['plan', '--manifest', manifestPath, '--format', 'json']);
+    expect(outcome(plan)).toMatchObject({ status: 0 });
+    expect(JSON.parse(plan.stdout).databases[0].summary.changes).toBe(0);
+    expect(outcome(await cli(['drift', '--manifest', manifestPath]))).toMatchObject({ status: 0 });
+  });
+
+  it('importing the applied database gives the same file', async () => {
+    const again = await cli(['import', '--url', shop.adminUrl]);
+    expect(outcome(again)).toMatchObject({ status: 0 });
+    const a = parse(again.stdout).databases[0];
+    const b = parse(imported.stdout).databases[0];
+    expect(a.credentials).toEqual(b.credentials);
+    expect(a.ignoreRoles).toEqual(b.ignoreRoles);
   });
 });
