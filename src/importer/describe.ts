@@ -222,7 +222,7 @@ function roleProblems(role: LiveRole, facts: ImportFacts): string[] {
     const groups = role.memberOf.map((m) => m.role).sort();
     problems.push(
       `member of ${groups.join(', ')}: a credential belongs to no role, so apply would revoke ` +
-        `${groups.length === 1 ? 'the membership' : 'the memberships'} and what it reads through them`,
+        `${groups.length === 1 ? 'the membership and what it reads through it' : 'the memberships and what it reads through them'}`,
     );
   }
   const attributes = (

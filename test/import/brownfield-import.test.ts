@@ -246,4 +246,61 @@ describe('pgcred import on a database pgcred did not build', () => {
     expect(a.credentials).toEqual(b.credentials);
     expect(a.ignoreRoles).toEqual(b.ignoreRoles);
   });
+
+  it('the README example is what import prints', async () => {
+    // Names as the README shows them: this cluster is the suite's own.
+    await run(
+      server.url(),
+      `CREATE ROLE shop_owner LOGIN PASSWORD 'owner-legacy';
+       CREATE ROLE analyst LOGIN PASSWORD 'analyst-legacy';
+       CREATE ROLE limited_user LOGIN PASSWORD 'limited-legacy';
+       CREATE ROLE shop_app LOGIN PASSWORD 'app-legacy';
+       CREATE ROLE staff NOLOGIN;
+       CREATE ROLE etl LOGIN PASSWORD 'etl-legacy' IN ROLE staff;`,
+    );
+    await run(server.url(), 'CREATE DATABASE sunny OWNER shop_owner');
+    await run(
+      server.url('sunny'),
+      `SET ROLE shop_owner;
+       CREATE TABLE public.users (id serial PRIMARY KEY, email text);
+       CREATE SCHEMA billing;
+       CREATE TABLE billing.invoices (id serial PRIMARY KEY, cents int);
+       GRANT SELECT ON public.users TO limited_user;
+       GRANT USAGE ON SCHEMA billing TO staff;
+       GRANT SELECT ON billing.invoices TO staff;
+       RESET ROLE;
+       GRANT CREATE ON SCHEMA public TO shop_app;
+       -- analyst was made read-only by hand, the way pgcred's level is.
+       GRANT CONNECT ON DATABASE sunny TO analyst;
+       GRANT USAGE ON SCHEMA public, billing TO analyst;
+       GRANT SELECT ON ALL TABLES IN SCHEMA public, billing TO analyst;
+       GRANT SELECT ON ALL SEQUENCES IN SCHEMA public, billing TO analyst;
+       ALTER DEFAULT PRIVILEGES FOR ROLE shop_owner, shop_app GRANT SELECT ON TABLES TO analyst;
+       ALTER DEFAULT PRIVILEGES FOR ROLE shop_owner, shop_app GRANT SELECT ON SEQUENCES TO analyst;
+       ALTER DEFAULT PRIVILEGES FOR ROLE shop_owner, shop_app GRANT USAGE ON SCHEMAS TO analyst;`,
+    );
+    const url = server.url('sunny');
+    const result = await cli(['import', '--url', url]);
+    expect(outcome(result)).toMatchObject({ status: 0 });
+    const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Importing a database'));
+    const block = (lang: string) => {
+      const start = section.indexOf(`\`\`\`${lang}\n`) + lang.length + 4;
+      return section.slice(start, section.indexOf('```\n', start));
+    };
+    expect(result.stdout).toBe(block('yaml'));
+    expect(`$ pgcred import --url "$DATABASE_ADMIN_URL" > pgcred.yaml\n${result.stderr}`).toBe(
+      block('console'),
+    );
+
+    const sunnyDir = configDir(result.stdout);
+    const sunnyEnv = { ...env, DATABASE_ADMIN_URL: url };
+    const roles = ['shop_owner', 'analyst', 'limited_user', 'shop_app', 'staff', 'etl'];
+    const was = await privilegeMatrix(url, roles);
+    expect(outcome(await pgcred(['apply', '--yes'], { cwd: sunnyDir, env: sunnyEnv }))).toMatchObject({
+      status: 0,
+    });
+    expect(await privilegeMatrix(url, roles)).toEqual(was);
+    expect(outcome(await pgcred(['drift'], { cwd: sunnyDir, env: sunnyEnv }))).toMatchObject({ status: 0 });
+  });
 });
