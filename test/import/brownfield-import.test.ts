@@ -194,6 +194,7 @@ describe('pgcred import on a database pgcred did not build', () => {
     expect(some.stderr).not.toContain(`${writer} is not declared`);
     const unknown = await cli(['import', '--url', shop.adminUrl, '--only', `${prefix}_nosuch`]);
     expect(unknown.status).toBe(1);
+    expect(unknown.stdout).toBe('');
     expect(unknown.stderr).toContain(`--only names ${prefix}_nosuch, which is not a role of this cluster`);
   });
 

@@ -72,6 +72,8 @@ export function registerImport(program: Command, context: () => CommandContext):
         urlVariable: flags.urlVariable,
         ...(only ? { only } : {}),
       });
+      const unknown = imported.warnings.filter((w) => w.endsWith('which is not a role of this cluster'));
+      if (unknown.length > 0) throw new UserError(unknown.join('; '));
       const yaml = importYaml(imported);
       // The file must load as it is written: a problem here is pgcred's, not the user's.
       try {
@@ -97,9 +99,5 @@ export function registerImport(program: Command, context: () => CommandContext):
           ctx.io.stderr(` ▸    ${role.name} is not declared: ${role.reasons.join('; ')}\n`);
       }
       for (const warning of imported.warnings) ctx.io.stderr(` ▸    ${warning}\n`);
-      if (only) {
-        const unknown = imported.warnings.filter((w) => w.startsWith('--only names'));
-        if (unknown.length > 0) ctx.setExitStatus(1);
-      }
     });
 }
