@@ -188,6 +188,19 @@ ${credentials.map((c) => `      - ${c}`).join('\n')}
     expect(result.stderr).toContain('sunny: the saved plan is stale: the declaration changed');
   });
 
+  it('a rotation that starts after the plan makes it stale; planned during the rotation, it applies', async () => {
+    await p.ok('plan', '--out', 'plan.json');
+    await p.ok('credentials:rotate', '--name', analyst, '--no-wait', '--confirm', 'sunny');
+    const result = await p.run('apply', 'plan.json');
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('the live database moved since the plan was saved (');
+    expect(result.stderr).toContain('the rotations in progress');
+    // Planned while the rotation is open, the plan holds as long as the rotation stays where it is.
+    await p.ok('plan', '--out', 'plan.json');
+    await p.ok('apply', 'plan.json');
+    expect(await roleExists(`${analyst}-rotating`)).toBe(true);
+  });
+
   it('a file that is not a saved plan is refused with one line', async () => {
     writeFileSync(join(p.dir, 'other.json'), '{"databases": []}');
     const result = await p.run('apply', 'other.json');
