@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { pgcred } from '../harness/cli';
-import { testServer, withClient } from '../harness/pg';
+import { createTestDatabase, dropRoles, type TestDatabase, testServer, withClient } from '../harness/pg';
 import { createProject, type Project } from '../harness/project';
 
 /**
@@ -206,5 +206,58 @@ ${credentials.map((c) => `      - ${c}`).join('\n')}
     const result = await p.run('apply', 'other.json');
     expect(result.status).toBe(1);
     expect(result.stderr.trim()).toMatch(/other\.json: not a saved plan of this pgcred/);
+  });
+});
+
+describe('a saved plan of two databases', () => {
+  let p: Project;
+  let second: TestDatabase;
+  const made: string[] = [];
+  beforeAll(async () => {
+    second = await createTestDatabase('saved2');
+    p = await createProject('saved1', ({ name }) => {
+      made.push(name('a'), name('b'), name('owner1'), name('owner2'));
+      return `version: 1
+databases:
+  - name: first
+    url: \${DATABASE_ADMIN_URL}
+    owner: ${made[2]}
+    credentials:
+      - { name: ${made[0]}, permission: read-only }
+  - name: second
+    url: \${SECOND_ADMIN_URL}
+    owner: ${made[3]}
+    credentials:
+      - { name: ${made[1]}, permission: read-only }
+`;
+    });
+    (p.env as Record<string, string>).SECOND_ADMIN_URL = second.url;
+  });
+  afterAll(async () => {
+    await p.cleanup();
+    await second.drop();
+    await dropRoles(made);
+  });
+
+  it('one stale database stops the apply before the other is changed', async () => {
+    await p.ok('apply', '--yes');
+    p.writeConfig(
+      readFileSync(join(p.dir, 'pgcred.yaml'), 'utf8').replaceAll(
+        'permission: read-only',
+        'permission: read-write',
+      ),
+    );
+    await p.ok('plan', '--out', 'plan.json');
+    await second.sql(`ALTER ROLE "${made[1]}" CONNECTION LIMIT 3`);
+    const result = await p.run('apply', 'plan.json');
+    expect(result.status).toBe(1);
+    expect(result.stderr.trimEnd().split('\n')).toEqual([
+      expect.stringMatching(
+        /^ ▸ +second: the saved plan is stale: the live database moved since the plan was saved \(role b_\w+\); nothing was changed/,
+      ),
+    ]);
+    // first is exactly as it was: still read-only.
+    const first = JSON.parse((await p.run('plan', 'first', '--format', 'json')).stdout).databases[0];
+    expect(first.summary.changes).toBeGreaterThan(0);
   });
 });
