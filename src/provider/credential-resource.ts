@@ -194,7 +194,8 @@ async function applyCredential(
     }
     const access = accessOf(planned);
     if (!prior) await session.change(spec, (ctx) => createCredential(ctx, spec, name, access));
-    else await session.change(spec, (ctx) => setPermissionLevel(ctx, spec, name, access));
+    // In state without having been created here: imported, so a role pgcred does not manage is adopted.
+    else await session.change(spec, (ctx) => setPermissionLevel(ctx, spec, name, access, { adopt: true }));
     let state = planned.state === UNKNOWN ? 'active' : planned.state!;
     if (prior && !sameValue(prior.rotation_trigger, planned.rotation_trigger)) {
       state = await session.change(spec, (ctx) =>

@@ -1,6 +1,6 @@
 import type { Access, DatabaseSpec } from '../model/config';
 import { PermissionLevel, type PermissionLevelName } from '../model/permission-level';
-import { liveCredentials } from '../reconciler/credentials';
+import { isAdoptable, liveCredentials } from '../reconciler/credentials';
 import type { Change, Plan } from '../reconciler/plan';
 import { planDatabase } from '../reconciler/reconcile';
 import { openRotations } from '../rotation/rotate';
@@ -76,7 +76,17 @@ export class CredentialStatusReader {
     const names = new Set(accesses.keys());
     // Which credentials exist: the live state this process already read (refreshes
     // come before any change); rotations under way: the journal.
-    const existing = new Set(liveCredentials(await this.session.liveState(spec)));
+    // A role pgcred does not manage is there too once imported: its first apply adopts it.
+    const live = await this.session.liveState(spec);
+    const existing = new Set([
+      ...liveCredentials(live),
+      ...batch
+        .map((item) => item.name)
+        .filter((name) => {
+          const role = live.roles.get(name);
+          return role !== undefined && isAdoptable(role);
+        }),
+    ]);
     const rotations = new Map((await openRotations(ctx, spec.name)).map((r) => [r.credential, r]));
     const plan = await planDatabase(ctx, spec, {
       credentials: [...accesses].map(([name, access]) => ({ name, access })),

@@ -7,7 +7,7 @@ import { ESSENTIAL_TIER_MESSAGE, FOLLOWER_MESSAGE, planLimits } from '../model/p
 import { connectAdmin } from './connection';
 import type { DesiredCredential, ExtraChange } from './diff';
 import { catalogSql, inspect } from './inspect';
-import type { LiveState } from './live-state';
+import type { LiveRole, LiveState } from './live-state';
 import { parseManagedComment } from './markers';
 import type { Plan } from './plan';
 import {
@@ -41,11 +41,18 @@ export function liveCredentials(live: LiveState): string[] {
  * it is one of the database's managed credentials: said before any prompt, and again
  * under the apply lock.
  */
-export function credentialRefusal(live: LiveState, database: string, name: string): string | undefined {
+export function credentialRefusal(
+  live: LiveState,
+  database: string,
+  name: string,
+  options: { readonly adopt?: boolean } = {},
+): string | undefined {
   if (liveCredentials(live).includes(name)) return undefined;
   const role = live.roles.get(name);
   if (!role) return `Could not find credential ${name} on ${database}`;
   const mark = parseManagedComment(role.comment);
+  // An import asked for it: the role becomes a credential, keeping its password.
+  if (options.adopt && !mark && isAdoptable(role)) return undefined;
   if (mark?.kind === 'credential') {
     // Roles are cluster-wide: another database's credential is reachable by name from here.
     return `Credential ${name} belongs to database ${mark.database}, not ${database}: change it through that database`;
@@ -55,6 +62,11 @@ export function credentialRefusal(live: LiveState, database: string, name: strin
     `Credential ${name} is not managed by pgcred on ${database}, and pgcred never changes a role it does not manage: ` +
     'declare it in the file and apply to adopt it first'
   );
+}
+
+/** A role pgcred may adopt when asked: not pgcred's, not a superuser, able to log in. */
+export function isAdoptable(role: LiveRole): boolean {
+  return !parseManagedComment(role.comment) && !role.superuser && role.login;
 }
 
 /** Reads the live state of a database, from one snapshot, without changing it. */
@@ -137,6 +149,8 @@ export async function setPermissionLevel(
   spec: DatabaseSpec,
   name: string,
   level: PermissionLevelName | Access,
+  /** adopt: a role pgcred does not manage becomes this credential (Terraform's import), its password kept. */
+  options: { readonly adopt?: boolean } = {},
 ): Promise<ApplyResult> {
   refuseUnlessWritable(spec, undefined);
   const access = accessOf(level);
@@ -147,7 +161,7 @@ export async function setPermissionLevel(
     scope: new Set([name]),
     check: (live) => {
       if (live.server.inRecovery) return [FOLLOWER_MESSAGE];
-      const refusal = credentialRefusal(live, spec.name, name);
+      const refusal = credentialRefusal(live, spec.name, name, options);
       return refusal ? [refusal] : [];
     },
   });

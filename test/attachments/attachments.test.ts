@@ -136,7 +136,8 @@ ${order.join('\n')}
     await p.ok('apply', '--yes');
     const first = envFile(join(p.dir, 'run', 'api.env'));
     // The default credential is the app's own database; the others get colors.
-    expect(first.DATABASE_URL).toMatch(/^postgres:\/\/u[a-z0-9]{13}:/);
+    // The default credential: the owner the test project declares for its database.
+    expect(first.DATABASE_URL).toMatch(/^postgres:\/\/owner_sunny_[0-9a-f]{8}:/);
     p.writeConfig(file([c, a, b]));
     await p.ok('apply', '--yes');
     expect(envFile(join(p.dir, 'run', 'api.env'))).toEqual(first);

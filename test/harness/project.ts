@@ -34,7 +34,25 @@ export async function createProject(
     made.add(n);
     return n;
   };
-  const dir = configDir(yaml({ url: '${DATABASE_ADMIN_URL}', name }));
+  // Test files share one cluster and many declare a database `sunny`: the default
+  // credential pgcred would derive from that name is one role, which a second database
+  // may not take over. A real infra repo names its owner or its databases apart; each
+  // project here gets an owner of its own unless its file names one.
+  const personal = (text: string) => {
+    if (/\bowner:/.test(text)) return text;
+    const ownerOf = (database: string) =>
+      name(`owner_${database.replace(/[^A-Za-z0-9_]/g, '_')}`.slice(0, 40));
+    return text
+      .replace(
+        /\{(\s*)name:\s*([^,}\s]+),(\s*)url:/g,
+        (_m, a, db, b) => `{${a}name: ${db}, owner: ${ownerOf(db)},${b}url:`,
+      )
+      .replace(
+        /(\n(\s*)- name: ([^\n]+)\n)(\s+)url:/g,
+        (_m, line, _i, db, indent) => `${line}${indent}owner: ${ownerOf(db.trim())}\n${indent}url:`,
+      );
+  };
+  const dir = configDir(personal(yaml({ url: '${DATABASE_ADMIN_URL}', name })));
   const env = { DATABASE_ADMIN_URL: db.url, PGCRED_MASTER_KEY: testKey() };
   const project: Project = {
     dir,
@@ -56,7 +74,7 @@ export async function createProject(
       if (!line) throw new Error(`no URL in:\n${result.stdout}`);
       return line.trim();
     },
-    writeConfig: (text) => writeFileSync(join(dir, 'pgcred.yaml'), text),
+    writeConfig: (text) => writeFileSync(join(dir, 'pgcred.yaml'), personal(text)),
     cleanup: async () => {
       const owners = await db.sql(
         `SELECT r.rolname FROM pg_roles r WHERE shobj_description(r.oid, 'pg_authid') LIKE $1`,

@@ -63,7 +63,7 @@ describe('a stack that targets the pgcred provider', () => {
     });
     Manifest.of(stack).configureControl({ keyFile: '.pgcred/master.key' });
     const tf = JSON.parse(Testing.synth(stack, true)) as TerraformJson;
-    const provider = (tf.provider?.pgcred as Record<string, unknown>[])[0]!;
+    const provider = (tf.provider!.pgcred as Record<string, unknown>[])[0]!;
     expect(provider.database).toEqual([
       {
         name: 'postgresql-sunny-1234',

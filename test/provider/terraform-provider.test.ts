@@ -28,6 +28,7 @@ const writer = uniqueName('tf_writer');
 const limited = uniqueName('tf_limited');
 const imported = uniqueName('tf_imported');
 const extra = uniqueName('tf_extra');
+const legacy = uniqueName('tf_legacy');
 const masterKey = randomBytes(32).toString('hex');
 const REPORTS_APP = 'reports';
 
@@ -123,6 +124,7 @@ afterAll(async () => {
     limited,
     imported,
     extra,
+    legacy,
     derivedOwnerName(DATABASE),
   ]);
   if (work) rmSync(work, { recursive: true, force: true });
@@ -292,6 +294,49 @@ describe('the pgcred Terraform provider', () => {
       await tf(['apply', '-auto-approve', '-input=false']);
       const url = (await urls()).imported!;
       expect(await tryAs(url, 'SELECT count(*) FROM public.orders')).toMatchObject({ ok: true });
+    },
+    3 * MINUTE,
+  );
+
+  it(
+    'refuses to create over a role it does not manage, and import adopts it with its password kept',
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'pgcred-tf-adopt-'));
+      try {
+        await db.sql(
+          `CREATE ROLE "${legacy}" LOGIN PASSWORD 'legacy-password'; GRANT CONNECT ON DATABASE "${db.name}" TO "${legacy}"`,
+        );
+        const legacyUrl = db.url.replace(/\/\/[^@]+@/, `//${legacy}:legacy-password@`);
+        writeFileSync(
+          join(dir, 'main.tf'),
+          providerBlock() +
+            `resource "pgcred_credential" "legacy" {\n  database   = "${DATABASE}"\n  name       = "${legacy}"\n  permission = "read-only"\n}\n`,
+        );
+        await tf(['init', '-input=false'], 0, dir);
+        const refused = await tf(['plan', '-input=false'], 1, dir);
+        // Terraform wraps diagnostics at its terminal width.
+        const said = refused.stderr.replace(/\s+/g, ' ');
+        expect(said).toContain('pgcred does not manage it: to adopt it (its password is kept)');
+        expect(said).toContain(`terraform import pgcred_credential.<address> ${DATABASE}/${legacy}`);
+        await tf(['import', '-input=false', 'pgcred_credential.legacy', `${DATABASE}/${legacy}`], 0, dir);
+        await tf(['apply', '-auto-approve', '-input=false'], 0, dir);
+        const [role] = await db.sql(
+          `SELECT shobj_description(oid, 'pg_authid') AS comment FROM pg_roles WHERE rolname = $1`,
+          [legacy],
+        );
+        expect(role!.comment).toBe(`managed by pgcred: credential of database "${db.name}" (adopted)`);
+        // Whatever used its password still logs in, and now reads at its level.
+        expect(await tryAs(legacyUrl, 'SELECT count(*) FROM public.orders')).toMatchObject({ ok: true });
+        expect(await tryAs(legacyUrl, 'INSERT INTO public.orders DEFAULT VALUES')).toMatchObject({
+          ok: false,
+        });
+        const clean = await tf(['plan', '-input=false', '-detailed-exitcode'], 0, dir);
+        expect(clean.stdout).toContain('No changes.');
+        // The main scenario's destroy counts its own resources: this one leaves Terraform here.
+        await tf(['state', 'rm', 'pgcred_credential.legacy'], 0, dir);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     },
     3 * MINUTE,
   );

@@ -130,6 +130,7 @@ describe('refusals before any prompt', () => {
 databases:
   - name: sunny
     url: ${url}
+    owner: ${owner}
     credentials:
       - { name: ${analyst}, permission: read-only }
 `;
