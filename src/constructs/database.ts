@@ -70,7 +70,9 @@ export interface DatabaseProps {
   /**
    * What pgcred does with PUBLIC's privileges, as `public:` in pgcred.yaml: `auto`
    * takes them away only where no role pgcred does not manage reaches the database,
-   * `keep` never does (what `pgcred import` writes), `harden` always does.
+   * `keep` never does (what `pgcred import` writes), `harden` always does. A stack
+   * whose Terraform makes the grants (postgresql provider) cannot see the cluster at
+   * synth, so there `auto` keeps PUBLIC as it is and only `harden` revokes.
    * @default 'auto'
    */
   readonly public?: PublicPolicy;
@@ -147,7 +149,9 @@ export class Database extends Construct implements IDatabaseSource {
     this.node.addValidation({ validate: () => manifest.problemsFor(this) });
 
     if (this.targetsPgcred) this.addToPgcredProvider();
-    else if (this.hasTerraformResources && props.public !== 'keep') this.hardenPublic();
+    // Terraform's plan cannot look at the cluster to see whether roles pgcred does not
+    // manage reach the database through PUBLIC, so a stack hardens PUBLIC only when told.
+    else if (this.hasTerraformResources && props.public === 'harden') this.hardenPublic();
   }
 
   /** True when this stack's Terraform creates the credentials with the pgcred provider. */
@@ -195,7 +199,12 @@ export class Database extends Construct implements IDatabaseSource {
       credentialLimit: this.props.credentialLimit,
       executor: this.executor,
       ignoreRoles: [...(this.props.ignoreRoles ?? [])],
-      ...(this.props.public && this.props.public !== 'auto' ? { public: this.props.public } : {}),
+      // The manifest says what the stack does, so that drift and Terraform agree on PUBLIC.
+      ...(this.hasTerraformResources && !this.targetsPgcred
+        ? { public: this.props.public === 'harden' ? 'harden' : 'keep' }
+        : this.props.public && this.props.public !== 'auto'
+          ? { public: this.props.public }
+          : {}),
       credentials: this.credentialList.map((credential) => credential.spec()),
     };
   }

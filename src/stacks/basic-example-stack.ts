@@ -12,6 +12,7 @@ import {
   Rotation,
   type TerraformProviderName,
 } from '../constructs';
+import type { PublicPolicy } from '../model/config';
 
 /** Props of a `BasicExampleStack`. */
 export interface BasicExampleStackProps {
@@ -31,6 +32,12 @@ export interface BasicExampleStackProps {
    * @default ['public']
    */
   readonly schemas?: readonly string[];
+  /**
+   * PUBLIC's privileges (see Database): `harden` on a database whose every login role
+   * is pgcred's, so that `none` reads nothing.
+   * @default 'auto'
+   */
+  readonly public?: PublicPolicy;
   /**
    * How Terraform and pgcred log in as the admin.
    * @default AdminConnection.fromVariables()
@@ -82,6 +89,7 @@ export class BasicExampleStack extends TerraformStack {
       color: 'CYAN',
       schemas: props.schemas,
       terraformProvider: props.terraformProvider,
+      ...(props.public ? { public: props.public } : {}),
     });
     this.analyst = this.database.addCredential('Analyst', {
       name: `${prefix}analyst`,

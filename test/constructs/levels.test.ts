@@ -122,8 +122,17 @@ describe('a credential synthesizes to postgresql_role, postgresql_grant and post
     expect(grants.join('\n')).not.toMatch(/CREATE/);
   });
 
-  it('PUBLIC holds nothing on the database or the covered schemas', () => {
+  it('a stack leaves PUBLIC as it is unless told: Terraform cannot see who else reaches the database', () => {
     const { stack } = stackWith({ schemas: ['public', 'reporting'] });
+    const synthesized = Testing.synth(stack, true);
+    const revokes = Object.values(
+      (JSON.parse(synthesized).resource?.postgresql_grant ?? {}) as Record<string, { role: string }>,
+    ).filter((grant) => grant.role === 'public');
+    expect(revokes).toEqual([]);
+  });
+
+  it('with public: harden, PUBLIC holds nothing on the database or the covered schemas', () => {
+    const { stack } = stackWith({ schemas: ['public', 'reporting'], public: 'harden' });
     const synthesized = Testing.synth(stack, true);
     for (const schema of ['public', 'reporting']) {
       expect(synthesized).toHaveResourceWithProperties(PostgresqlGrant, {

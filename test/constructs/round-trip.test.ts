@@ -61,6 +61,8 @@ describe('round trip: synthesize the example, apply its manifest, compare with i
       credentialPrefix: prefix,
       schemas: ['public', 'reporting'],
       runDirectory: join(cwd, 'run'),
+      // This database is the test's own: PUBLIC's privileges go, as the resources say.
+      public: 'harden',
     });
     names = {
       analyst: stack.analyst.credentialName,
