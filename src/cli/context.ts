@@ -29,6 +29,8 @@ export class CommandContext {
   exitStatus = 0;
   /** plan and drift change nothing: no control schema, no row, no key file. */
   private readOnly = false;
+  /** Who the audit log names (the dashboard's user); default PGCRED_ACTOR or the OS user. */
+  actor?: string;
 
   constructor(
     readonly io: Io,
@@ -175,7 +177,7 @@ export class CommandContext {
     } catch (error) {
       throw new UserError((error as Error).message);
     }
-    const control = await ControlStore.open(url, key, undefined, {
+    const control = await ControlStore.open(url, key, this.actor, {
       kept: KeptPasswords.beside(keyFile, key),
       readOnly: this.readOnly,
     });

@@ -5,6 +5,7 @@ import { PlanRefusedError } from '../reconciler/reconcile';
 import { registerAttachmentCommands } from './commands/attachments';
 import { registerAudit } from './commands/audit';
 import { registerCredentialCommands } from './commands/credentials';
+import { registerDashboard } from './commands/dashboard';
 import { registerDemo } from './commands/demo';
 import { registerFork } from './commands/fork';
 import { registerImport } from './commands/import';
@@ -64,6 +65,7 @@ export function buildProgram(io: Io, contexts: CommandContext[]): Command {
   registerFork(program, context);
   registerImport(program, context);
   registerDemo(program, context);
+  registerDashboard(program, context);
   for (const command of program.commands) {
     command.exitOverride().configureOutput({ writeOut: (t) => io.stdout(t), writeErr: (t) => io.stderr(t) });
   }

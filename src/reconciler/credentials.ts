@@ -116,6 +116,7 @@ export async function createCredential(
   spec: DatabaseSpec,
   name: string,
   level: PermissionLevelName | Access = 'none',
+  options: Pick<ApplyOptions, 'verify'> = {},
 ): Promise<ApplyResult> {
   refuseUnlessWritable(spec, undefined);
   if (name === DEFAULT_CREDENTIAL)
@@ -125,6 +126,7 @@ export async function createCredential(
   const limits = planLimits(spec.plan, spec.credentialLimit);
   if (limits.defaultOnly) throw new CredentialError(ESSENTIAL_TIER_MESSAGE);
   return applyDatabase(ctx, spec, {
+    ...options,
     credentials: [...declaredCredentials(ctx, spec, name), { name, access: accessOf(level) }],
     scope: new Set([name]),
     check: (live) => {
@@ -150,13 +152,14 @@ export async function setPermissionLevel(
   name: string,
   level: PermissionLevelName | Access,
   /** adopt: a role pgcred does not manage becomes this credential (Terraform's import), its password kept. */
-  options: { readonly adopt?: boolean } = {},
+  options: { readonly adopt?: boolean } & Pick<ApplyOptions, 'verify'> = {},
 ): Promise<ApplyResult> {
   refuseUnlessWritable(spec, undefined);
   const access = accessOf(level);
   if (name === DEFAULT_CREDENTIAL)
     throw new CredentialError('the default credential owns the database; its access has no level');
   return applyDatabase(ctx, spec, {
+    ...(options.verify ? { verify: options.verify } : {}),
     credentials: [...declaredCredentials(ctx, spec, name), { name, access }],
     scope: new Set([name]),
     check: (live) => {
@@ -175,7 +178,7 @@ export async function destroyCredential(
   ctx: ReconcileContext,
   spec: DatabaseSpec,
   name: string,
-  options: Pick<ApplyOptions, 'confirm'> = {},
+  options: Pick<ApplyOptions, 'confirm' | 'verify'> = {},
 ): Promise<ApplyResult> {
   refuseUnlessWritable(spec, undefined);
   if (name === DEFAULT_CREDENTIAL) throw new CredentialError('Default credential cannot be destroyed.');
