@@ -332,8 +332,9 @@ describe('the pgcred Terraform provider', () => {
         });
         const clean = await tf(['plan', '-input=false', '-detailed-exitcode'], 0, dir);
         expect(clean.stdout).toContain('No changes.');
-        // The main scenario's destroy counts its own resources: this one leaves Terraform here.
-        await tf(['state', 'rm', 'pgcred_credential.legacy'], 0, dir);
+        // Adopted, it is a credential like the others: destroy drops it (the later cases count credentials).
+        await tf(['destroy', '-auto-approve', '-input=false'], 0, dir);
+        expect(await db.sql('SELECT 1 FROM pg_roles WHERE rolname = $1', [legacy])).toEqual([]);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
