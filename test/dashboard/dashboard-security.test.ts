@@ -17,6 +17,7 @@ const XSS_SCHEMA = '<img src=x onerror=alert(1)>';
 describe('pgcred dashboard: security and refusals', () => {
   let p: Project;
   let tiny: TestDatabase;
+  let owned: TestDatabase;
   let dashboard: RunningDashboard;
   let browser: Browser;
   let page: Page;
@@ -24,6 +25,7 @@ describe('pgcred dashboard: security and refusals', () => {
 
   beforeAll(async () => {
     tiny = await createTestDatabase('dashtiny');
+    owned = await createTestDatabase('dashtf');
     p = await createProject('dashsec', ({ name }) => {
       analyst = name('analyst');
       return `version: 1
@@ -39,6 +41,9 @@ databases:
   - name: tiny
     url: ${tiny.url}
     plan: essential-0
+  - name: terraformed
+    url: ${owned.url}
+    executor: terraform
 `;
     });
     await p.db.sql(`CREATE SCHEMA "${XSS_SCHEMA}"; CREATE TABLE "${XSS_SCHEMA}".t (id int)`);
@@ -53,6 +58,7 @@ databases:
     await dashboard?.close();
     await p?.cleanup();
     await tiny?.drop();
+    await owned?.drop();
   });
 
   const passwords = async () =>
@@ -190,6 +196,27 @@ databases:
     await page.goto(`${dashboard.url}/databases/tiny`);
     expect(await page.textContent('#create-refused')).toBe(ESSENTIAL_TIER_MESSAGE);
     expect(await page.$('#create-submit')).toBeNull();
+  });
+
+  it('refuses credential and level changes where Terraform owns the roles and grants, on the page and on the server', async () => {
+    await page.goto(`${dashboard.url}/databases/terraformed`);
+    expect(await page.textContent('#roles-refused')).toContain(
+      'Terraform owns the roles and grants of this database',
+    );
+    expect(await page.$eval('#create-submit', (b) => (b as HTMLButtonElement).disabled)).toBe(true);
+    // The form sent anyway, with its CSRF token: the server refuses it too, and nothing is created.
+    const status = await page.evaluate(async () => {
+      const form = document.querySelector('#create-form') as HTMLFormElement;
+      for (const e of Array.from(form.elements)) (e as HTMLInputElement).disabled = false;
+      (form.querySelector('#create-name') as HTMLInputElement).value = 'sneaky';
+      const answer = await fetch(form.action, {
+        method: 'POST',
+        body: new URLSearchParams(new FormData(form) as never),
+      });
+      return { status: answer.status, text: await answer.text() };
+    });
+    expect(status.text).toContain('Terraform owns the roles and grants of this database');
+    expect(await owned.sql("SELECT 1 FROM pg_roles WHERE rolname = 'sneaky'")).toEqual([]);
   });
 
   it('refuses to listen on a non-loopback address without TLS', async () => {
