@@ -2,7 +2,14 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { defaultColor, loadConfigFile } from '../config/load';
 import { MasterKey } from '../control/crypto';
-import { findDatabase, identityOf, type RegisteredDatabase } from '../control/database-registry';
+import {
+  type DatabaseIdentity,
+  findDatabase,
+  identityOf,
+  type RegisteredDatabase,
+  registerDatabase,
+  URL_FORM,
+} from '../control/database-registry';
 import { KeptPasswords } from '../control/kept-passwords';
 import { ControlStore } from '../control/store';
 import type { Config, DatabaseSpec } from '../model/config';
@@ -139,11 +146,17 @@ export class CommandContext {
       if (control.missing) continue; // no store yet: nothing is registered
       const admin = await connectAdmin(spec.url, spec.name, async () => control.kept?.get(spec.url));
       let known: RegisteredDatabase | undefined;
+      let identity: DatabaseIdentity;
       try {
-        known = await findDatabase(control.client, await identityOf(admin, spec.url));
+        identity = await identityOf(admin, spec.url);
+        known = await findDatabase(control.client, identity);
       } finally {
         await admin.end().catch(() => undefined);
       }
+      // Registered under the URL's name, so a provider block or file that names this
+      // database later takes over what this command stores (read-only commands write nothing).
+      if (!known && !name && !control.readOnly)
+        await registerDatabase(control.client, spec, identity, URL_FORM);
       if (!known || known.name === spec.name) continue;
       if (name) {
         throw new UserError(

@@ -1,6 +1,7 @@
 import type { ClientBase } from 'pg';
 import type { DatabaseSpec } from '../model/config';
 import { endpointOf } from '../reconciler/connection';
+import type { MasterKey } from './crypto';
 
 /**
  * The registry of databases in the control store (migration 002): one name per
@@ -45,6 +46,7 @@ export async function identityOf(admin: ClientBase, url: string): Promise<Databa
 
 interface Row {
   readonly name: string;
+  readonly registered_by: string;
   readonly host: string;
   readonly port: number;
   readonly plan: string;
@@ -56,7 +58,7 @@ interface Row {
 /** The registered databases that are this live database: one, or none when it is not registered (or ambiguous). */
 async function matches(db: ClientBase, identity: DatabaseIdentity): Promise<Row[]> {
   const { rows } = await db.query<Row>(
-    `SELECT name, host, port, plan, color, owner, credential_limit FROM pgcred.databases
+    `SELECT name, registered_by, host, port, plan, color, owner, credential_limit FROM pgcred.databases
       WHERE oid = $1 AND dbname = $2 AND system_identifier IS NOT DISTINCT FROM $3
         AND ($3 IS NOT NULL OR (host = $4 AND port = $5))
       ORDER BY name`,
@@ -84,6 +86,59 @@ export async function findDatabase(
   };
 }
 
+/** Who registered a database by reaching it with a postgres:// URL on the command line. */
+export const URL_FORM = 'cli-url';
+
+/**
+ * Moves what the control store keeps under one database name to another, in one
+ * transaction. Secrets are bound to where they belong (the database name is in their
+ * additional data), so each is decrypted and encrypted again under the new name.
+ */
+async function renameDatabase(db: ClientBase, key: MasterKey, from: string, to: string): Promise<void> {
+  await db.query('BEGIN');
+  try {
+    const secrets = await db.query('SELECT username, password FROM pgcred.secrets WHERE database = $1', [
+      from,
+    ]);
+    for (const row of secrets.rows) {
+      const password = key.decrypt(row.password, `${from}/${row.username}`);
+      // A password kept under both names: the one kept under the name given now wins.
+      await db.query(
+        `INSERT INTO pgcred.secrets (database, username, password) VALUES ($1, $2, $3)
+         ON CONFLICT (database, username) DO NOTHING`,
+        [to, row.username, key.encrypt(password, `${to}/${row.username}`)],
+      );
+    }
+    await db.query('DELETE FROM pgcred.secrets WHERE database = $1', [from]);
+    const rotations = await db.query(
+      `SELECT id, credential, new_password FROM pgcred.rotations r WHERE r.database = $1
+          AND NOT (r.finished_at IS NULL AND EXISTS (SELECT 1 FROM pgcred.rotations o WHERE o.database = $2
+                   AND o.credential = r.credential AND o.finished_at IS NULL))`,
+      [from, to],
+    );
+    for (const row of rotations.rows) {
+      const moved =
+        row.new_password === null
+          ? null
+          : key.encrypt(
+              key.decrypt(row.new_password, `${from}/rotation/${row.credential}`),
+              `${to}/rotation/${row.credential}`,
+            );
+      await db.query('UPDATE pgcred.rotations SET database = $2, new_password = $3 WHERE id = $1', [
+        row.id,
+        to,
+        moved,
+      ]);
+    }
+    await db.query('UPDATE pgcred.attachments SET database = $2 WHERE database = $1', [from, to]);
+    await db.query('DELETE FROM pgcred.databases WHERE name = $1', [from]);
+    await db.query('COMMIT');
+  } catch (error) {
+    await db.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+}
+
 /**
  * Records that `spec.name` is this live database. A live database already known by
  * another name is refused: two names would keep two sets of passwords for one set of roles.
@@ -93,9 +148,16 @@ export async function registerDatabase(
   spec: DatabaseSpec,
   identity: DatabaseIdentity,
   by: string,
+  /** To move what the URL form stored under another name (its secrets are encrypted per name). */
+  key?: MasterKey,
 ): Promise<void> {
   const other = (await matches(db, identity)).find((row) => row.name !== spec.name);
-  if (other) {
+  if (other && other.registered_by === URL_FORM && by !== URL_FORM && key) {
+    // The CLI reached this database by URL before a file or Terraform named it: what it
+    // stored under the URL's name belongs to this database, so it moves to the name
+    // given now (and `terraform import` then finds the passwords credentials:create kept).
+    await renameDatabase(db, key, other.name, spec.name);
+  } else if (other) {
     throw new Error(
       `database ${identity.dbname} on ${identity.host}:${identity.port} is already managed by pgcred under the name ` +
         `${other.name}, not ${spec.name}: name it ${other.name} (one database, one name, so its stored passwords are found)`,

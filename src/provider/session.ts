@@ -251,7 +251,7 @@ export class ProviderSession {
         if (!this.prepared.has(spec.name)) {
           changed = true;
           const identity = await this.identity(spec);
-          await registerDatabase(ctx.control.client, spec, identity, 'terraform');
+          await registerDatabase(ctx.control.client, spec, identity, 'terraform', ctx.control.key);
           await applyDatabase(ctx, spec, { credentials: [] });
           this.prepared.add(spec.name);
           this.live.delete(spec.name);

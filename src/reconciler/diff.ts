@@ -171,7 +171,9 @@ export function diff(desired: DesiredDatabase, live: LiveState): Plan {
     );
   }
   const scope = desired.scope;
-  if (!scope) planOwner(b, desired, live, owner, ownerIsAdmin);
+  // Every database has its default credential: a command's scoped plan on a database no
+  // apply has shaped yet makes it first, as the provider's first change does.
+  if (!scope || !roles.has(owner)) planOwner(b, desired, live, owner, ownerIsAdmin);
   for (const credential of desired.credentials) {
     if (!scope || scope.has(credential.name))
       planCredential(b, desired, live, credential.name, owner, ownerIsAdmin);
