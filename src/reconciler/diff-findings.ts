@@ -26,7 +26,7 @@ export function reportMissingObjects(
           kind: 'missing-object',
           severity: 'notice',
           subject: credential.name,
-          description: `schema ${displayIdent(schema)} that its grants name does not exist`,
+          description: `schema ${displayIdent(schema)}, named by the grants of ${credential.name}, does not exist`,
           remedy: 'create the schema, or correct the grant',
         });
       }
@@ -39,7 +39,7 @@ export function reportMissingObjects(
           kind: 'missing-object',
           severity: 'notice',
           subject: credential.name,
-          description: `${CLASS_NOUN[object.class][0]} ${shown} that its grants name does not exist`,
+          description: `${CLASS_NOUN[object.class][0]} ${shown}, named by the grants of ${credential.name}, does not exist`,
           remedy: 'create it, or correct the grant',
         });
       } else if (cls && cls !== object.class) {

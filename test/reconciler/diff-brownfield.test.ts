@@ -287,3 +287,31 @@ describe('row-level security', () => {
     ]);
   });
 });
+
+describe('missing objects', () => {
+  it('a notice names the credential whose grants name a table that does not exist', () => {
+    const plan = diff(
+      desired({
+        credentials: [
+          {
+            name: 'limited',
+            access: {
+              kind: 'grants',
+              grants: [{ privileges: ['SELECT'], on: 'table', objects: ['public.users'] }],
+            },
+          },
+        ],
+      }),
+      liveState({ extraRoles: [role('limited', { comment: managedComment('credential', 'app') })] }),
+    );
+    expect(plan.findings.filter((f) => f.kind === 'missing-object')).toEqual([
+      {
+        kind: 'missing-object',
+        severity: 'notice',
+        subject: 'limited',
+        description: 'table public.users, named by the grants of limited, does not exist',
+        remedy: 'create it, or correct the grant',
+      },
+    ]);
+  });
+});
