@@ -117,13 +117,10 @@ async function renameDatabase(db: ClientBase, key: MasterKey, from: string, to: 
       [from, to],
     );
     for (const row of rotations.rows) {
-      const moved =
-        row.new_password === null
-          ? null
-          : key.encrypt(
-              key.decrypt(row.new_password, `${from}/rotation/${row.credential}`),
-              `${to}/rotation/${row.credential}`,
-            );
+      const moved = key.encrypt(
+        key.decrypt(row.new_password, `${from}/rotation/${row.credential}`),
+        `${to}/rotation/${row.credential}`,
+      );
       await db.query('UPDATE pgcred.rotations SET database = $2, new_password = $3 WHERE id = $1', [
         row.id,
         to,

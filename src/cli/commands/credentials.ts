@@ -15,7 +15,7 @@ import {
 } from '../../reconciler/credentials';
 import { findLogin, listCredentials, renderListing } from '../../reconciler/listing';
 import { type FindingKind, notices } from '../../reconciler/plan';
-import { credentialSource, planDatabase } from '../../reconciler/reconcile';
+import { credentialSource, planDatabaseWithLive } from '../../reconciler/reconcile';
 import { checkCredentialArgument } from '../arguments';
 import type { CommandContext } from '../context';
 import { UserError } from '../io';
@@ -37,11 +37,11 @@ export function registerCredentialCommands(program: Command, context: () => Comm
       ctx.changeNothing();
       const spec = ctx.database(database);
       const rc = await ctx.reconcileContext();
-      const listing = await listCredentials(rc, spec);
+      // One inspection serves the listing and its notices: what no level can withhold here,
+      // as plan and drift say it, so nobody reads `none` as nothing while PUBLIC grants something.
+      const { plan, live } = await planDatabaseWithLive(rc, spec);
+      const listing = await listCredentials(rc, spec, live);
       ctx.io.stdout(options.json ? `${JSON.stringify(listing, null, 2)}\n` : renderListing(listing));
-      // What no level can withhold here, as plan and drift say it: a person reading the
-      // listing should not think `none` means nothing when PUBLIC still grants something.
-      const plan = await planDatabase(rc, spec);
       for (const notice of notices(plan).filter((n) => LISTED_NOTICES.has(n.kind)))
         ctx.io.stderr(` ▸    ${notice.description}\n`);
       for (const credential of listing.filter((c) => c.passwordKnown === false))
