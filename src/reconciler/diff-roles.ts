@@ -255,6 +255,9 @@ export function planCredential(
     );
   }
   for (const membership of role.memberOf) {
+    // This database's level roles: the level's membership is planned in level-roles.ts.
+    const level = parseManagedComment(live.roles.get(membership.role)?.comment ?? null);
+    if (level?.kind === 'level role' && level.database === db) continue;
     b.simple(
       Phase.Membership,
       'revoke-membership',

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Access, PublicPolicy } from '../model/config';
 import { FOLLOWER_MESSAGE } from '../model/plans';
-import { type ExpandedAccess, emptyAccess, expandAccess } from './desired';
+import { defaultKey, type ExpandedAccess, emptyAccess, expandAccess, relationKey } from './desired';
 import { refuseWhatTheAdminCannotDo } from './diff-admin';
 import {
   reportForeignOwners,
@@ -18,7 +18,15 @@ import {
 } from './diff-privileges';
 import { creatorRoles, hardensPublic, publicLosses, reachingRoles, reportPublicKept } from './diff-public';
 import { dropRole, planCredential, planOwner } from './diff-roles';
-import type { LiveState } from './live-state';
+import {
+  hasLevelRole,
+  levelRoleNames,
+  planHandMemberships,
+  planLevelMembership,
+  planLevelRoles,
+  type RoleLevel,
+} from './level-roles';
+import type { DefaultObjectType, LiveState, RelationClass } from './live-state';
 import { parseManagedComment } from './markers';
 import type { ChangeAction, ExecutorName, Plan } from './plan';
 import { Phase, PlanBuilder, PUBLIC } from './plan-builder';
@@ -69,6 +77,13 @@ export interface ExtraChange {
   readonly description: string;
   readonly sql: string;
   readonly destructive: boolean;
+}
+
+/** A credential at a level: CONNECT, and the level through its level role. */
+function connectOnly(): ExpandedAccess {
+  const access = emptyAccess();
+  access.database.add('CONNECT');
+  return access;
 }
 
 /**
@@ -174,18 +189,42 @@ export function diff(desired: DesiredDatabase, live: LiveState): Plan {
   // Every database has its default credential: a command's scoped plan on a database no
   // apply has shaped yet makes it first, as the provider's first change does.
   if (!scope || !roles.has(owner)) planOwner(b, desired, live, owner, ownerIsAdmin);
+  // Level roles, where pgcred owns the grants. Where Terraform owns them (constructs
+  // targeting @cdktf/provider-postgresql) the synth still grants each credential
+  // directly, and the reconciler plans the same form so that the two agree.
+  const levelRoles = desired.executor === 'pgcred' ? levelRoleNames(desired.name) : new Map<RoleLevel, string>();
+  const levelRoleSet = new Set(levelRoles.values());
+  b.grantFirstTo(levelRoleSet);
+  planLevelRoles(b, live, levelRoles, owner, ownerIsAdmin);
   for (const credential of desired.credentials) {
-    if (!scope || scope.has(credential.name))
-      planCredential(b, desired, live, credential.name, owner, ownerIsAdmin);
+    if (scope && !scope.has(credential.name)) continue;
+    planCredential(b, desired, live, credential.name, owner, ownerIsAdmin);
+    const access = credential.access;
+    planLevelMembership(
+      b,
+      live,
+      levelRoles,
+      credential.name,
+      access.kind === 'level' && hasLevelRole(access.level) ? access.level : undefined,
+      !roles.has(credential.name) ? 'new' : access.kind === 'grants' ? 'grants' : 'existing',
+      owner,
+    );
   }
 
   // Managed roles of this database that are no longer declared, and rotations that ended.
   const staleRotating: string[] = [];
   const dropped: string[] = [];
+  const staleLevelRoles: string[] = [];
+  const undeclaredKept = new Set<string>();
   for (const role of scope ? [] : roles.values()) {
     const mark = parseManagedComment(role.comment);
     if (!mark || mark.database !== db) continue;
     if (mark.kind === 'rotating username' && !rotatingExpected.has(role.name)) staleRotating.push(role.name);
+    // A level role of this database under another name (a fork renamed in the config): its members moved.
+    if (mark.kind === 'level role' && !levelRoleSet.has(role.name)) staleLevelRoles.push(role.name);
+    if (mark.kind === 'rotating username' && rotatingExpected.has(role.name)) undeclaredKept.add(role.name);
+    if (mark.kind === 'credential' && !declared.has(role.name) && !desired.prune)
+      undeclaredKept.add(role.name);
     if (mark.kind === 'credential' && !declared.has(role.name) && role.name !== owner) {
       const apps = desired.attachedApps?.get(role.name) ?? [];
       if (desired.prune && apps.length > 0) {
@@ -210,16 +249,88 @@ export function diff(desired: DesiredDatabase, live: LiveState): Plan {
     dropRole(b, live, name, owner, 'rotating username', 'is dropped: no rotation is in progress');
     dropped.push(name);
   }
+  for (const name of staleLevelRoles) {
+    dropRole(
+      b,
+      live,
+      name,
+      owner,
+      'level role',
+      'is dropped: it is not a level role of this database any more',
+    );
+    dropped.push(name);
+  }
+  if (!scope) {
+    for (const name of dropped) undeclaredKept.add(name);
+    planHandMemberships(b, desired, live, levelRoles, owner, undeclaredKept);
+  }
 
   // Privileges. The owner holds everything by ownership and is left alone.
   const controlSchema = desired.controlSchema;
   const schemas = live.schemas.map((schema) => schema.name).filter((name) => name !== controlSchema);
   const liveSchemas = new Set(live.schemas.map((schema) => schema.name));
+  // What each grantee is granted: a level's privileges go to its level role only, and a
+  // credential at a level holds CONNECT directly and the rest through its membership.
+  // `effective` is what each credential can do, for the findings that speak of it.
   const accesses = new Map<string, ExpandedAccess>();
-  for (const credential of desired.credentials) {
-    if (!scope || scope.has(credential.name))
-      accesses.set(credential.name, expandAccess(credential.access, schemas));
+  const effective = new Map<string, ExpandedAccess>();
+  for (const [level, name] of levelRoles) {
+    // A command's scoped plan converges a level role only when it creates it: the
+    // level role's drift is the whole-database plan's.
+    if (scope && roles.has(name)) continue;
+    const access = expandAccess({ kind: 'level', level }, schemas);
+    access.database.delete('CONNECT');
+    accesses.set(name, access);
   }
+  for (const credential of desired.credentials) {
+    if (scope && !scope.has(credential.name)) continue;
+    const access = expandAccess(credential.access, schemas);
+    effective.set(credential.name, access);
+    const viaRole = credential.access.kind === 'level' && levelRoles.size > 0;
+    accesses.set(credential.name, viaRole ? connectOnly() : access);
+  }
+  const levelOf = new Map<string, RoleLevel>();
+  for (const credential of desired.credentials) {
+    if (levelRoles.size > 0 && credential.access.kind === 'level' && hasLevelRole(credential.access.level))
+      levelOf.set(credential.name, credential.access.level);
+  }
+  b.nameGrantees(
+    new Map(
+      [...levelRoles].map(([level, name]) => {
+        const members = [...levelOf].filter(([, l]) => l === level).map(([c]) => c);
+        const shown = members.slice(0, 5).join(', ');
+        const more = members.length > 5 ? `, and ${members.length - 5} more` : '';
+        return [
+          name,
+          {
+            subject: `level ${level}`,
+            note: `level role ${name}${members.length > 0 ? `, for ${shown}${more}` : ', no credential at it yet'}`,
+          },
+        ];
+      }),
+    ),
+  );
+  b.onCoveredRevoke((object, grantee, privilege) => {
+    const level = levelOf.get(grantee);
+    if (!level) return undefined;
+    const held = effective.get(grantee)!;
+    const covered =
+      object.kind === 'database'
+        ? held.database.has(privilege)
+        : object.kind === 'schema'
+          ? (held.schemas.get(object.object)?.has(privilege) ?? false)
+          : object.kind === 'relations'
+            ? held.relations.get(relationKey(object.sort as RelationClass, object.object, privilege)) ===
+              'all'
+            : object.kind === 'default'
+              ? (held.defaults
+                  .get(
+                    defaultKey(object.sort as DefaultObjectType, object.object === '' ? null : object.object),
+                  )
+                  ?.has(privilege) ?? false)
+              : false;
+    return covered ? levelRoles.get(level) : undefined;
+  });
   // PUBLIC holds nothing (CVE-2018-1058), so that `none` really reads nothing, unless
   // that would take access from a role pgcred does not manage (see diff-public.ts).
   const reaching = scope ? [] : reachingRoles(desired, live, owner, declared);
@@ -234,7 +345,7 @@ export function diff(desired: DesiredDatabase, live: LiveState): Plan {
     for (const name of dropped) accesses.set(name, emptyAccess());
   }
 
-  reportMissingObjects(b, desired, live, accesses, liveSchemas);
+  reportMissingObjects(b, desired, live, effective, liveSchemas);
   planDatabasePrivileges(b, live, accesses);
   planSchemaPrivileges(b, live, accesses);
   planRelationPrivileges(b, live, accesses);
@@ -245,7 +356,7 @@ export function diff(desired: DesiredDatabase, live: LiveState): Plan {
   refuseWhatTheAdminCannotDo(b, desired, live, owner, dropped);
   if (!scope) {
     if (!hardenPublic) reportPublicKept(b, desired, live, reaching);
-    reportRowSecurity(b, live, accesses);
+    reportRowSecurity(b, live, effective);
     reportUnmanaged(b, desired, live, owner, declared);
     reportForeignOwners(b, desired, live, owner, creators);
   }

@@ -24,6 +24,17 @@ export interface LiveServer {
   readonly acl: readonly AclEntry[];
 }
 
+/** One row of pg_auth_members: from PostgreSQL 16 on, one per grantor, each with its options. */
+export interface LiveMembership {
+  readonly role: string;
+  readonly admin: boolean;
+  /** Who granted it (absent in hand-written states). */
+  readonly grantor?: string | null;
+  /** 16 and later: the grant's INHERIT and SET options; null (or absent) before 16. */
+  readonly inherit?: boolean | null;
+  readonly set?: boolean | null;
+}
+
 export interface LiveRole {
   readonly name: string;
   readonly superuser: boolean;
@@ -38,7 +49,7 @@ export interface LiveRole {
   /** `role=analyst` and the like, from ALTER ROLE ... SET */
   readonly config: readonly string[];
   readonly comment: string | null;
-  readonly memberOf: readonly { readonly role: string; readonly admin: boolean }[];
+  readonly memberOf: readonly LiveMembership[];
   readonly connections: number;
 }
 

@@ -3,10 +3,10 @@
  * mark names the database: a second database in the same cluster sees that the role
  * belongs to someone else instead of silently sharing it.
  */
-export type ManagedKind = 'credential' | 'default credential' | 'rotating username';
+export type ManagedKind = 'credential' | 'default credential' | 'rotating username' | 'level role';
 
 const MARK =
-  /^managed by pgcred: (credential|default credential|rotating username) of database "((?:[^"]|"")*)"( \(adopted\))?$/;
+  /^managed by pgcred: (credential|default credential|rotating username|level role) of database "((?:[^"]|"")*)"( \(adopted\))?$/;
 
 /**
  * An adopted role existed before pgcred: its password is whatever its users were

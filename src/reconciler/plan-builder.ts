@@ -53,6 +53,37 @@ export class PlanBuilder {
   }[] = [];
   private intentChanges: Omit<Change, 'id' | 'statement' | 'sql'>[] = [];
   private publicLosses?: (intent: Intent, target: string) => PublicLoss[];
+  private earlyGrantees: ReadonlySet<string> = new Set();
+  private subjects: ReadonlyMap<string, { subject: string; note: string }> = new Map();
+  private covering?: (
+    object: Pick<Intent, 'kind' | 'sort' | 'object' | 'forRole'>,
+    grantee: string,
+    privilege: string,
+  ) => string | undefined;
+
+  /** Changes to these grantees (the level roles) are listed under a subject in words, with a note. */
+  nameGrantees(subjects: ReadonlyMap<string, { subject: string; note: string }>): void {
+    this.subjects = subjects;
+  }
+
+  /**
+   * Says which level role covers a privilege a credential loses directly: moving a
+   * credential onto its level role revokes what it then holds through the role.
+   */
+  onCoveredRevoke(
+    covering: (
+      object: Pick<Intent, 'kind' | 'sort' | 'object' | 'forRole'>,
+      grantee: string,
+      privilege: string,
+    ) => string | undefined,
+  ): void {
+    this.covering = covering;
+  }
+
+  /** Grants to these grantees (the level roles) run before every revoke. */
+  grantFirstTo(grantees: ReadonlySet<string>): void {
+    this.earlyGrantees = grantees;
+  }
 
   /**
    * Names, for every revoke from PUBLIC, the roles that are not pgcred's and lose
@@ -112,7 +143,13 @@ export class PlanBuilder {
   ): void {
     const change = this.intentChanges.length;
     this.intentChanges.push({ action: intent.action, subject, target, description, destructive });
-    this.intents.push({ ...intent, change, phase: intent.action === 'revoke' ? Phase.Revoke : Phase.Grant });
+    const phase =
+      intent.action === 'revoke'
+        ? Phase.Revoke
+        : this.earlyGrantees.has(intent.grantee)
+          ? Phase.LevelGrant
+          : Phase.Grant;
+    this.intents.push({ ...intent, change, phase });
   }
 
   /**
@@ -128,27 +165,43 @@ export class PlanBuilder {
     detail: { grant?: string; revoke?: string; revokeAll?: boolean } = {},
   ): void {
     const sorted = (privileges: readonly string[]) => [...privileges].sort(comparePrivileges);
+    const named = this.subjects.get(grantee);
+    const subject = named?.subject ?? grantee;
+    const note = named ? ` (${named.note})` : '';
     if (grant.length > 0) {
       const privileges = sorted(grant);
       this.intent(
         { ...object, action: 'grant', privileges, grantee },
-        grantee,
+        subject,
         target,
-        `gains ${privileges.join(', ')} on ${target}${detail.grant ?? ''}`,
+        `gains ${privileges.join(', ')} on ${target}${detail.grant ?? ''}${note}`,
         false,
       );
     }
     if (revoke.length > 0) {
       const privileges = sorted(revoke);
+      const covered = new Map<string, string[]>();
+      const lost: string[] = [];
+      for (const privilege of privileges) {
+        const by = this.covering?.(object, grantee, privilege);
+        if (by) covered.set(by, [...(covered.get(by) ?? []), privilege]);
+        else lost.push(privilege);
+      }
+      const moved = [...covered].map(
+        ([role, held]) =>
+          `${held.join(', ')} on ${target} ${held.length === 1 ? 'is' : 'are'} held through level role ${role} instead`,
+      );
       // A grantee that keeps nothing on the object loses ALL: the statement is then the
       // same whatever each grantee held, and one pass over a schema's relations serves
       // every such grantee (destroying read-only and read-write credentials together).
       this.intent(
         { ...object, action: 'revoke', privileges: detail.revokeAll ? ['ALL'] : privileges, grantee },
-        grantee,
+        subject,
         target,
-        `loses ${privileges.join(', ')} on ${target}${detail.revoke ?? ''}`,
-        true,
+        lost.length === 0
+          ? `no longer holds ${privileges.join(', ')} directly: ${moved.join('; ')}`
+          : `loses ${lost.join(', ')} on ${target}${detail.revoke ?? ''}${note}${moved.length > 0 ? `; ${moved.join('; ')}` : ''}`,
+        lost.length > 0,
       );
     }
   }
@@ -260,10 +313,12 @@ export enum Phase {
   Ownership = 3,
   /** Roles about to be dropped hand their objects to the default credential, before their privileges are revoked. */
   HandOver = 4,
-  Revoke = 5,
-  Grant = 6,
-  Drop = 7,
-  Last = 8,
+  /** Grants to level roles: before any revoke, so a credential moved to its level role never has less meanwhile. */
+  LevelGrant = 5,
+  Revoke = 6,
+  Grant = 7,
+  Drop = 8,
+  Last = 9,
 }
 
 /** Groups intents into statements: first per object (its grantees), then objects that share grantees. */
@@ -278,6 +333,7 @@ function groupIntents(
   >();
   for (const intent of intents) {
     const head = [
+      intent.phase,
       intent.action,
       intent.kind,
       intent.sort,

@@ -118,7 +118,8 @@ databases:
   - name: sunny
     url: \${DATABASE_ADMIN_URL}
     credentials:
-${[...names, newcomer].map((n) => `      - { name: ${n}, permission: read-only }`).join('\n')}
+${names.map((n) => `      - { name: ${n}, permission: read-only }`).join('\n')}
+      - { name: ${newcomer}, grants: [ { privileges: [USAGE], on: schema, objects: [a] } ] }
 `);
     const before = await p.db.sql('SELECT rolname FROM pg_roles ORDER BY 1');
     const result = await p.run('apply', '--yes');

@@ -120,6 +120,7 @@ describe('PUBLIC on a database with roles pgcred does not manage', () => {
       desired({ credentials: [{ name: 'analyst', access: level('read-only') }] }),
       liveState({
         ...publicDefaults(),
+        levelRoles: false,
         extraRoles: [app, role('analyst', { comment: managedComment('credential', 'app') })],
         schemas: [
           {
@@ -138,8 +139,8 @@ describe('PUBLIC on a database with roles pgcred does not manage', () => {
     );
     expect(sql(plan)).toEqual(
       expect.arrayContaining([
-        'ALTER DEFAULT PRIVILEGES FOR ROLE "shop_app" GRANT SELECT ON TABLES TO "analyst"',
-        'ALTER DEFAULT PRIVILEGES FOR ROLE "u_owner" GRANT SELECT ON TABLES TO "analyst"',
+        'ALTER DEFAULT PRIVILEGES FOR ROLE "shop_app" GRANT SELECT ON TABLES TO "pgcred:read-only:app"',
+        'ALTER DEFAULT PRIVILEGES FOR ROLE "u_owner" GRANT SELECT ON TABLES TO "pgcred:read-only:app"',
       ]),
     );
     expect(sql(plan).some((s) => /FROM "shop_app"|FROM PUBLIC/.test(s))).toBe(false);
@@ -240,6 +241,7 @@ describe('an owner-with-CREATEROLE admin', () => {
     const plan = diff(
       desired({ credentials: [{ name: 'analyst', access: level('read-only') }] }),
       asOwner({
+        levelRoles: false,
         extraRoles: [app, role('analyst', { comment: managedComment('credential', 'app') })],
         foreignOwnership: [
           { owner: 'shop_app', schema: 'public', kind: 'table', count: 1, sample: ['app_cache'] },

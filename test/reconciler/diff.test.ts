@@ -1,9 +1,20 @@
 import type { Access } from '../../src/model/config';
 import { diff } from '../../src/reconciler/diff';
-import type { DefinerFunction, LiveState } from '../../src/reconciler/live-state';
+import type { DefinerFunction } from '../../src/reconciler/live-state';
 import { managedComment } from '../../src/reconciler/markers';
 import type { Plan } from '../../src/reconciler/plan';
-import { desired, held, liveState, managed, OWNER, readOnlyAnalyst, role } from './live-fixture';
+import {
+  atLevel,
+  desired,
+  held,
+  liveState,
+  managed,
+  OWNER,
+  RO,
+  RW,
+  readOnlyAnalyst,
+  role,
+} from './live-fixture';
 
 const level = (l: 'none' | 'read-only' | 'read-write'): Access => ({ kind: 'level', level: l });
 const sql = (plan: Plan) => plan.statements.map((s) => s.sql);
@@ -14,7 +25,7 @@ describe('diff (pure): from declared and live to the statements that converge', 
     [
       string,
       Parameters<typeof desired>[0],
-      Partial<LiveState> & { extraRoles?: ReturnType<typeof role>[] },
+      Parameters<typeof liveState>[0] & {},
       string[],
     ]
   >([
@@ -36,25 +47,91 @@ describe('diff (pure): from declared and live to the statements that converge', 
       { extraRoles: [managed('analyst')] },
       [
         'GRANT "analyst" TO "u_owner" WITH ADMIN OPTION',
+        `GRANT "${RO}" TO "analyst" WITH INHERIT TRUE, SET FALSE GRANTED BY "u_owner"`,
         'GRANT CONNECT ON DATABASE "app" TO "analyst"',
-        'GRANT USAGE ON SCHEMA "public" TO "analyst"',
-        'GRANT SELECT ON ALL TABLES IN SCHEMA "public" TO "analyst"',
-        'ALTER DEFAULT PRIVILEGES FOR ROLE "u_owner" GRANT SELECT ON TABLES TO "analyst"',
-        'ALTER DEFAULT PRIVILEGES FOR ROLE "u_owner" GRANT SELECT ON SEQUENCES TO "analyst"',
-        'ALTER DEFAULT PRIVILEGES FOR ROLE "u_owner" GRANT USAGE ON SCHEMAS TO "analyst"',
+      ],
+    ],
+    [
+      'the first plan of a database creates its level roles and grants each level once, to its role',
+      { credentials: [{ name: 'analyst', access: level('read-only') }], passwords: ok('analyst') },
+      { extraRoles: [managed('analyst')], levelRoles: false },
+      [
+        `CREATE ROLE "${RO}" WITH NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS NOINHERIT`,
+        `COMMENT ON ROLE "${RO}" IS 'managed by pgcred: level role of database "app"'`,
+        `CREATE ROLE "${RW}" WITH NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS NOINHERIT`,
+        `COMMENT ON ROLE "${RW}" IS 'managed by pgcred: level role of database "app"'`,
+        `GRANT "${RO}" TO "u_owner" WITH ADMIN OPTION`,
+        `GRANT "${RW}" TO "u_owner" WITH ADMIN OPTION`,
+        'GRANT "analyst" TO "u_owner" WITH ADMIN OPTION',
+        `GRANT "${RO}" TO "analyst" WITH INHERIT TRUE, SET FALSE GRANTED BY "u_owner"`,
+        `GRANT TEMPORARY ON DATABASE "app" TO "${RW}"`,
+        `GRANT USAGE ON SCHEMA "public" TO "${RO}", "${RW}"`,
+        `GRANT SELECT ON ALL TABLES IN SCHEMA "public" TO "${RO}"`,
+        `GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON ALL TABLES IN SCHEMA "public" TO "${RW}"`,
+        `ALTER DEFAULT PRIVILEGES FOR ROLE "u_owner" GRANT SELECT ON TABLES TO "${RO}"`,
+        `ALTER DEFAULT PRIVILEGES FOR ROLE "u_owner" GRANT SELECT ON SEQUENCES TO "${RO}"`,
+        `ALTER DEFAULT PRIVILEGES FOR ROLE "u_owner" GRANT USAGE ON SCHEMAS TO "${RO}", "${RW}"`,
+        `ALTER DEFAULT PRIVILEGES FOR ROLE "u_owner" GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON TABLES TO "${RW}"`,
+        `ALTER DEFAULT PRIVILEGES FOR ROLE "u_owner" GRANT USAGE, SELECT ON SEQUENCES TO "${RW}"`,
+        'GRANT CONNECT ON DATABASE "app" TO "analyst"',
       ],
     ],
     [
       'a converged read-only credential: nothing',
       { credentials: [{ name: 'analyst', access: level('read-only') }], passwords: ok('analyst') },
       {
-        ...readOnlyAnalyst(),
-        extraRoles: [managed('analyst')],
+        server: { ...liveState().server, acl: [{ grantee: 'analyst', privilege: 'CONNECT' }] },
+        extraRoles: [atLevel('analyst', RO)],
       },
       ['GRANT "analyst" TO "u_owner" WITH ADMIN OPTION'],
     ],
     [
-      'a downgrade from read-write to read-only revokes exactly the writes',
+      'upgrade in place: direct read-only grants become a membership, granted before they are revoked',
+      { credentials: [{ name: 'analyst', access: level('read-only') }], passwords: ok('analyst') },
+      {
+        ...readOnlyAnalyst(),
+        extraRoles: [managed('analyst')],
+      },
+      [
+        'GRANT "analyst" TO "u_owner" WITH ADMIN OPTION',
+        `GRANT "${RO}" TO "analyst" WITH INHERIT TRUE, SET FALSE GRANTED BY "u_owner"`,
+        'REVOKE USAGE ON SCHEMA "public" FROM "analyst"',
+        'REVOKE ALL ON ALL TABLES IN SCHEMA "public" FROM "analyst"',
+        'ALTER DEFAULT PRIVILEGES FOR ROLE "u_owner" REVOKE SELECT ON TABLES FROM "analyst"',
+        'ALTER DEFAULT PRIVILEGES FOR ROLE "u_owner" REVOKE SELECT ON SEQUENCES FROM "analyst"',
+        'ALTER DEFAULT PRIVILEGES FOR ROLE "u_owner" REVOKE USAGE ON SCHEMAS FROM "analyst"',
+      ],
+    ],
+    [
+      'a role made a member of a level role by hand loses it; a hand grant to a level role is revoked',
+      {},
+      {
+        extraRoles: [role('sneaky', { memberOf: [{ role: RW, admin: false, grantor: 'postgres' }] })],
+        defaultPrivileges: [
+          { owner: OWNER, schema: null, objtype: 'tables', grantee: RO, privilege: 'DELETE' },
+        ],
+      },
+      [
+        `REVOKE "${RW}" FROM "sneaky" GRANTED BY "postgres"`,
+        `ALTER DEFAULT PRIVILEGES FOR ROLE "u_owner" REVOKE DELETE ON TABLES FROM "${RO}"`,
+      ],
+    ],
+    [
+      'a downgrade from read-write to read-only is a change of membership',
+      { credentials: [{ name: 'w', access: level('read-only') }], passwords: ok('w') },
+      {
+        extraRoles: [atLevel('w', RW)],
+        server: { ...liveState().server, acl: [{ grantee: 'w', privilege: 'CONNECT' }] },
+      },
+      [
+        'GRANT "w" TO "u_owner" WITH ADMIN OPTION',
+        // The new membership first: no moment with less access than either level gives.
+        `GRANT "${RO}" TO "w" WITH INHERIT TRUE, SET FALSE GRANTED BY "u_owner"`,
+        `REVOKE "${RW}" FROM "w" GRANTED BY "u_owner"`,
+      ],
+    ],
+    [
+      'a read-write credential of the direct-grant form, downgraded: the membership, then the direct grants go',
       { credentials: [{ name: 'w', access: level('read-only') }], passwords: ok('w') },
       {
         extraRoles: [managed('w')],
@@ -84,10 +161,13 @@ describe('diff (pure): from declared and live to the statements that converge', 
       },
       [
         'GRANT "w" TO "u_owner" WITH ADMIN OPTION',
+        `GRANT "${RO}" TO "w" WITH INHERIT TRUE, SET FALSE GRANTED BY "u_owner"`,
         'REVOKE TEMPORARY ON DATABASE "app" FROM "w"',
-        'REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON ALL TABLES IN SCHEMA "public" FROM "w"',
-        'ALTER DEFAULT PRIVILEGES FOR ROLE "u_owner" REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON TABLES FROM "w"',
-        'ALTER DEFAULT PRIVILEGES FOR ROLE "u_owner" REVOKE USAGE ON SEQUENCES FROM "w"',
+        'REVOKE USAGE ON SCHEMA "public" FROM "w"',
+        'REVOKE ALL ON ALL TABLES IN SCHEMA "public" FROM "w"',
+        'ALTER DEFAULT PRIVILEGES FOR ROLE "u_owner" REVOKE SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON TABLES FROM "w"',
+        'ALTER DEFAULT PRIVILEGES FOR ROLE "u_owner" REVOKE USAGE, SELECT ON SEQUENCES FROM "w"',
+        'ALTER DEFAULT PRIVILEGES FOR ROLE "u_owner" REVOKE USAGE ON SCHEMAS FROM "w"',
       ],
     ],
     [
@@ -188,15 +268,21 @@ describe('diff (pure): from declared and live to the statements that converge', 
       name: `c${i}`,
       access: level(i % 2 === 0 ? 'read-only' : 'read-write'),
     }));
-    const plan = diff(desired({ credentials }), liveState({ tables }));
+    const plan = diff(desired({ credentials }), liveState({ tables, levelRoles: false }));
     const relationStatements = sql(plan).filter((s) => s.includes('ON ALL TABLES IN SCHEMA'));
-    // One statement per distinct privilege set, each naming all 50 schemas and all its grantees.
+    // One statement per level, each naming all 50 schemas and its level role only.
     expect(relationStatements).toHaveLength(2);
     expect(relationStatements[0]).toContain('"s0", "s1"');
-    expect(relationStatements[0]!.match(/"c\d+"/g)).toHaveLength(30);
+    expect(relationStatements[0]).toMatch(/ TO "pgcred:read-only:app"$/);
+    // The credentials are members: two statements for 60 of them, whatever the tables.
+    const memberships = sql(plan).filter((s) => /^GRANT "pgcred:read-(only|write):app" TO "c/.test(s));
+    expect(memberships).toHaveLength(2);
+    expect(memberships[0]!.match(/"c\d+"/g)).toHaveLength(30);
     // Every credential still reads as its own change.
-    const analyst = plan.changes.filter((c) => c.subject === 'c0' && c.target.startsWith('all tables'));
-    expect(analyst).toHaveLength(50);
+    const analyst = plan.changes.filter((c) => c.subject === 'c0' && c.action === 'grant-membership');
+    expect(analyst.map((c) => c.description)).toEqual([
+      'is read-only: member of level role pgcred:read-only:app',
+    ]);
   });
 
   it('refuses to plan against a follower, with the seed message', () => {
@@ -500,8 +586,10 @@ describe('diff (pure): from declared and live to the statements that converge', 
     const schema = 'we"ird schema; DROP TABLE x';
     const plan = diff(
       desired({ credentials: [{ name: 'a', access: level('read-only') }], passwords: ok('a') }),
-      liveState({ extraRoles: [managed('a')], tables: { [schema]: 1 } }),
+      liveState({ extraRoles: [managed('a')], tables: { [schema]: 1 }, levelRoles: false }),
     );
-    expect(sql(plan)).toContain('GRANT SELECT ON ALL TABLES IN SCHEMA "we""ird schema; DROP TABLE x" TO "a"');
+    expect(sql(plan)).toContain(
+      `GRANT SELECT ON ALL TABLES IN SCHEMA "we""ird schema; DROP TABLE x" TO "${RO}"`,
+    );
   });
 });

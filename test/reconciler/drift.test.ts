@@ -42,7 +42,8 @@ databases:
 
   it('names each change made by hand, grouped by credential, and exits 2', async () => {
     const analystUrl = await p.urlOf(analyst);
-    await p.db.sql(`REVOKE SELECT ON public.orders FROM "${analyst}"`);
+    // The level's privileges are the level role's: revoked from it by hand, they are drift of the level.
+    await p.db.sql('REVOKE SELECT ON public.orders FROM "pgcred:read-only:sunny"');
     await p.db.sql(`GRANT INSERT ON public.notes TO "${analyst}"`);
     await p.db.sql(`ALTER ROLE "${writer}" CREATEDB BYPASSRLS`);
     await p.db.sql(`ALTER ROLE "${analyst}" PASSWORD 'changed-by-hand'`);
@@ -56,8 +57,8 @@ databases:
     const out = text.stdout;
     const section = (name: string) =>
       out.slice(out.indexOf(`\n${name}\n`), out.indexOf('\n\n', out.indexOf(`\n${name}\n`) + 1));
-    expect(section(analyst)).toContain(
-      '+ gains SELECT on all tables in schema public (3 tables); SELECT missing on 2 of 3: public.orders, public.stray',
+    expect(section('level read-only')).toContain(
+      `+ gains SELECT on all tables in schema public (3 tables); SELECT missing on 2 of 3: public.orders, public.stray (level role pgcred:read-only:sunny, for ${analyst})`,
     );
     expect(section(analyst)).toContain(
       '- loses INSERT on all tables in schema public (INSERT held on 1 of 3: public.notes)',

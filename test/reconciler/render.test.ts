@@ -88,7 +88,7 @@ function readmeBlock(first: string): string {
 }
 
 describe('plan rendering', () => {
-  const live = liveState({ extraRoles: [managed('analyst')] });
+  const live = liveState({ extraRoles: [managed('analyst')], levelRoles: false });
   const want = (executor: 'pgcred' | 'terraform') =>
     desired({
       executor,
@@ -120,7 +120,8 @@ describe('plan rendering', () => {
     const md = renderMarkdown(diff(want('pgcred'), live));
     expect(md).toContain('### pgcred plan: `app`');
     expect(md).toContain('#### analyst');
-    expect(md).toContain('- 🟢 gains USAGE on schema public');
+    expect(md).toContain('#### level read-only');
+    expect(md).toContain('- 🟢 gains USAGE on schema public (level role pgcred:read-only:app, for analyst)');
     expect(md).toContain('- 🔻 **destructive:** password was changed outside pgcred');
     expect(md).toMatch(/<details><summary>SQL: \d+ statements in one transaction<\/summary>\n\n```sql\n/);
   });

@@ -130,8 +130,11 @@ databases:
   it('a downgrade from read-write to read-only takes the writes away', async () => {
     const url = await p.urlOf(writer);
     const result = await p.ok('credentials:permissions', '--name', writer, '--level', 'read-only');
-    expect(result.stdout).toContain('loses TEMPORARY on database');
-    expect(result.stdout).toContain('loses INSERT, UPDATE, DELETE, TRUNCATE on all tables in schema public');
+    // A level change is a membership: the plan says what the move gains and loses.
+    expect(result.stdout).toContain('read-write → read-only: becomes a member of level role');
+    expect(result.stdout).toContain(
+      'loses TEMPORARY on the database; INSERT, UPDATE, DELETE, TRUNCATE on all tables; USAGE on all sequences',
+    );
     expect(await tryAs(url, "INSERT INTO public.users (email) VALUES ('x')")).toMatchObject({
       ok: false,
       code: '42501',
@@ -139,7 +142,9 @@ databases:
     expect(await tryAs(url, 'SELECT count(*) FROM public.users')).toMatchObject({ ok: true });
     // The file still says read-write: the next apply puts it back, and says so first.
     const plan = await p.ok('plan');
-    expect(plan.stdout).toContain('gains INSERT, UPDATE, DELETE, TRUNCATE on all tables in schema public');
+    expect(plan.stdout).toContain(
+      'read-only → read-write: becomes a member of level role pgcred:read-write:sunny; gains TEMPORARY on the database; INSERT, UPDATE, DELETE, TRUNCATE on all tables',
+    );
     await p.ok('apply', '--yes');
     expect(await tryAs(url, "INSERT INTO public.users (email) VALUES ('back')")).toMatchObject({ ok: true });
   });

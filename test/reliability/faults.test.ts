@@ -291,6 +291,8 @@ ${declared.attachments.map((a) => `  - { database: sunny, credential: ${a.creden
   }, 900_000);
 
   it('the server ends the apply session between two statements: a clear error, nothing half-done, a rerun converges', async () => {
+    // Something for apply to grant back: a level role's privilege revoked by hand.
+    await p.db.sql('REVOKE USAGE ON SCHEMA public FROM "pgcred:read-only:sunny"');
     // An event trigger that terminates its own backend at the first GRANT: after the CREATE ROLEs, before the end.
     await p.db.sql(`CREATE FUNCTION public.cut_me() RETURNS event_trigger LANGUAGE plpgsql AS $$
                     BEGIN PERFORM pg_terminate_backend(pg_backend_pid()); END $$;

@@ -14,8 +14,16 @@ SELECT r.rolname AS name,
        r.rolvaliduntil IS NOT NULL AS has_valid_until,
        coalesce(r.rolconfig, '{}') AS config,
        c.description AS comment,
-       coalesce((SELECT json_agg(json_build_object('role', g.rolname, 'admin', m.admin_option))
+       -- grantor, inherit_option and set_option: PostgreSQL 16 records one grant per grantor with
+       -- its own options; 14 and 15 have no such columns, so they are read through to_jsonb
+       -- (null there) and one query serves every major.
+       coalesce((SELECT json_agg(json_build_object('role', g.rolname, 'admin', m.admin_option,
+                                                   'grantor', gr.rolname,
+                                                   'inherit', (to_jsonb(m) ->> 'inherit_option')::boolean,
+                                                   'set', (to_jsonb(m) ->> 'set_option')::boolean)
+                                 ORDER BY g.rolname, gr.rolname)
                    FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
+                   LEFT JOIN pg_roles gr ON gr.oid = m.grantor
                   WHERE m.member = r.oid), '[]') AS member_of,
        (SELECT count(*) FROM pg_stat_activity a WHERE a.usesysid = r.oid)::int AS connections
   FROM pg_roles r
