@@ -7,10 +7,12 @@ import { expandAccess } from '../reconciler/desired';
 import { type DesiredCredential, type DesiredDatabase, derivedOwnerName, diff } from '../reconciler/diff';
 import { creatorRoles, memberships } from '../reconciler/diff-public';
 import { OWNER_MEMBERSHIPS } from '../reconciler/diff-roles';
+import { hasLevelRole, levelRoleName } from '../reconciler/level-roles';
 import type { AclEntry, DeclaredObject, LiveRole, LiveState, RelationClass } from '../reconciler/live-state';
 import { managedComment, parseManagedComment } from '../reconciler/markers';
 import type { Change, Plan } from '../reconciler/plan';
 import { PlanBuilder } from '../reconciler/plan-builder';
+import { withLevelRolesWrittenOut } from './level-form';
 
 /** A row of role_objects.sql: what a role has here that inspection does not read. */
 export interface RoleObjects {
@@ -272,10 +274,11 @@ interface Candidate {
  * adoption and those grants of form. A role no access passes is ignored, with why.
  */
 export function describeDatabase(
-  live: LiveState,
+  liveAsIs: LiveState,
   facts: ImportFacts,
   options: ImportOptions,
 ): ImportedDatabase {
+  const { state: live, levelOf } = withLevelRolesWrittenOut(liveAsIs);
   const s = live.server;
   const db = s.database;
   const ordinaryOwner = !s.ownerIsSuperuser && s.owner !== s.bootstrapUser;
@@ -404,6 +407,7 @@ export function describeDatabase(
   const context = (declared: ReadonlyMap<string, Access>): DesiredDatabase => ({
     name: options.name,
     executor: 'pgcred',
+    levelForm: 'direct',
     owner,
     credentials: [...declared].map(([name, access]): DesiredCredential => ({ name, access })),
     ignoreRoles: [],
@@ -509,10 +513,13 @@ export function describeDatabase(
     .map(([name, access]) => ({
       name,
       access,
-      notes: (form.get(name) ?? []).map(
-        (f) =>
-          `apply grants ${f.privileges.join(', ')} on ${f.target} to it directly: it holds ${f.privileges.length === 1 ? 'it' : 'them'} through PUBLIC today`,
-      ),
+      notes: [
+        ...(form.get(name) ?? []).map(
+          (f) =>
+            `apply grants ${f.privileges.join(', ')} on ${f.target} to it directly: it holds ${f.privileges.length === 1 ? 'it' : 'them'} through PUBLIC today`,
+        ),
+        ...formOfLevel(name, access, levelOf.get(name), options.name),
+      ],
     }));
   return {
     name: options.name,
@@ -526,6 +533,26 @@ export function describeDatabase(
     applyNotes,
     warnings,
   };
+}
+
+/** The change of form apply makes to a level: its grants move to the level role, the access stays. */
+function formOfLevel(
+  name: string,
+  access: Access,
+  liveLevelRole: string | undefined,
+  database: string,
+): string[] {
+  const target =
+    access.kind === 'level' && hasLevelRole(access.level) ? levelRoleName(database, access.level) : undefined;
+  if (target === liveLevelRole) return [];
+  if (target && liveLevelRole === undefined)
+    return [`apply makes it a member of level role ${target} in place of its direct grants: the same access`];
+  if (target) return [`apply moves it from level role ${liveLevelRole} to ${target}`];
+  return liveLevelRole
+    ? [
+        `apply grants its privileges to ${name} directly and revokes its membership in level role ${liveLevelRole}: the same access`,
+      ]
+    : [];
 }
 
 /** What the plan does to the default credential and to roles that are not credentials, in its words. */

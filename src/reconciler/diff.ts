@@ -44,6 +44,11 @@ export interface DesiredDatabase {
   /** The database as the config names it (postgresql-sunny-1234). */
   readonly name: string;
   readonly executor: ExecutorName;
+  /**
+   * How levels are granted: through the database's level roles (the default), or
+   * directly to each credential, the form import compares a live role's grants in.
+   */
+  readonly levelForm?: 'roles' | 'direct';
   /** Username of the default credential, when declared. */
   readonly owner?: string;
   readonly credentials: readonly DesiredCredential[];
@@ -189,10 +194,10 @@ export function diff(desired: DesiredDatabase, live: LiveState): Plan {
   // Every database has its default credential: a command's scoped plan on a database no
   // apply has shaped yet makes it first, as the provider's first change does.
   if (!scope || !roles.has(owner)) planOwner(b, desired, live, owner, ownerIsAdmin);
-  // Level roles, where pgcred owns the grants. Where Terraform owns them (constructs
-  // targeting @cdktf/provider-postgresql) the synth still grants each credential
-  // directly, and the reconciler plans the same form so that the two agree.
-  const levelRoles = desired.executor === 'pgcred' ? levelRoleNames(desired.name) : new Map<RoleLevel, string>();
+  const levelRoles =
+    desired.levelForm === 'direct' || (desired.levelForm === undefined && desired.executor !== 'pgcred')
+      ? new Map<RoleLevel, string>()
+      : levelRoleNames(desired.name);
   const levelRoleSet = new Set(levelRoles.values());
   b.grantFirstTo(levelRoleSet);
   planLevelRoles(b, live, levelRoles, owner, ownerIsAdmin);

@@ -103,7 +103,7 @@ export function planLevelRoles(
         `role ${name} is marked as managed by pgcred`,
         `COMMENT ON ROLE ${quoteIdent(name)} IS ${quoteLiteral(managedComment('level role', db))}`,
       );
-      if (!ownerIsAdmin) grantLevelAdmin(b, name, owner);
+      if (!ownerIsAdmin && grantsPerGrantor(live.server.versionNum)) grantLevelAdmin(b, name, owner);
       continue;
     }
     const mark = parseManagedComment(role.comment);
@@ -145,21 +145,30 @@ export function planLevelRoles(
         { destructive: true },
       );
     }
-    if (!ownerIsAdmin) {
+    if (!ownerIsAdmin && grantsPerGrantor(live.server.versionNum)) {
       const ownerRole = live.roles.get(owner);
-      if (!ownerRole?.memberOf.some((m) => m.role === name && m.admin)) grantLevelAdmin(b, name, owner);
+      if (
+        !ownerRole?.memberOf.some((m) => m.role === name && m.admin && m.inherit === false && m.set !== true)
+      )
+        grantLevelAdmin(b, name, owner);
     }
   }
 }
 
+/**
+ * From 16 on the default credential grants the level memberships (GRANTED BY), which
+ * takes ADMIN OPTION; it neither inherits nor can SET ROLE to a level role, so it gains
+ * no privilege on objects other roles own. Before 16 membership always inherits, and
+ * CREATEROLE alone manages memberships, so the default credential is not made a member.
+ */
 function grantLevelAdmin(b: PlanBuilder, name: string, owner: string): void {
   b.simple(
     Phase.Membership,
     'grant-membership',
     'default',
     `role ${name}`,
-    `gets admin option on level role ${name}, as on every credential`,
-    `GRANT ${quoteIdent(name)} TO ${quoteIdent(owner)} WITH ADMIN OPTION`,
+    `gets admin option on level role ${name} (no INHERIT, no SET: it grants the memberships)`,
+    `GRANT ${quoteIdent(name)} TO ${quoteIdent(owner)} WITH ADMIN OPTION, INHERIT FALSE, SET FALSE`,
   );
 }
 

@@ -21,14 +21,7 @@ const sql = (plan: Plan) => plan.statements.map((s) => s.sql);
 const ok = (...names: string[]) => new Map(names.map((n) => [n, 'ok' as const]));
 
 describe('diff (pure): from declared and live to the statements that converge', () => {
-  it.each<
-    [
-      string,
-      Parameters<typeof desired>[0],
-      Parameters<typeof liveState>[0] & {},
-      string[],
-    ]
-  >([
+  it.each<[string, Parameters<typeof desired>[0], Parameters<typeof liveState>[0] & {}, string[]]>([
     ['nothing declared, nothing to do', {}, {}, []],
     [
       'a new credential at none: created, CONNECT only',
