@@ -3,6 +3,7 @@ import { Grant as PostgresqlGrant } from '@cdktf/provider-postgresql/lib/grant';
 import { Role } from '@cdktf/provider-postgresql/lib/role';
 import { Construct } from 'constructs';
 import type { Access, CredentialSpec } from '../model/config';
+import { hasLevelRole } from '../model/level-roles';
 import type { Database } from './database';
 import { Grant, type GrantResult, type SequenceGrantPrivilege } from './grant';
 import { Manifest } from './manifest';
@@ -149,14 +150,20 @@ export class Credential extends Construct implements ICredential {
     }
     const { provider, database } = this.database.terraform;
     // Construct ids here become Terraform addresses: renaming one makes Terraform drop and recreate it.
+    const access = this.access;
+    const level = access.kind === 'level' && hasLevelRole(access.level) ? access.level : undefined;
     const role = new Role(this, 'Role', {
       provider,
       name: this.credentialName,
       login: true,
+      // A level is a membership of the database's level role; CONNECT stays the credential's own.
+      roles: level ? [this.database._levelRole(level).name] : undefined,
       // pgcred owns the password: it sets it after Terraform creates the role and rotates it later.
       lifecycle: { ignoreChanges: ['password'] },
     });
-    const privileges = this.terraformPrivileges();
+    const privileges = level
+      ? terraformPrivileges({ kind: 'level', level: 'none' }, this.database.schemas)
+      : this.terraformPrivileges();
     if (!privileges) return;
     for (const grant of privileges.grants) {
       new PostgresqlGrant(this, grant.id, {

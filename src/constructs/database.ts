@@ -1,16 +1,20 @@
+import { DefaultPrivileges } from '@cdktf/provider-postgresql/lib/default-privileges';
 import { Grant as PostgresqlGrant } from '@cdktf/provider-postgresql/lib/grant';
+import { Role } from '@cdktf/provider-postgresql/lib/role';
 import { Construct } from 'constructs';
 import { defaultColor } from '../config/load';
 import { CONTROL_SCHEMA } from '../control/store';
 import type { AttachmentColor } from '../model/colors';
 import { type DatabaseSpec, DEFAULT_CREDENTIAL, type Executor, type PublicPolicy } from '../model/config';
 import { parseSchemaName } from '../model/identifiers';
+import { levelRoleName, ROLE_LEVELS, type RoleLevel } from '../model/level-roles';
 import { derivedOwnerName } from '../reconciler/diff';
 import type { AdminConnection, BoundAdminConnection } from './admin-connection';
 import { Credential, type CredentialOptions, type ICredential } from './credential';
 import { DatabasePlan } from './database-plan';
 import { DatabaseRole, type IDatabaseSource } from './database-role';
 import { Manifest } from './manifest';
+import { terraformPrivileges } from './terraform-privileges';
 import { pgcredProviderOf, type TerraformProviderName } from './terraform-target';
 
 /** Props of a `Database`. */
@@ -115,6 +119,7 @@ export class Database extends Construct implements IDatabaseSource {
   private readonly props: DatabaseProps;
   private readonly credentialList: Credential[] = [];
   private terraformConnection?: BoundAdminConnection;
+  private readonly levelRoles = new Map<RoleLevel, Role>();
 
   constructor(scope: Construct, id: string, props: DatabaseProps) {
     super(scope, id);
@@ -152,6 +157,7 @@ export class Database extends Construct implements IDatabaseSource {
     // Terraform's plan cannot look at the cluster to see whether roles pgcred does not
     // manage reach the database through PUBLIC, so a stack hardens PUBLIC only when told.
     else if (this.hasTerraformResources && props.public === 'harden') this.hardenPublic();
+    if (this.hasTerraformResources && !this.targetsPgcred) this.addLevelRoles();
   }
 
   /** True when this stack's Terraform creates the credentials with the pgcred provider. */
@@ -178,6 +184,13 @@ export class Database extends Construct implements IDatabaseSource {
   get terraform(): BoundAdminConnection {
     if (!this.terraformConnection) this.terraformConnection = this.admin.bind(this, this.name);
     return this.terraformConnection;
+  }
+
+  /** @internal The postgresql_role of a level: a credential at the level lists it in its `roles`. */
+  _levelRole(level: RoleLevel): Role {
+    const role = this.levelRoles.get(level);
+    if (!role) throw new Error(`${this.node.path}: database ${this.name} has no Terraform level roles`);
+    return role;
   }
 
   /** @internal Called by Credential. */
@@ -222,6 +235,57 @@ export class Database extends Construct implements IDatabaseSource {
       owner: this.owner,
       credentialLimit: this.props.credentialLimit,
     });
+  }
+
+  /**
+   * One NOLOGIN role per level that grants something, holding the level's privileges
+   * on the covered schemas, as the reconciler makes them: a credential at a level is
+   * a member of it (its `roles`), so a level change is one changed line of the plan.
+   * PostgreSQL 16's INHERIT TRUE, SET FALSE options, which `roles` cannot say, are set
+   * by `pgcred apply --manifest`; Terraform reads back membership only, so neither undoes the other.
+   */
+  private addLevelRoles(): void {
+    const { provider, database } = this.terraform;
+    for (const level of ROLE_LEVELS) {
+      // These ids are Terraform addresses: keep them.
+      const id = level === 'read-only' ? 'LevelRoleReadOnly' : 'LevelRoleReadWrite';
+      const role = new Role(this, id, {
+        provider,
+        name: levelRoleName(this.name, level),
+        login: false,
+        inherit: false,
+      });
+      this.levelRoles.set(level, role);
+      const privileges = terraformPrivileges({ kind: 'level', level }, this.schemas);
+      for (const grant of privileges.grants) {
+        // CONNECT stays on each credential: a level role is never a way in.
+        const wanted =
+          grant.objectType === 'database'
+            ? grant.privileges.filter((p) => p !== 'CONNECT')
+            : grant.privileges;
+        if (wanted.length === 0) continue;
+        new PostgresqlGrant(this, `${id}-${grant.id}`, {
+          provider,
+          database,
+          role: role.name,
+          objectType: grant.objectType,
+          schema: grant.schema,
+          objects: grant.objects.length > 0 ? [...grant.objects] : undefined,
+          privileges: [...wanted],
+        });
+      }
+      for (const defaults of privileges.defaults) {
+        new DefaultPrivileges(this, `${id}-${defaults.id}`, {
+          provider,
+          database,
+          role: role.name,
+          owner: this.owner!, // always named for the postgresql provider
+          objectType: defaults.objectType,
+          schema: defaults.schema,
+          privileges: [...defaults.privileges],
+        });
+      }
+    }
   }
 
   /**

@@ -195,12 +195,10 @@ export function diff(desired: DesiredDatabase, live: LiveState): Plan {
   // apply has shaped yet makes it first, as the provider's first change does.
   if (!scope || !roles.has(owner)) planOwner(b, desired, live, owner, ownerIsAdmin);
   const levelRoles =
-    desired.levelForm === 'direct' || (desired.levelForm === undefined && desired.executor !== 'pgcred')
-      ? new Map<RoleLevel, string>()
-      : levelRoleNames(desired.name);
+    desired.levelForm === 'direct' ? new Map<RoleLevel, string>() : levelRoleNames(desired.name);
   const levelRoleSet = new Set(levelRoles.values());
   b.grantFirstTo(levelRoleSet);
-  planLevelRoles(b, live, levelRoles, owner, ownerIsAdmin);
+  planLevelRoles(b, live, levelRoles, owner, ownerIsAdmin, desired.executor);
   for (const credential of desired.credentials) {
     if (scope && !scope.has(credential.name)) continue;
     planCredential(b, desired, live, credential.name, owner, ownerIsAdmin);

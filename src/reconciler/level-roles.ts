@@ -1,44 +1,18 @@
-import { createHash } from 'node:crypto';
 import { quoteIdent, quoteLiteral } from '../model/identifiers';
+import {
+  hasLevelRole,
+  levelRoleName,
+  levelRoleNames,
+  ROLE_LEVELS,
+  type RoleLevel,
+} from '../model/level-roles';
 import { PermissionLevel, type PermissionLevelName } from '../model/permission-level';
 import type { DesiredDatabase } from './diff';
 import type { LiveMembership, LiveState } from './live-state';
 import { managedComment, parseManagedComment } from './markers';
 import { Phase, type PlanBuilder } from './plan-builder';
 
-// Level roles: a level's privileges are granted once, to one NOLOGIN role per level
-// and database, and a credential at a level is a member of exactly that role. A level
-// change, a create and a destroy are then membership statements whose cost does not
-// grow with tables: granting on every relation once per credential writes one ACL
-// entry and one pg_shdepend row per credential per relation.
-
-/** The levels that grant something, and so have a level role. */
-export const ROLE_LEVELS = ['read-only', 'read-write'] as const;
-export type RoleLevel = (typeof ROLE_LEVELS)[number];
-
-const MAX_IDENTIFIER = 63;
-
-/**
- * The level role of `level` for the database the config names `database` (its one
- * identity, registered in the control store): `pgcred:read-only:postgresql-sunny-1234`.
- * The colon is no credential name's, so a credential can never take it; a name over
- * PostgreSQL's 63 bytes keeps its start and ends with a short hash of the whole.
- */
-export function levelRoleName(database: string, level: RoleLevel): string {
-  const full = `pgcred:${level}:${database}`;
-  if (Buffer.byteLength(full) <= MAX_IDENTIFIER) return full;
-  const hash = createHash('sha256').update(full).digest('hex').slice(0, 8);
-  const prefix = `pgcred:${level}:`;
-  return `${prefix}${database.slice(0, MAX_IDENTIFIER - prefix.length - 9)}~${hash}`;
-}
-
-export function levelRoleNames(database: string): Map<RoleLevel, string> {
-  return new Map(ROLE_LEVELS.map((level) => [level, levelRoleName(database, level)]));
-}
-
-export function hasLevelRole(level: PermissionLevelName): level is RoleLevel {
-  return level === 'read-only' || level === 'read-write';
-}
+export { hasLevelRole, levelRoleName, levelRoleNames, ROLE_LEVELS, type RoleLevel };
 
 /** The live level role a membership row or role name is, if any. */
 export function levelOfRole(levelRoles: ReadonlyMap<RoleLevel, string>, role: string): RoleLevel | undefined {
@@ -81,6 +55,8 @@ export function planLevelRoles(
   levelRoles: ReadonlyMap<RoleLevel, string>,
   owner: string,
   ownerIsAdmin: boolean,
+  /** 'terraform': the stack's postgresql_role made the level roles, and the first apply marks them. */
+  executor: 'pgcred' | 'terraform' = 'pgcred',
 ): void {
   const db = live.server.database;
   for (const [level, name] of levelRoles) {
@@ -107,6 +83,18 @@ export function planLevelRoles(
       continue;
     }
     const mark = parseManagedComment(role.comment);
+    if (!mark && executor === 'terraform' && !role.login && role.memberOf.length === 0) {
+      b.simple(
+        Phase.CreateRole,
+        'adopt',
+        subject,
+        `role ${name}`,
+        `level role ${name}, created by Terraform, is marked as managed by pgcred`,
+        `COMMENT ON ROLE ${quoteIdent(name)} IS ${quoteLiteral(managedComment('level role', db))}`,
+      );
+      if (!ownerIsAdmin && grantsPerGrantor(live.server.versionNum)) grantLevelAdmin(b, name, owner);
+      continue;
+    }
     if (mark?.kind !== 'level role' || mark.database !== db) {
       b.errors.push(
         mark

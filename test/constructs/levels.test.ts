@@ -6,7 +6,6 @@ import { Role } from '@cdktf/provider-postgresql/lib/role';
 import { TerraformStack, Testing } from 'cdktf';
 import {
   AdminConnection,
-  type Credential,
   Database,
   type DatabaseProps,
   Grant,
@@ -27,10 +26,6 @@ function stackWith(props: Partial<DatabaseProps> = {}) {
   return { stack, database };
 }
 
-function roleOf(credential: Credential): string {
-  return `\${postgresql_role.${(credential.node.findChild('Role') as Role).friendlyUniqueId}.name}`;
-}
-
 /** Grants of one credential as `type schema objects: privileges`, addresses and providers left out. */
 function grantsOf(synthesized: string, credential: string): string[] {
   const tf = parseTerraform(synthesized);
@@ -48,6 +43,18 @@ function grantsOf(synthesized: string, credential: string): string[] {
           `future ${d.object_type}${d.schema ? ` in ${d.schema}` : ''} of ${d.owner}: ${(d.privileges as string[]).join(', ')}`,
       ),
   ].sort();
+}
+
+/** The roles a credential's postgresql_role lists, resolved to names. */
+function membershipsOf(synthesized: string, credential: string): string[] {
+  const tf = parseTerraform(synthesized);
+  const names = new Map(
+    Object.entries(tf.resource?.postgresql_role ?? {}).map(([id, body]) => [id, body.name as string]),
+  );
+  const role = Object.values(tf.resource?.postgresql_role ?? {}).find((body) => body.name === credential);
+  return ((role?.roles as string[] | undefined) ?? []).map(
+    (ref) => names.get(/^\$\{postgresql_role\.(.+)\.name\}$/.exec(ref)?.[1] ?? '') ?? ref,
+  );
 }
 
 describe('a credential synthesizes to postgresql_role, postgresql_grant and postgresql_default_privileges', () => {
@@ -71,13 +78,15 @@ describe('a credential synthesizes to postgresql_role, postgresql_grant and post
     expect(grantsOf(Testing.synth(stack, true), 'nobody')).toEqual(['grant database: CONNECT']);
   });
 
-  it('read-only: USAGE, SELECT on tables and sequences, schema by schema, and on what the owner creates later', () => {
+  it('read-only: the credential holds CONNECT and is a member of the level role, which holds the rest', () => {
     const { stack, database } = stackWith({ schemas: ['public', 'reporting'], owner: 'app_owner' });
-    const analyst = database.addCredential('Analyst', { name: 'analyst', permission: Permission.readOnly() });
+    database.addCredential('Analyst', { name: 'analyst', permission: Permission.readOnly() });
     const synthesized = Testing.synth(stack, true);
-    expect(grantsOf(synthesized, 'analyst')).toEqual(
+    expect(grantsOf(synthesized, 'analyst')).toEqual(['grant database: CONNECT']);
+    const level = 'pgcred:read-only:postgresql-sunny-1234';
+    expect(membershipsOf(synthesized, 'analyst')).toEqual([level]);
+    expect(grantsOf(synthesized, level)).toEqual(
       [
-        'grant database: CONNECT',
         'grant schema public: USAGE',
         'grant schema reporting: USAGE',
         'grant table public: SELECT',
@@ -89,28 +98,32 @@ describe('a credential synthesizes to postgresql_role, postgresql_grant and post
         'future schema of app_owner: USAGE',
       ].sort(),
     );
+    // The level role logs in as no one and inherits nothing.
+    expect(synthesized).toHaveResourceWithProperties(Role, { name: level, login: false, inherit: false });
     // "All tables in schema" is postgresql_grant with no objects.
     expect(synthesized).toHaveResourceWithProperties(PostgresqlGrant, {
-      role: roleOf(analyst),
       object_type: 'table',
       schema: 'reporting',
       privileges: ['SELECT'],
     });
     expect(synthesized).toHaveResourceWithProperties(DefaultPrivileges, {
-      role: roleOf(analyst),
       owner: 'app_owner',
       object_type: 'table',
       privileges: ['SELECT'],
     });
   });
 
-  it('read-write: CONNECT, TEMPORARY; writes tables and uses sequences; creates nothing', () => {
+  it('read-write: the level role holds TEMPORARY, writes tables and uses sequences; creates nothing', () => {
     const { stack, database } = stackWith({ owner: 'app_owner' });
     database.addCredential('Billing', { name: 'billing', permission: Permission.readWrite() });
-    const grants = grantsOf(Testing.synth(stack, true), 'billing');
+    const synthesized = Testing.synth(stack, true);
+    expect(grantsOf(synthesized, 'billing')).toEqual(['grant database: CONNECT']);
+    const level = 'pgcred:read-write:postgresql-sunny-1234';
+    expect(membershipsOf(synthesized, 'billing')).toEqual([level]);
+    const grants = grantsOf(synthesized, level);
     expect(grants).toEqual(
       [
-        'grant database: CONNECT, TEMPORARY',
+        'grant database: TEMPORARY',
         'grant schema public: USAGE',
         'grant table public: SELECT, INSERT, UPDATE, DELETE, TRUNCATE',
         'grant sequence public: USAGE, SELECT',
@@ -188,18 +201,29 @@ describe('a credential synthesizes to postgresql_role, postgresql_grant and post
     );
   });
 
-  it('a level change keeps the Terraform addresses, so Terraform updates the grants in place', () => {
-    const addresses = (permission: Permission) => {
+  it('a level change is one changed line: the credential role’s membership', () => {
+    const synth = (permission: Permission) => {
       const { stack, database } = stackWith();
       database.addCredential('Analyst', { name: 'analyst', permission });
-      return resourcesOf(parseTerraform(Testing.synth(stack, true)), 'postgresql_grant')
-        .map((g) => g.address)
-        .sort();
+      return Testing.synth(stack, true);
     };
-    expect(addresses(Permission.readWrite())).toEqual(addresses(Permission.readOnly()));
-    expect(addresses(Permission.readOnly())).toContain(
-      'postgresql_grant.Sunny_Analyst_Tables-public_61519FE5',
-    );
+    const resources = (synthesized: string) => {
+      const tf = parseTerraform(synthesized);
+      return Object.fromEntries(
+        ['postgresql_role', 'postgresql_grant', 'postgresql_default_privileges'].flatMap((type) =>
+          resourcesOf(tf, type).map(({ address, ...body }) => [address, JSON.stringify(body)]),
+        ),
+      );
+    };
+    const readOnly = synth(Permission.readOnly());
+    const readWrite = synth(Permission.readWrite());
+    const before = resources(readOnly);
+    const after = resources(readWrite);
+    expect(Object.keys(after).sort()).toEqual(Object.keys(before).sort());
+    const changed = Object.keys(after).filter((address) => after[address] !== before[address]);
+    expect(changed).toEqual([expect.stringMatching(/^postgresql_role\.Sunny_Analyst_Role_/)]);
+    expect(membershipsOf(readOnly, 'analyst')).toEqual(['pgcred:read-only:postgresql-sunny-1234']);
+    expect(membershipsOf(readWrite, 'analyst')).toEqual(['pgcred:read-write:postgresql-sunny-1234']);
   });
 
   it('the admin password is a sensitive variable; no secret is in cdk.tf.json', () => {

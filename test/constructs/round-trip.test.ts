@@ -5,6 +5,7 @@ import { Testing } from 'cdktf';
 import { Manifest } from '../../src/constructs';
 import { MasterKey } from '../../src/control/crypto';
 import { ControlStore } from '../../src/control/store';
+import { levelRoleName } from '../../src/model/level-roles';
 import { BasicExampleStack } from '../../src/stacks';
 import { type CliResult, pgcred, testKey } from '../harness/cli';
 import {
@@ -99,7 +100,11 @@ describe('round trip: synthesize the example, apply its manifest, compare with i
     await store?.close();
     await db?.drop();
     const credentials = names ? Object.values(names) : [];
-    await dropRoles([...credentials.flatMap((n) => [`${n}-rotating`, n]), ...(owner ? [owner] : [])]);
+    await dropRoles([
+      ...credentials.flatMap((n) => [`${n}-rotating`, n]),
+      ...(stack ? Object.values(levelRoles()) : []),
+      ...(owner ? [owner] : []),
+    ]);
   });
 
   it('the synthesized files hold no secret, and the manifest names the database by ${VAR}', () => {
@@ -121,20 +126,45 @@ describe('round trip: synthesize the example, apply its manifest, compare with i
     const described = describedByTerraform(tf, await relations(db), owner);
     expect([...live].sort()).toEqual([...described].sort());
     // Not two empty sets: every kind of object is in them.
+    const level = levelRoles();
     for (const tuple of [
       `${names.analyst} database CONNECT`,
-      `${names.billing} database TEMPORARY`,
-      `${names.analyst} schema reporting USAGE`,
-      `${names.analyst} table reporting.snapshot SELECT`,
-      `${names.analyst} table public.user_emails SELECT`,
-      `${names.billing} sequence public.orders_id_seq USAGE`,
-      `${names.billing} table reporting.daily TRUNCATE`,
+      `${level.readWrite} database TEMPORARY`,
+      `${level.readOnly} schema reporting USAGE`,
+      `${level.readOnly} table reporting.snapshot SELECT`,
+      `${level.readOnly} table public.user_emails SELECT`,
+      `${level.readWrite} sequence public.orders_id_seq USAGE`,
+      `${level.readWrite} table reporting.daily TRUNCATE`,
       `${names.limited} table public.users SELECT`,
-      `${names.analyst} default table * SELECT`,
-      `${names.billing} default schema * USAGE`,
+      `${level.readOnly} default table * SELECT`,
+      `${level.readWrite} default schema * USAGE`,
     ]) {
       expect(described).toContain(tuple);
     }
+  });
+
+  it('the memberships the postgresql_role resources list are the live ones', async () => {
+    const level = levelRoles();
+    const rows = await db.sql(
+      `SELECT m.rolname AS member, g.rolname AS role
+         FROM pg_auth_members a JOIN pg_roles m ON m.oid = a.member JOIN pg_roles g ON g.oid = a.roleid
+        WHERE g.rolname = ANY($1) AND m.rolname <> $2`,
+      [Object.values(level), owner],
+    );
+    const live = [...new Set(rows.map((row) => `${row.member} ${row.role}`))].sort();
+    const described = resourcesOf(tf, 'postgresql_role')
+      .filter((role) => Object.values(names).includes(role.name as string))
+      .flatMap((role) =>
+        ((role.roles as string[] | undefined) ?? []).map((ref) => {
+          const id = /^\$\{postgresql_role\.(.+)\.name\}$/.exec(ref)![1]!;
+          return `${role.name} ${tf.resource!.postgresql_role![id]!.name}`;
+        }),
+      )
+      .sort();
+    expect(live).toEqual(described);
+    expect(described).toEqual(
+      [`${names.analyst} ${level.readOnly}`, `${names.billing} ${level.readWrite}`].sort(),
+    );
   });
 
   it('each credential can do what its level says, and no more', async () => {
@@ -200,8 +230,15 @@ describe('round trip: synthesize the example, apply its manifest, compare with i
     expect([...live].sort()).toEqual([...describedByTerraform(tf, await relations(db), owner)].sort());
   });
 
+  function levelRoles(): { readOnly: string; readWrite: string } {
+    return {
+      readOnly: levelRoleName(stack.database.name, 'read-only'),
+      readWrite: levelRoleName(stack.database.name, 'read-write'),
+    };
+  }
+
   function grantees(): Set<string> {
-    return new Set([...Object.values(names), 'public']);
+    return new Set([...Object.values(names), ...Object.values(levelRoles()), 'public']);
   }
 });
 
