@@ -97,7 +97,7 @@ export class CredentialStatusReader {
     // then the refresh reports that level, and the plan shows the level change.
     const matched = new Map<string, PermissionLevelName>();
     const drifted = [...accesses].filter(
-      ([name, access]) => access.kind === 'level' && changesOf(plan, name).some(isPrivilegeChange),
+      ([name, access]) => access.kind === 'level' && changesOf(plan, name, access).some(isPrivilegeChange),
     );
     for (const level of PermissionLevel.NAMES) {
       const candidates = drifted.filter(
@@ -109,7 +109,8 @@ export class CredentialStatusReader {
         scope: new Set(candidates.map(([name]) => name)),
       });
       for (const [name] of candidates) {
-        if (!changesOf(alternative, name).some(isPrivilegeChange)) matched.set(name, level);
+        const access: Access = { kind: 'level', level };
+        if (!changesOf(alternative, name, access).some(isPrivilegeChange)) matched.set(name, level);
       }
     }
 
@@ -120,7 +121,9 @@ export class CredentialStatusReader {
         continue;
       }
       const level = matched.get(name);
-      const changes = changesOf(plan, name).filter((c) => !level || !isPrivilegeChange(c));
+      const changes = changesOf(plan, name, accesses.get(name)!).filter(
+        (c) => !level || !isPrivilegeChange(c),
+      );
       const rotation = rotations.get(name);
       statuses.set(name, {
         exists: true,
@@ -137,13 +140,26 @@ export class CredentialStatusReader {
   }
 }
 
-/** The plan's changes about one credential, including the default credential's admin option on it. */
-function changesOf(plan: Plan, name: string): Change[] {
+/**
+ * The plan's changes about one credential: its own, the default credential's admin
+ * option on it, and those of its level's level role, which hold its level's privileges.
+ */
+function changesOf(plan: Plan, name: string, access: Access): Change[] {
+  const level = access.kind === 'level' ? `level ${access.level}` : undefined;
   return plan.changes.filter(
-    (c) => c.subject === name || (c.subject === 'default' && c.target === `role ${name}`),
+    (c) =>
+      c.subject === name ||
+      (c.subject === 'default' && c.target === `role ${name}`) ||
+      (level !== undefined && c.subject === level && c.action !== 'create'),
   );
 }
 
+/** A change of what the credential may do: a privilege, or its membership in a level role. */
 function isPrivilegeChange(change: Change): boolean {
-  return change.action === 'grant' || change.action === 'revoke';
+  return (
+    change.action === 'grant' ||
+    change.action === 'revoke' ||
+    ((change.action === 'grant-membership' || change.action === 'revoke-membership') &&
+      change.target.startsWith('role pgcred:'))
+  );
 }

@@ -12,7 +12,9 @@ export function driftOf(change: Change, access: Access): string {
   const declared = access.kind === 'level' ? access.level : 'its grant blocks';
   const verb = access.kind === 'level' ? 'does' : 'do';
   // `gains P on T (N tables); P missing on 1 of 3: s.t` and `loses P on T (P held on 1 of 3: s.t)`.
-  const privilege = /^(gains|loses) (.+?) on (.+?)(?: \(([^)]*)\))?(?:; (.*))?$/.exec(change.description);
+  // A level role's change names the level role; the attribute speaks of the credential.
+  const description = change.description.replace(/ \(level role [^()]*\)/, '');
+  const privilege = /^(gains|loses) (.+?) on (.+?)(?: \(([^)]*)\))?(?:; (.*))?$/.exec(description);
   if (privilege && (change.action === 'grant' || change.action === 'revoke')) {
     const [, way, privileges, target, inParens, after] = privilege as unknown as (string | undefined)[];
     const some = /(?:^|; )[A-Z, ]+ (?:held|missing) on (\d+) of (\d+): ([^;]+)/.exec(
@@ -24,7 +26,7 @@ export function driftOf(change: Change, access: Access): string {
       ? `holds ${privileges} on ${where}, which ${declared} ${verb} not grant`
       : `lacks ${privileges} on ${where}, which ${declared} ${access.kind === 'level' ? 'grants' : 'give'}`;
   }
-  const membership = /^loses membership in (.+?) \((.+)\)$/.exec(change.description);
+  const membership = /^loses membership in (.+?) \((.+)\)$/.exec(description);
   if (membership) return `is a member of ${membership[1]} (${membership[2]})`;
   if (change.subject === 'default' && change.action === 'grant-membership') {
     return "the default credential has no admin option on it, which Heroku's default credential has on every credential";

@@ -277,10 +277,16 @@ export function diff(desired: DesiredDatabase, live: LiveState): Plan {
   // `effective` is what each credential can do, for the findings that speak of it.
   const accesses = new Map<string, ExpandedAccess>();
   const effective = new Map<string, ExpandedAccess>();
+  // A command's scoped plan converges the level roles of the levels its credentials
+  // are declared at (their level is the membership and the level role's privileges),
+  // and creates any that is missing; the others' drift is the whole-database plan's.
+  const scopedLevels = new Set(
+    desired.credentials
+      .filter((c) => scope?.has(c.name) && c.access.kind === 'level')
+      .map((c) => (c.access.kind === 'level' ? c.access.level : undefined)),
+  );
   for (const [level, name] of levelRoles) {
-    // A command's scoped plan converges a level role only when it creates it: the
-    // level role's drift is the whole-database plan's.
-    if (scope && roles.has(name)) continue;
+    if (scope && roles.has(name) && !scopedLevels.has(level)) continue;
     const access = expandAccess({ kind: 'level', level }, schemas);
     access.database.delete('CONNECT');
     accesses.set(name, access);

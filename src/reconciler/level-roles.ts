@@ -98,7 +98,8 @@ export function planLevelRoles(
     if (mark?.kind !== 'level role' || mark.database !== db) {
       b.errors.push(
         mark
-          ? `role ${name}, the ${level} level role this database needs, is already pgcred's ${mark.kind} of database "${mark.database}"`
+          ? `role ${name}, the ${level} level role this database needs, is already pgcred's ${mark.kind} of database "${mark.database}": ` +
+              'roles are cluster-wide, so give this database another name in the file'
           : `role ${name}, the ${level} level role this database needs, already exists and pgcred does not manage it: ` +
               'rename or drop it (pgcred never changes a role it does not manage)',
       );

@@ -77,8 +77,27 @@ export async function createTestDatabase(prefix = 'db'): Promise<TestDatabase> {
       await withClient(adminUrl(), async (c) => {
         await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
       });
+      await dropLevelRolesOf(name);
     },
   };
+}
+
+/**
+ * Drops the level roles pgcred made for a database that is gone: they are named after
+ * the database's name in the file (`pgcred:read-only:sunny`), which many test files
+ * share, so one left behind would be refused as another database's by the next file.
+ */
+export async function dropLevelRolesOf(database: string): Promise<void> {
+  await withClient(adminUrl(), async (c) => {
+    const { rows } = await c.query(
+      `SELECT rolname FROM pg_roles WHERE shobj_description(oid, 'pg_authid') = $1`,
+      [`managed by pgcred: level role of database "${database.replace(/"/g, '""')}"`],
+    );
+    for (const row of rows)
+      await c
+        .query(`DROP ROLE IF EXISTS "${String(row.rolname).replace(/"/g, '""')}"`)
+        .catch(() => undefined);
+  });
 }
 
 /** Drops roles made by a test; their privileges in dropped databases went with the databases. */

@@ -6,6 +6,7 @@ import { detach } from '../../src/attachments/attachments';
 import { MasterKey } from '../../src/control/crypto';
 import { ControlStore } from '../../src/control/store';
 import type { DatabaseSpec } from '../../src/model/config';
+import { levelRoleName } from '../../src/model/level-roles';
 import { derivedOwnerName } from '../../src/reconciler/diff';
 import {
   createTestDatabase,
@@ -207,7 +208,8 @@ describe('cdktf deploy with the pgcred provider, offline, against a real Postgre
   it(
     'shows a grant revoked and an attachment detached by hand in the next plan, and apply repairs both',
     async () => {
-      await db.sql(`REVOKE SELECT ON public.orders FROM "${names.analyst}"`);
+      // analyst reads through the read-only level role, which loses a table by hand.
+      await db.sql(`REVOKE SELECT ON public.orders FROM "${levelRoleName(db.name, 'read-only')}"`);
       const control = await ControlStore.open(db.url, MasterKey.parse(masterKey, 'the test key'));
       try {
         const config = { version: 1 as const, databases: [spec()], apps: [], attachments: [], control: {} };

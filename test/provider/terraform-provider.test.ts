@@ -6,6 +6,7 @@ import { attach } from '../../src/attachments/attachments';
 import { MasterKey } from '../../src/control/crypto';
 import { ControlStore } from '../../src/control/store';
 import type { DatabaseSpec } from '../../src/model/config';
+import { levelRoleName } from '../../src/model/level-roles';
 import { createCredential } from '../../src/reconciler/credentials';
 import { derivedOwnerName } from '../../src/reconciler/diff';
 import { createTestDatabase, dropRoles, type TestDatabase, tryAs, uniqueName } from '../harness/pg';
@@ -187,13 +188,13 @@ describe('the pgcred Terraform provider', () => {
     'shows grants changed by hand in the next plan, and apply repairs them',
     async () => {
       const owner = derivedOwnerName(DATABASE);
-      await db.sql(`REVOKE SELECT ON public.orders FROM "${analyst}"`);
+      // The read-only level role, which analyst reads through, loses a table by hand.
+      const readOnly = levelRoleName(DATABASE, 'read-only');
+      const readWrite = levelRoleName(DATABASE, 'read-write');
+      await db.sql(`REVOKE SELECT ON public.orders FROM "${readOnly}"`);
       // writer taken down to exactly read-only by hand, as credentials:permissions would
-      await db.sql(`REVOKE TEMPORARY ON DATABASE "${db.name}" FROM "${writer}";
-      REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON ALL TABLES IN SCHEMA public FROM "${writer}";
-      REVOKE USAGE ON ALL SEQUENCES IN SCHEMA public FROM "${writer}";
-      ALTER DEFAULT PRIVILEGES FOR ROLE "${owner}" REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON TABLES FROM "${writer}";
-      ALTER DEFAULT PRIVILEGES FOR ROLE "${owner}" REVOKE USAGE ON SEQUENCES FROM "${writer}"`);
+      await db.sql(`GRANT "${readOnly}" TO "${writer}" WITH INHERIT TRUE, SET FALSE GRANTED BY "${owner}";
+      REVOKE "${readWrite}" FROM "${writer}" GRANTED BY "${owner}"`);
       const url = await urls();
       expect(await tryAs(url.analyst!, 'SELECT count(*) FROM public.orders')).toMatchObject({ ok: false });
 

@@ -1,5 +1,5 @@
 import { configDir, pgcred, testKey } from '../harness/cli';
-import { adminUrl, dropRoles, tryAs, uniqueName, userUrl, withClient } from '../harness/pg';
+import { adminUrl, dropLevelRolesOf, dropRoles, tryAs, uniqueName, userUrl, withClient } from '../harness/pg';
 
 /**
  * The smaller of the two admin setups the README documents: no superuser, only
@@ -43,6 +43,7 @@ databases:
   });
   afterAll(async () => {
     await withClient(adminUrl(), (c) => c.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`));
+    await dropLevelRolesOf(database);
     await dropRoles([analyst, writer, legacy, owner]);
   });
 

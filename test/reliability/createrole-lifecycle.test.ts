@@ -1,6 +1,15 @@
 import { writeFileSync } from 'node:fs';
 import { configDir, pgcred, testKey } from '../harness/cli';
-import { adminUrl, dropRoles, testServer, tryAs, uniqueName, userUrl, withClient } from '../harness/pg';
+import {
+  adminUrl,
+  dropLevelRolesOf,
+  dropRoles,
+  testServer,
+  tryAs,
+  uniqueName,
+  userUrl,
+  withClient,
+} from '../harness/pg';
 
 /**
  * The whole life of a credential under the smaller admin setup (the database owner
@@ -49,6 +58,7 @@ databases:
   });
   afterAll(async () => {
     await withClient(adminUrl(), (c) => c.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`));
+    await dropLevelRolesOf(database);
     await dropRoles([`${analyst}-rotating`, analyst, owner]);
   });
 
