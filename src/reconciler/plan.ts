@@ -45,7 +45,8 @@ export type FindingKind =
   | 'definer-function'
   | 'public-kept'
   | 'row-security'
-  | 'default-privileges';
+  | 'default-privileges'
+  | 'level-role-upgrade';
 
 /**
  * drift: the live database moved away from the declaration in a way apply does not
