@@ -33,10 +33,17 @@ describe('cdktf synth, as the CLI runs it', () => {
       expect(result).toMatchObject({ status: 0 });
       const dir = join(out, 'stacks', 'sunny');
       const tf = parseTerraform(readFileSync(join(dir, 'cdk.tf.json'), 'utf8'));
-      expect(resourcesOf(tf, 'postgresql_role').map((role) => role.name)).toEqual([
+      // The three credentials, and the database's two level roles.
+      expect(
+        resourcesOf(tf, 'postgresql_role')
+          .map((role) => role.name)
+          .sort(),
+      ).toEqual([
         'analyst',
         'billing',
         'limited_user',
+        'pgcred:read-only:postgresql-sunny-1234',
+        'pgcred:read-write:postgresql-sunny-1234',
       ]);
       const { config } = loadManifest(join(dir, Manifest.FILE_NAME), {
         DATABASE_ADMIN_URL: 'postgres://h/d',
