@@ -207,7 +207,8 @@ export function planLevelMembership(
               ? `${rowLevel} → none: leaves level role ${roleName}; ${levelDelta(rowLevel, 'none')}`
               : `${rowLevel} → ${level}: leaves level role ${roleName}`,
           { head: `REVOKE ${quoteIdent(roleName)} FROM`, role: name, tail: revokeTail(v, g ?? grantor) },
-          { destructive: true },
+          // Leaving read-only for read-write takes nothing away: the new level holds it all.
+          { destructive: level === undefined || levelDelta(rowLevel, level).includes('loses') },
         );
       }
       continue;

@@ -107,7 +107,7 @@ export function liveState(
       comment: managedComment('default credential', 'app'),
       memberOf: [
         ...OWNER_MEMBERSHIPS.map((r) => ({ role: r, admin: false })),
-        ...(withLevels ? [RO, RW].map((r) => ({ role: r, admin: true })) : []),
+        ...(withLevels ? [RO, RW].map((r) => ({ role: r, admin: true, inherit: false, set: false })) : []),
       ],
     }),
   );
