@@ -1,4 +1,4 @@
-import { type TerraformMetaArguments, TerraformDataSource } from 'cdktf';
+import { TerraformDataSource, type TerraformMetaArguments } from 'cdktf';
 import type { Construct } from 'constructs';
 import { generatorMetadata, jsonOnly } from './provider';
 
