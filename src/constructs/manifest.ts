@@ -1,7 +1,13 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Aspects, type IAspect, type ISynthesisSession, TerraformStack, TerraformVariable } from 'cdktf';
-import { addCustomSynthesis } from 'cdktf/lib/synthesize/synthesizer';
+import {
+  Aspects,
+  type IAspect,
+  type IStackSynthesizer,
+  type ISynthesisSession,
+  TerraformStack,
+  TerraformVariable,
+} from 'cdktf';
 import { Construct, type IConstruct } from 'constructs';
 import type { Manifest as ManifestDocument } from '../config/manifest';
 import { manifestText } from '../config/manifest';
@@ -75,7 +81,15 @@ export class Manifest extends Construct {
     super(stack, id);
     this.stack = stack;
     Aspects.of(stack).add(new TerraformResources());
-    addCustomSynthesis(this, { onSynthesize: (session) => this.write(session) });
+    // The stack's synthesizer is public and replaceable: wrapping it writes the manifest
+    // beside cdk.tf.json once the stack has synthesized (and so validated) without errors.
+    const synthesizer: IStackSynthesizer = stack.synthesizer;
+    stack.synthesizer = {
+      synthesize: (session) => {
+        synthesizer.synthesize(session);
+        this.write(session);
+      },
+    };
     this.node.addValidation({ validate: () => this.problemsFor(this) });
   }
 

@@ -32,7 +32,7 @@ export interface PluginService {
 export async function servePlugin(service: PluginService, env: NodeJS.ProcessEnv): Promise<void> {
   const clientCert = env.PLUGIN_CLIENT_CERT;
   if (!clientCert) throw new Error('PLUGIN_CLIENT_CERT is not set: Terraform sends it with AutoMTLS');
-  const certificate = generatePluginCertificate();
+  const certificate = await generatePluginCertificate();
   const definition = loadSync(
     [
       projectFile('src', 'provider', 'proto', 'tfplugin6.proto'),

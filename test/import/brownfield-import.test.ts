@@ -5,6 +5,7 @@ import { type PostgresServer, startPostgres } from '../../src/embedded/server';
 import { buildShop, run, type Shop } from '../brownfield/shop-fixture';
 import { type CliResult, configDir, pgcred, testKey } from '../harness/cli';
 import { uniqueName } from '../harness/pg';
+import { readmeSample } from '../harness/readme';
 import { testBinDir } from '../harness/versions';
 import { privilegeMatrix } from './privilege-matrix';
 import { synthImportedStack } from './synth-typescript';
@@ -285,12 +286,6 @@ describe('pgcred import on a database pgcred did not build', () => {
     const url = server.url('sunny');
     const result = await cli(['import', '--url', url]);
     expect(outcome(result)).toMatchObject({ status: 0 });
-    const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
-    const section = readme.slice(readme.indexOf('## Importing a database'));
-    const block = (lang: string) => {
-      const start = section.indexOf(`\`\`\`${lang}\n`) + lang.length + 4;
-      return section.slice(start, section.indexOf('```\n', start));
-    };
     // Up to PostgreSQL 14 public belongs to the bootstrap superuser, and apply hands it to the default credential.
     const [{ version }] = await run(url, "SELECT current_setting('server_version_num')::int AS version");
     const printed =
@@ -300,9 +295,9 @@ describe('pgcred import on a database pgcred did not build', () => {
             '',
           )
         : result.stdout;
-    expect(printed).toBe(block('yaml'));
+    expect(printed).toBe(readmeSample('import-yaml').text);
     expect(`$ pgcred import --url "$DATABASE_ADMIN_URL" > pgcred.yaml\n${result.stderr}`).toBe(
-      block('console'),
+      readmeSample('import-console').text,
     );
 
     const sunnyDir = configDir(result.stdout);

@@ -91,7 +91,7 @@ describe('the provider process', () => {
   }, 30_000);
 
   it('hands Terraform its address and certificate, serves only Terraform, ignores SIGINT and shuts down on request', async () => {
-    const terraformCert = generatePluginCertificate();
+    const terraformCert = await generatePluginCertificate();
     const child = startProvider({
       TF_PLUGIN_MAGIC_COOKIE: COOKIE,
       PLUGIN_PROTOCOL_VERSIONS: '5,6',
@@ -120,7 +120,7 @@ describe('the provider process', () => {
       expect(Object.keys(schema.data_source_schemas as object)).toEqual(['pgcred_credential_url']);
 
       // Another client certificate is not Terraform's: the TLS handshake fails.
-      const stranger = clientFor(socket!, x509.toString(), generatePluginCertificate());
+      const stranger = clientFor(socket!, x509.toString(), await generatePluginCertificate());
       await expect(call(stranger.provider, 'GetProviderSchema', {})).rejects.toThrow();
 
       await call(controller, 'Shutdown', {});

@@ -1,7 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { diff } from '../../src/reconciler/diff';
-import { renderListing } from '../../src/reconciler/listing';
 import type { Change, ChangeAction, Finding, Plan } from '../../src/reconciler/plan';
 import { changeLine, planJson, renderMarkdown, renderText } from '../../src/reconciler/render';
 import { desired, liveState, managed } from './live-fixture';
@@ -48,7 +45,7 @@ function plan(over: Partial<Plan> = {}): Plan {
   };
 }
 
-/** The plan the README shows under "Plan, apply, drift". */
+/** A plan like the README's under "Plan, apply, drift" (test/cli/readme-samples.test.ts makes that one for real). */
 const README_PLAN = plan({
   database: 'postgresql-sunny-1234',
   changes: [
@@ -77,15 +74,6 @@ const README_PLAN = plan({
     ),
   ],
 });
-
-/** The fenced block of the README that starts with `first`, whole. */
-function readmeBlock(first: string): string {
-  const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
-  const start = readme.indexOf(`\`\`\`\n${first}`);
-  if (start < 0) throw new Error(`README has no block starting with ${first}`);
-  const body = start + 4;
-  return readme.slice(body, readme.indexOf('```', body));
-}
 
 describe('plan rendering', () => {
   const live = liveState({ extraRoles: [managed('analyst')], levelRoles: false });
@@ -258,26 +246,5 @@ _standing conditions that need a person once; drift exits 0 unless --strict_
     const json = planJson(plan({ changes: [reset] }));
     expect(json.summary.destructive).toBe(1);
     expect(json.changes[0]?.destructive).toBe(true);
-  });
-});
-
-describe('the README samples are what pgcred prints', () => {
-  it('the text plan under "Plan, apply, drift"', () => {
-    expect(readmeBlock('Plan for postgresql-sunny-1234')).toBe(renderText(README_PLAN));
-  });
-
-  it('the credentials listing, with a default credential whose password pgcred does not know', () => {
-    expect(readmeBlock('Credential ')).toBe(
-      renderListing([
-        { name: 'default', state: 'active', username: 'shop_owner', attachments: [], passwordKnown: false },
-        {
-          name: 'analyst',
-          state: 'active',
-          username: 'analyst',
-          attachments: [{ app: 'example-app', name: 'DATABASE' }],
-          passwordKnown: true,
-        },
-      ]),
-    );
   });
 });

@@ -20,6 +20,11 @@ export class PgcredAttachment extends PgcredResource<PgcredAttachmentConfig> {
     super(scope, id, PgcredAttachment.tfResourceType, config);
   }
 
+  /** `<app>/<name>` */
+  get id(): string {
+    return this.getStringAttribute('id');
+  }
+
   /** The attachment name: DATABASE, HEROKU_POSTGRESQL_<COLOR>, or `as`. */
   get name(): string {
     return this.getStringAttribute('name');

@@ -53,8 +53,14 @@ export class PgcredCredential extends PgcredResource<PgcredCredentialConfig> {
     return this.getStringAttribute('username');
   }
 
+  /** active, or rotating. */
   get state(): string {
     return this.getStringAttribute('state');
+  }
+
+  /** What the last refresh found changed outside Terraform; null when in sync. */
+  get drift(): string[] {
+    return this.getListAttribute('drift');
   }
 
   protected override synthesizeAttributes(): Record<string, unknown> {

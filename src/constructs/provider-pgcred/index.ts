@@ -1,4 +1,5 @@
 export * from './app';
 export * from './attachment';
 export * from './credential';
+export * from './credential-url';
 export * from './provider';

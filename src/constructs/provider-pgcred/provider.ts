@@ -6,7 +6,8 @@ import { projectFile } from '../../project';
 /**
  * The binding of pgcred's own Terraform provider (src/provider), written by hand in
  * the shape `cdktf get` generates, since `cdktf get` needs a registry. Its schema is
- * `terraform providers schema -json`; the attribute names below are Terraform's.
+ * src/provider/schema.ts; test/constructs/provider-bindings.test.ts holds every
+ * attribute here to it (name, type, required, computed, sensitive).
  * It synthesizes JSON (cdktf's default output), not HCL.
  */
 export const PGCRED_PROVIDER_SOURCE = 'pgcred/pgcred';
