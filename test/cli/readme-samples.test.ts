@@ -5,6 +5,7 @@ import { Client } from 'pg';
 import type { Io } from '../../src/cli/io';
 import { runCli } from '../../src/cli/main';
 import { type PostgresServer, startPostgres } from '../../src/embedded/server';
+import { levelRoleName } from '../../src/model/level-roles';
 import { testKey } from '../harness/cli';
 import {
   readmeSample,
@@ -44,6 +45,7 @@ const PRODUCED_HERE = [
   'stale-plan',
   'rotating',
   'public-notice',
+  'level-change',
 ];
 
 /** The samples other test files produce (their clusters hold what these need). */
@@ -253,7 +255,8 @@ attachments:
     await sql(
       'sunny',
       'GRANT INSERT ON public.notes TO analyst',
-      'REVOKE SELECT ON ALL TABLES IN SCHEMA billing FROM analyst',
+      // analyst reads through its level role: the level role loses a schema's tables.
+      `REVOKE SELECT ON ALL TABLES IN SCHEMA billing FROM "${levelRoleName(DATABASE, 'read-only')}"`,
       "ALTER ROLE analyst PASSWORD 'changed-by-hand'",
       'CREATE ROLE shop_app LOGIN',
       'GRANT CONNECT ON DATABASE sunny TO shop_app',
@@ -303,6 +306,23 @@ attachments:
       await expectConsole('rotating', [0]);
     } finally {
       await held.end();
+    }
+  });
+
+  it('a level change: two membership statements', async () => {
+    // shop_app, which the plan above found, is left out of this sample: its notice is shown there.
+    await sql('sunny', 'REVOKE CONNECT ON DATABASE sunny FROM shop_app');
+    writeFileSync(
+      join(dir, 'pgcred.yaml'),
+      FILE.replace('{ name: analyst, permission: read-only }', '{ name: analyst, permission: read-write }'),
+    );
+    try {
+      const plan = await pgcred(['plan']);
+      expectExit(plan, 0);
+      expectSample('level-change', plan.output);
+    } finally {
+      writeFileSync(join(dir, 'pgcred.yaml'), FILE);
+      await sql('sunny', 'GRANT CONNECT ON DATABASE sunny TO shop_app');
     }
   });
 
