@@ -59,15 +59,16 @@ ${lines.join('\n')}
     // Cut between two credentials: every credential heading shown has all its lines, the next is absent.
     const cut = lines.find((line) => line.startsWith('> ✂️'));
     expect(cut).toMatch(
-      /^> ✂️ \*\*Cut to fit a pull-request comment \(65,536 characters\)\*\* before c\d\d\\_\w+ of `sunny`: \d+ sections of it and the databases after it are not shown\. The full plan: the pgcred-plan artifact of this run$/,
+      /^> ✂️ \*\*Cut to fit a pull-request comment \(65,536 characters\)\*\* before (?:c\d\d\\_\w+|level read-only) of `sunny`: \d+ sections of it and the databases after it are not shown\. The full plan: the pgcred-plan artifact of this run$/,
     );
     const shown = lines.filter((l) => l.startsWith('#### ')).map((l) => l.slice(5).replace(/\\_/g, '_'));
     expect(shown[0]).toBe('default');
     shown.shift();
     expect(shown.length).toBeGreaterThan(0);
     expect(shown).toEqual(names.slice(0, shown.length));
-    const before = cut!.match(/before (c\d\d\\_\w+) of/)![1]!.replace(/\\_/g, '_');
-    expect(before).toBe(names[shown.length]);
+    // The level roles' sections come after the credentials'.
+    const before = cut!.match(/before (c\d\d\\_\w+|level read-only) of/)![1]!.replace(/\\_/g, '_');
+    expect(before).toBe(names[shown.length] ?? 'level read-only');
     const lastShown = whole.stdout.split('\n\n').find((section) => section.startsWith(`${shown.at(-1)}\n`))!;
     const lastLines = lastShown.split('\n').length - 1;
     const lastInComment = md.slice(md.indexOf(`#### ${shown.at(-1)!.replace(/_/g, '\\_')}`)).split('\n');

@@ -23,9 +23,15 @@ export function resourcesOf(tf: TerraformJson, type: string): ResourceBody[] {
     const { '//': _metadata, ...rest } = body;
     const role = rest.role as string | undefined;
     const reference = role === undefined ? null : /^\$\{postgresql_role\.(.+)\.name\}$/.exec(role);
+    const resolve = (ref: string) => {
+      const id = /^\$\{postgresql_role\.(.+)\.name\}$/.exec(ref)?.[1];
+      return id === undefined ? ref : (roles.get(id) ?? ref);
+    };
     return {
       ...rest,
       ...(reference ? { role: roles.get(reference[1]!) ?? role } : {}),
+      // A credential's level role, by name: construct ids differ between equal stacks.
+      ...(Array.isArray(rest.roles) ? { roles: (rest.roles as string[]).map(resolve) } : {}),
       address: `${type}.${name}`,
     } as ResourceBody;
   });

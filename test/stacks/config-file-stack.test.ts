@@ -31,10 +31,16 @@ describe('ConfigFileStack: a stack built from pgcred.yaml', () => {
     const fromYaml = parseTerraform(Testing.synth(yaml, true));
     const fromTypeScript = parseTerraform(Testing.synth(typescript, true));
     expect(resourceContents(fromYaml)).toEqual(resourceContents(fromTypeScript));
-    expect(resourcesOf(fromYaml, 'postgresql_role').map((r) => r.name)).toEqual([
+    expect(
+      resourcesOf(fromYaml, 'postgresql_role')
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual([
       'analyst',
       'billing',
       'limited_user',
+      'pgcred:read-only:postgresql-sunny-1234',
+      'pgcred:read-write:postgresql-sunny-1234',
     ]);
     expect(fromYaml.variable).toEqual(fromTypeScript.variable);
     expect(portableConfig(yaml)).toEqual(portableConfig(typescript));
@@ -96,10 +102,15 @@ attachments:
       schemas: { sunny: ['public', 'reporting'] },
     });
     const tf = parseTerraform(Testing.synth(stack, true));
-    expect(resourcesOf(tf, 'postgresql_role').map((r) => r.name)).toEqual(['analyst']);
+    // sunny's one credential and its two level roles; the follower and cloudy (executor pgcred) have none.
+    expect(
+      resourcesOf(tf, 'postgresql_role')
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual(['analyst', 'pgcred:read-only:sunny', 'pgcred:read-write:sunny']);
     expect(
       resourcesOf(tf, 'postgresql_grant')
-        .filter((g) => g.role === 'analyst' && g.object_type === 'schema')
+        .filter((g) => g.role === 'pgcred:read-only:sunny' && g.object_type === 'schema')
         .map((g) => g.schema),
     ).toEqual(['public', 'reporting']);
     expect(Object.keys(tf.variable ?? {}).filter((v) => v.endsWith('_password'))).toEqual(['sunny_password']);
