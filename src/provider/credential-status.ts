@@ -97,7 +97,7 @@ export class CredentialStatusReader {
     // then the refresh reports that level, and the plan shows the level change.
     const matched = new Map<string, PermissionLevelName>();
     const drifted = [...accesses].filter(
-      ([name, access]) => access.kind === 'level' && changesOf(plan, name, access).some(isPrivilegeChange),
+      ([name, access]) => access.kind === 'level' && ownChanges(plan, name).some(isPrivilegeChange),
     );
     for (const level of PermissionLevel.NAMES) {
       const candidates = drifted.filter(
@@ -109,8 +109,8 @@ export class CredentialStatusReader {
         scope: new Set(candidates.map(([name]) => name)),
       });
       for (const [name] of candidates) {
-        const access: Access = { kind: 'level', level };
-        if (!changesOf(alternative, name, access).some(isPrivilegeChange)) matched.set(name, level);
+        // Its own changes only: a level role's drift is every member's, whatever their level.
+        if (!ownChanges(alternative, name).some(isPrivilegeChange)) matched.set(name, level);
       }
     }
 
@@ -138,6 +138,11 @@ export class CredentialStatusReader {
     }
     return statuses;
   }
+}
+
+/** The changes to the credential's own role and grants, its membership in a level role included. */
+function ownChanges(plan: Plan, name: string): Change[] {
+  return plan.changes.filter((c) => c.subject === name);
 }
 
 /**
