@@ -45,7 +45,11 @@ function grantCall(grant: GrantSpec): string {
     case 'schema':
       if (grant.privileges.length === 1 && grant.privileges[0] === 'USAGE')
         return `Grant.usageOnSchemas(${o})`;
-      return `Grant.fromSpec({ privileges: ${p}, on: 'schema', objects: ${o} })`;
+      return `Grant.onSchemas(${o}, ${p})`;
+    case 'column':
+      return `Grant.onColumns(${o}, ${list(grant.columns ?? [])}, ${p})`;
+    case 'routine':
+      return `Grant.executeOn(${o})`;
   }
 }
 

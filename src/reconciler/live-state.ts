@@ -124,6 +124,50 @@ export interface LiveState {
   readonly definerFunctions: readonly DefinerFunction[];
   /** Absent in hand-written states: no table has row-level security. */
   readonly rowSecurity?: readonly RowSecurityTable[];
+  /** Absent in hand-written states: no column has privileges of its own. */
+  readonly columnPrivileges?: readonly ColumnPrivilege[];
+  /** The columns custom grants name that exist; absent in hand-written states: every one does. */
+  readonly declaredColumns?: readonly {
+    readonly schema: string;
+    readonly table: string;
+    readonly column: string;
+  }[];
+  /** Absent in hand-written states: EXECUTE is granted to no role. */
+  readonly routinePrivileges?: readonly RoutinePrivilege[];
+  /** The routines custom grants name, as the server resolved them; absent: none is declared. */
+  readonly declaredRoutines?: readonly DeclaredRoutine[];
+}
+
+/** A privilege on one column (GRANT SELECT (email) ON customers). */
+export interface ColumnPrivilege {
+  readonly schema: string;
+  readonly table: string;
+  readonly column: string;
+  /** null is PUBLIC */
+  readonly grantee: string | null;
+  readonly privilege: string;
+}
+
+/** A function or procedure as GRANT names it: `"public"."f"(amount integer)`. */
+export interface LiveRoutine {
+  readonly signature: string;
+  readonly kind: 'function' | 'procedure';
+  readonly schema: string;
+  readonly name: string;
+  /** As pg_get_function_identity_arguments prints them: `amount integer`. */
+  readonly arguments: string;
+}
+
+/** EXECUTE on a routine, granted to a role that does not own it. */
+export interface RoutinePrivilege extends LiveRoutine {
+  readonly grantee: string;
+}
+
+/** A routine that custom grants name (`schema\tname\targuments` as routineKey writes it), and what it is. */
+export interface DeclaredRoutine {
+  readonly key: string;
+  /** Absent: no such routine. */
+  readonly routine?: LiveRoutine;
 }
 
 /** How many exception names inspection ships per group. */
