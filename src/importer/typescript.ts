@@ -102,13 +102,15 @@ export function importTypeScript(imported: ImportedDatabase, options: { module?:
   for (const credential of imported.credentials) {
     for (const note of credential.notes) out.push(`    // ${note}`);
     const id = str(constructId(credential.name, ids));
+    const memberOf = credential.memberOf.length > 0 ? `, memberOf: ${list(credential.memberOf)}` : '';
     if (credential.access.kind === 'level') {
       out.push(
-        `    database.addCredential(${id}, { name: ${str(credential.name)}, permission: ${PERMISSION[credential.access.level]} });`,
+        `    database.addCredential(${id}, { name: ${str(credential.name)}, permission: ${PERMISSION[credential.access.level]}${memberOf} });`,
       );
     } else {
       out.push(`    database.addCredential(${id}, {`);
       out.push(`      name: ${str(credential.name)},`);
+      if (memberOf) out.push(`      memberOf: ${list(credential.memberOf)},`);
       out.push('      grants: [');
       for (const grant of credential.access.grants) out.push(`        ${grantCall(grant)},`);
       out.push('      ],');

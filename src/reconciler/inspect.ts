@@ -121,6 +121,7 @@ export async function inspect(client: ClientBase, options: InspectOptions = {}):
     schema: string;
     name: string;
     arguments: string;
+    types: string;
     routine_kind: 'function' | 'procedure';
   }) => ({
     signature: `${quoteIdent(row.schema)}.${quoteIdent(row.name)}(${row.arguments})`,
@@ -128,6 +129,7 @@ export async function inspect(client: ClientBase, options: InspectOptions = {}):
     schema: row.schema,
     name: row.name,
     arguments: row.arguments,
+    types: row.types,
   });
 
   const liveServer: LiveServer = {

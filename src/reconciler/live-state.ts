@@ -156,6 +156,8 @@ export interface LiveRoutine {
   readonly name: string;
   /** As pg_get_function_identity_arguments prints them: `amount integer`. */
   readonly arguments: string;
+  /** The argument types alone, as a grant writes them: `integer`. */
+  readonly types: string;
 }
 
 /** EXECUTE on a routine, granted to a role that does not own it. */

@@ -8,7 +8,8 @@
 WITH routine AS (
   SELECT p.oid, n.nspname AS schema, p.proname AS name, p.proowner, p.proacl, p.prosecdef,
          CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END AS kind,
-         pg_get_function_identity_arguments(p.oid) AS arguments
+         pg_get_function_identity_arguments(p.oid) AS arguments,
+         oidvectortypes(p.proargtypes) AS types
     FROM pg_proc p
     JOIN pg_namespace n ON n.oid = p.pronamespace
    WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
@@ -16,13 +17,13 @@ WITH routine AS (
      AND p.prokind IN ('f', 'p')
      AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = 'pg_proc'::regclass AND e.objid = p.oid AND e.deptype = 'e')
 )
-SELECT 'held' AS kind, r.schema, r.name, r.arguments, r.kind AS routine_kind,
+SELECT 'held' AS kind, r.schema, r.name, r.arguments, r.types, r.kind AS routine_kind,
        coalesce(g.rolname, 'unknown (OID=' || x.grantee || ')') AS grantee, NULL::text AS declared
   FROM routine r, aclexplode(r.proacl) x
   LEFT JOIN pg_roles g ON g.oid = x.grantee
  WHERE r.proacl IS NOT NULL AND x.privilege_type = 'EXECUTE' AND x.grantee <> 0 AND x.grantee <> r.proowner
 UNION ALL
-SELECT 'declared', r.schema, r.name, r.arguments, r.kind, NULL, d.declared
+SELECT 'declared', r.schema, r.name, r.arguments, r.types, r.kind, NULL, d.declared
   FROM unnest($1::text[]) AS d(declared)
   LEFT JOIN routine r ON r.oid = to_regprocedure(d.declared)
- ORDER BY 1, 2, 3, 4, 6;
+ ORDER BY 1, 2, 3, 4, 7;
