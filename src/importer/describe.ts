@@ -375,6 +375,8 @@ export function describeDatabase(
   for (const schema of live.schemas) for (const e of schema.acl) note(e.grantee);
   for (const group of live.relationPrivileges) note(group.grantee);
   for (const entry of live.defaultPrivileges) note(entry.grantee);
+  for (const p of live.columnPrivileges ?? []) note(p.grantee);
+  for (const p of live.routinePrivileges ?? []) note(p.grantee);
   for (const fn of live.definerFunctions) for (const g of fn.executors) note(g);
   for (const owned of live.foreignOwnership) note(owned.owner);
   for (const row of facts.roleObjects) note(row.role);
@@ -510,6 +512,8 @@ export function describeDatabase(
     ...state,
     declaredObjects: [...declaredObjects.values()],
     declaredRoutines: [...declaredRoutines.values()],
+    // Every column a grant here names is one inspection found.
+    declaredColumns: undefined,
   });
 
   for (let round = 0; round < 100; round++) {

@@ -110,6 +110,14 @@ export function reportUnmanaged(
     );
   }
   for (const entry of live.defaultPrivileges) note(entry.grantee, () => 'holds default privileges');
+  for (const p of live.columnPrivileges ?? [])
+    note(
+      p.grantee,
+      () =>
+        `holds ${p.privilege} on column ${displayQualified({ schema: p.schema, name: p.table })}.${displayIdent(p.column)}`,
+    );
+  for (const p of live.routinePrivileges ?? [])
+    note(p.grantee, () => `may execute ${p.kind} ${displayQualified(p)}(${p.arguments})`);
   for (const owned of live.foreignOwnership) {
     if (owned.schema !== desired.controlSchema)
       note(owned.owner, () => `owns ${owned.kind}s in schema ${displayIdent(owned.schema)}`);

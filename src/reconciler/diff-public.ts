@@ -197,8 +197,10 @@ export function creatorRoles(
   }
   for (const schema of live.schemas) {
     if (schema.name === desired.controlSchema) continue;
+    // A credential granted CREATE on a schema makes objects there too.
     for (const e of schema.acl)
-      if (e.grantee && e.privilege === 'CREATE' && unmanaged.has(e.grantee)) creators.add(e.grantee);
+      if (e.grantee && e.privilege === 'CREATE' && (unmanaged.has(e.grantee) || declared.has(e.grantee)))
+        creators.add(e.grantee);
   }
   const ignored = new Set(desired.ignoreRoles);
   const adminRoles = memberships(live, s.currentUser);
