@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { type PostgresServer, startPostgres } from '../../src/embedded/server';
 import { buildShop, run, type Shop } from '../brownfield/shop-fixture';
+import { addHandMadeRoles, buildReadmeSunny, README_ROLES } from '../fixtures/databases';
 import { type CliResult, configDir, pgcred, testKey } from '../harness/cli';
 import { uniqueName } from '../harness/pg';
 import { testBinDir } from '../harness/versions';
@@ -21,12 +22,12 @@ describe('pgcred import on a database pgcred did not build', () => {
   let dir: string;
   let env: NodeJS.ProcessEnv;
   const prefix = uniqueName('im');
-  const analyst = `${prefix}_analyst`;
-  const limited = `${prefix}_limited`;
-  const writer = `${prefix}_writer`;
-  const auditor = `${prefix}_auditor`;
-  const caller = `${prefix}_caller`;
-  const nobody = `${prefix}_nobody`;
+  let analyst: string;
+  let limited: string;
+  let writer: string;
+  let auditor: string;
+  let caller: string;
+  let nobody: string;
 
   const cli = (args: string[]): Promise<CliResult> => pgcred(args, { cwd: dir, env });
   const outcome = (r: CliResult) => ({ status: r.status, output: `${r.stdout}${r.stderr}`.slice(0, 8000) });
@@ -38,39 +39,11 @@ describe('pgcred import on a database pgcred did not build', () => {
   beforeAll(async () => {
     server = await startPostgres({ binDir: testBinDir() });
     shop = await buildShop(server, prefix, 'shop');
-    const { owner, app } = shop.roles;
-    // Roles made by hand the way a team would: one that is exactly read-only (as the
-    // levels define it, the app's own tables and future objects included), one with a
-    // few grants, one read-write with everything but a level's TEMPORARY, one with a
-    // column grant, one allowed to call an ordinary function, one that can only connect.
-    await run(
+    ({ analyst, limited, writer, auditor, caller, nobody } = await addHandMadeRoles(
       server.url(),
-      `CREATE ROLE "${analyst}" LOGIN PASSWORD 'analyst-legacy';
-       CREATE ROLE "${limited}" LOGIN PASSWORD 'limited-legacy';
-       CREATE ROLE "${writer}" LOGIN PASSWORD 'writer-legacy';
-       CREATE ROLE "${auditor}" LOGIN PASSWORD 'auditor-legacy';
-       CREATE ROLE "${caller}" LOGIN PASSWORD 'caller-legacy';
-       CREATE ROLE "${nobody}" LOGIN PASSWORD 'nobody-legacy';`,
-    );
-    await shop.sql(
-      `GRANT CONNECT ON DATABASE shop TO "${analyst}", "${nobody}";
-       GRANT USAGE ON SCHEMA public, inventory, archive TO "${analyst}";
-       GRANT SELECT ON ALL TABLES IN SCHEMA public, inventory, archive TO "${analyst}";
-       GRANT SELECT ON ALL SEQUENCES IN SCHEMA public, inventory, archive TO "${analyst}";
-       ALTER DEFAULT PRIVILEGES FOR ROLE "${owner}", "${app}" GRANT SELECT ON TABLES TO "${analyst}";
-       ALTER DEFAULT PRIVILEGES FOR ROLE "${owner}", "${app}" GRANT SELECT ON SEQUENCES TO "${analyst}";
-       ALTER DEFAULT PRIVILEGES FOR ROLE "${owner}", "${app}" GRANT USAGE ON SCHEMAS TO "${analyst}";
-       GRANT SELECT ON public.products, public.order_totals TO "${limited}";
-       GRANT USAGE ON SCHEMA inventory TO "${limited}";
-       GRANT SELECT, UPDATE ON inventory.stock TO "${limited}";
-       GRANT USAGE ON SCHEMA inventory, archive TO "${writer}";
-       GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON ALL TABLES IN SCHEMA inventory, archive TO "${writer}";
-       GRANT SELECT (email) ON public.customers TO "${auditor}";
-       CREATE FUNCTION public.order_count() RETURNS bigint LANGUAGE sql AS 'SELECT count(*) FROM public.orders';
-       ALTER FUNCTION public.order_count() OWNER TO "${owner}";
-       REVOKE EXECUTE ON FUNCTION public.order_count() FROM PUBLIC;
-       GRANT EXECUTE ON FUNCTION public.order_count() TO "${caller}";`,
-    );
+      shop,
+      prefix,
+    ));
     const control = 'pgcred_control';
     await run(server.url(), `CREATE DATABASE ${control}`);
     dir = configDir('version: 1\ndatabases: []\n');
@@ -259,45 +232,7 @@ describe('pgcred import on a database pgcred did not build', () => {
 
   it('the README example is what import prints', async () => {
     // Names as the README shows them: this cluster is the suite's own.
-    await run(
-      server.url(),
-      `CREATE ROLE shop_owner LOGIN PASSWORD 'owner-legacy';
-       CREATE ROLE analyst LOGIN PASSWORD 'analyst-legacy';
-       CREATE ROLE limited_user LOGIN PASSWORD 'limited-legacy';
-       CREATE ROLE shop_app LOGIN PASSWORD 'app-legacy';
-       CREATE ROLE support LOGIN PASSWORD 'support-legacy';
-       CREATE ROLE staff NOLOGIN;
-       CREATE ROLE etl LOGIN PASSWORD 'etl-legacy' IN ROLE staff;`,
-    );
-    await run(server.url(), 'CREATE DATABASE sunny OWNER shop_owner');
-    await run(
-      server.url('sunny'),
-      `SET ROLE shop_owner;
-       CREATE TABLE public.users (id serial PRIMARY KEY, email text);
-       CREATE SCHEMA billing;
-       CREATE TABLE billing.invoices (id serial PRIMARY KEY, cents int);
-       GRANT SELECT ON public.users TO limited_user;
-       GRANT USAGE ON SCHEMA billing TO staff;
-       GRANT SELECT ON billing.invoices TO staff;
-       -- support sees who a user is, not more, and refunds through one function.
-       GRANT SELECT (id, email) ON public.users TO support;
-       CREATE FUNCTION billing.refund(invoice int) RETURNS void LANGUAGE sql
-         AS 'UPDATE billing.invoices SET cents = 0 WHERE id = invoice';
-       REVOKE EXECUTE ON FUNCTION billing.refund(int) FROM PUBLIC;
-       GRANT USAGE ON SCHEMA billing TO support;
-       GRANT EXECUTE ON FUNCTION billing.refund(int) TO support;
-       RESET ROLE;
-       GRANT CREATE ON SCHEMA public TO shop_app;
-       -- analyst was made read-only by hand, the way pgcred's level is.
-       GRANT CONNECT ON DATABASE sunny TO analyst;
-       GRANT USAGE ON SCHEMA public, billing TO analyst;
-       GRANT SELECT ON ALL TABLES IN SCHEMA public, billing TO analyst;
-       GRANT SELECT ON ALL SEQUENCES IN SCHEMA public, billing TO analyst;
-       ALTER DEFAULT PRIVILEGES FOR ROLE shop_owner, shop_app GRANT SELECT ON TABLES TO analyst;
-       ALTER DEFAULT PRIVILEGES FOR ROLE shop_owner, shop_app GRANT SELECT ON SEQUENCES TO analyst;
-       ALTER DEFAULT PRIVILEGES FOR ROLE shop_owner, shop_app GRANT USAGE ON SCHEMAS TO analyst;`,
-    );
-    const url = server.url('sunny');
+    const url = await buildReadmeSunny(server);
     const result = await cli(['import', '--url', url]);
     expect(outcome(result)).toMatchObject({ status: 0 });
     const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
@@ -322,12 +257,11 @@ describe('pgcred import on a database pgcred did not build', () => {
 
     const sunnyDir = configDir(result.stdout);
     const sunnyEnv = { ...env, DATABASE_ADMIN_URL: url };
-    const roles = ['shop_owner', 'analyst', 'limited_user', 'shop_app', 'staff', 'etl', 'support'];
-    const was = await privilegeMatrix(url, roles);
+    const was = await privilegeMatrix(url, README_ROLES);
     expect(outcome(await pgcred(['apply', '--yes'], { cwd: sunnyDir, env: sunnyEnv }))).toMatchObject({
       status: 0,
     });
-    expect(await privilegeMatrix(url, roles)).toEqual(was);
+    expect(await privilegeMatrix(url, README_ROLES)).toEqual(was);
     expect(outcome(await pgcred(['drift'], { cwd: sunnyDir, env: sunnyEnv }))).toMatchObject({ status: 0 });
   });
 });
