@@ -124,20 +124,6 @@ describe('pgcred import round trip on every fixture the suites build', () => {
   it('custom grants of every kind pgcred applies: schema CREATE, columns, routines, a group role', async () => {
     const f = await buildGrantKinds('rtkinds');
     cleanups.push(() => f.p.cleanup());
-    // What apply made is what the grants say.
-    const held = await privilegeMatrix(f.p.db.url, [f.support, f.member]);
-    expect(held).toEqual(
-      expect.arrayContaining([
-        `${f.support} schema scratch CREATE`,
-        `${f.support} column public.users.email SELECT`,
-        `${f.support} column public.users.email UPDATE`,
-        `${f.support} column public.users.id SELECT`,
-        `${f.support} routine billing.refund(integer) EXECUTE`,
-        `${f.support} routine billing.close_month() EXECUTE`,
-        `${f.member} relation billing.invoices SELECT`,
-      ]),
-    );
-    expect(held).not.toContain(`${f.support} column public.users.card SELECT`);
     const db = await roundTrip(projectTarget(f.p, 'kinds', [f.support, f.member, f.staff]));
     expect(db.credentials).toEqual(
       expect.arrayContaining([{ name: f.member, permission: 'none', memberOf: [f.staff] }]),
