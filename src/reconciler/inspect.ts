@@ -115,8 +115,9 @@ export async function inspect(client: ClientBase, options: InspectOptions = {}):
         ).rows
       : [];
   const routines = options.declaredRoutines ?? [];
-  const routineRows = (await client.query(catalogSql('routine_privileges'), [routines.map(quoteRoutine)]))
-    .rows;
+  const routineRows = (
+    await client.query(catalogSql('routine_privileges'), [await resolvable(client, routines.map(quoteRoutine))])
+  ).rows;
   const liveRoutine = (row: {
     schema: string;
     name: string;
@@ -200,4 +201,30 @@ export async function inspect(client: ClientBase, options: InspectOptions = {}):
       return { key: routineKey(r), ...(row?.name ? { routine: liveRoutine(row) } : {}) };
     }),
   };
+}
+
+/**
+ * The declared routines the server can look up. Before PostgreSQL 16 to_regprocedure
+ * raises an error for an argument type that does not exist, which would abort the
+ * snapshot: each is tried under a savepoint then, only when the whole list fails, and
+ * one that fails is left out (so it is reported as missing).
+ */
+async function resolvable(client: ClientBase, signatures: readonly string[]): Promise<string[]> {
+  if (signatures.length === 0) return [];
+  const tryLookup = async (list: readonly string[]) => {
+    await client.query('SAVEPOINT pgcred_routines');
+    try {
+      await client.query('SELECT to_regprocedure(d) FROM unnest($1::text[]) AS d', [list]);
+      await client.query('RELEASE SAVEPOINT pgcred_routines');
+      return true;
+    } catch {
+      await client.query('ROLLBACK TO SAVEPOINT pgcred_routines');
+      await client.query('RELEASE SAVEPOINT pgcred_routines');
+      return false;
+    }
+  };
+  if (await tryLookup(signatures)) return [...signatures];
+  const ok: string[] = [];
+  for (const signature of signatures) if (await tryLookup([signature])) ok.push(signature);
+  return ok;
 }

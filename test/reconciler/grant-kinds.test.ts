@@ -54,7 +54,7 @@ databases:
           - { privileges: [USAGE, CREATE], on: schema, objects: [scratch] }
           - { privileges: [SELECT], on: column, objects: [public.users], columns: [id, email, nope] }
           - { privileges: [UPDATE], on: column, objects: [public.users], columns: [email] }
-          - { privileges: [EXECUTE], on: routine, objects: ["billing.refund(int)", "billing.close_month()", "billing.nosuch(text)"] }
+          - { privileges: [EXECUTE], on: routine, objects: ["billing.refund(int)", "billing.close_month()", "billing.nosuch(text)", "billing.refund(nosuchtype)"] }
       - { name: ${f.member}, permission: none, memberOf: [${f.staff}] }
 `);
     const plan = await f.p.ok('plan', '--format', 'json');
@@ -64,6 +64,8 @@ databases:
       expect.arrayContaining([
         `column nope of public.users, named by the grants of ${f.support}, does not exist`,
         `routine billing.nosuch(text), named by the grants of ${f.support}, does not exist`,
+        // A type that does not exist: before 16 the server's lookup raises, and the rest is still read.
+        `routine billing.refund(nosuchtype), named by the grants of ${f.support}, does not exist`,
       ]),
     );
     await f.p.ok('apply', '--yes');
