@@ -116,7 +116,9 @@ export async function inspect(client: ClientBase, options: InspectOptions = {}):
       : [];
   const routines = options.declaredRoutines ?? [];
   const routineRows = (
-    await client.query(catalogSql('routine_privileges'), [await resolvable(client, routines.map(quoteRoutine))])
+    await client.query(catalogSql('routine_privileges'), [
+      await resolvable(client, routines.map(quoteRoutine)),
+    ])
   ).rows;
   const liveRoutine = (row: {
     schema: string;
