@@ -36,6 +36,8 @@ const SUITES = {
       'test/reconciler/createrole-admin',
       'test/reconciler/drift',
       'test/reconciler/refusals',
+      // Before 16 the server raises looking up a routine whose argument type does not exist.
+      'test/reconciler/grant-kinds',
       'test/attachments/',
       'test/reliability/security',
       'test/reliability/followers-forks',

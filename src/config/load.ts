@@ -174,11 +174,13 @@ interface RawGrant {
   privileges: string[];
   on: GrantOn;
   objects?: string[];
+  columns?: string[];
 }
 interface RawCredential {
   name: string;
   permission?: PermissionLevelName;
   grants?: RawGrant[];
+  memberOf?: string[];
   rotation?: { every?: string; grace?: string };
 }
 interface RawDatabase {
@@ -255,7 +257,12 @@ export function normalizeCredential(raw: RawCredential): CredentialSpec {
   if (raw.grants) {
     access = {
       kind: 'grants',
-      grants: raw.grants.map((g) => ({ privileges: g.privileges, on: g.on, objects: g.objects ?? [] })),
+      grants: raw.grants.map((g) => ({
+        privileges: g.privileges,
+        on: g.on,
+        objects: g.objects ?? [],
+        ...(g.columns ? { columns: g.columns } : {}),
+      })),
     };
   } else {
     access = { kind: 'level', level: raw.permission ?? 'none' };
@@ -263,6 +270,7 @@ export function normalizeCredential(raw: RawCredential): CredentialSpec {
   return {
     name: raw.name,
     access,
+    ...(raw.memberOf && raw.memberOf.length > 0 ? { memberOf: raw.memberOf } : {}),
     rotation: raw.rotation
       ? {
           everyMs: raw.rotation.every ? parseDuration(raw.rotation.every) : undefined,

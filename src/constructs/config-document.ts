@@ -55,9 +55,11 @@ function credentialDocument(credential: CredentialSpec): Record<string, unknown>
               privileges: [...g.privileges],
               on: g.on,
               objects: g.objects.length > 0 ? [...g.objects] : undefined,
+              columns: g.columns ? [...g.columns] : undefined,
             }),
           )
         : undefined,
+    memberOf: credential.memberOf && credential.memberOf.length > 0 ? [...credential.memberOf] : undefined,
     rotation: credential.rotation
       ? compact({
           every:

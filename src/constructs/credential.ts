@@ -1,5 +1,6 @@
 import { DefaultPrivileges } from '@cdktf/provider-postgresql/lib/default-privileges';
 import { Grant as PostgresqlGrant } from '@cdktf/provider-postgresql/lib/grant';
+import { GrantRole } from '@cdktf/provider-postgresql/lib/grant-role';
 import { Role } from '@cdktf/provider-postgresql/lib/role';
 import { Construct } from 'constructs';
 import type { Access, CredentialSpec } from '../model/config';
@@ -36,6 +37,12 @@ export interface CredentialOptions {
    */
   readonly grants?: readonly Grant[];
   /**
+   * Group roles pgcred does not manage that the credential is a member of and reads
+   * through (`GRANT staff TO credential`), besides its level or grants.
+   * @default - none: a credential belongs to no role
+   */
+  readonly memberOf?: readonly string[];
+  /**
    * When pgcred rotates its password.
    * @default - on request only (`pgcred credentials:rotate`), with a 30-minute grace
    */
@@ -69,6 +76,7 @@ export class Credential extends Construct implements ICredential {
   readonly database: Database;
   readonly rotation?: Rotation;
   readonly rotationTrigger?: string;
+  readonly memberOf: readonly string[];
 
   private readonly permission?: Permission;
   private pgcredCredential?: PgcredCredential;
@@ -87,6 +95,7 @@ export class Credential extends Construct implements ICredential {
     this.permission = props.permission;
     this.rotation = props.rotation;
     this.rotationTrigger = props.rotationTrigger;
+    this.memberOf = [...(props.memberOf ?? [])];
     this.grantList.push(...(props.grants ?? []));
     props.database._registerCredential(this);
     this.node.addValidation({
@@ -134,7 +143,12 @@ export class Credential extends Construct implements ICredential {
 
   /** The credential in the model's terms. */
   spec(): CredentialSpec {
-    return { name: this.credentialName, access: this.access, rotation: this.rotation?.policy };
+    return {
+      name: this.credentialName,
+      access: this.access,
+      ...(this.memberOf.length > 0 ? { memberOf: this.memberOf } : {}),
+      rotation: this.rotation?.policy,
+    };
   }
 
   /**
@@ -173,8 +187,12 @@ export class Credential extends Construct implements ICredential {
         objectType: grant.objectType,
         schema: grant.schema,
         objects: grant.objects.length > 0 ? [...grant.objects] : undefined,
+        columns: grant.columns ? [...grant.columns] : undefined,
         privileges: [...grant.privileges],
       });
+    }
+    for (const group of this.memberOf) {
+      new GrantRole(this, `Member-${group}`, { provider, role: role.name, grantRole: group });
     }
     for (const defaults of privileges.defaults) {
       new DefaultPrivileges(this, defaults.id, {
@@ -229,6 +247,18 @@ export class Credential extends Construct implements ICredential {
     }
     if (this.database.hasTerraformResources && !this.database.targetsPgcred) {
       problems.push(...(this.terraformPrivileges()?.conflicts ?? []));
+    }
+    if (this.database.targetsPgcred) {
+      // pgcred_credential's grant block has no columns, and the resource no memberships yet.
+      const access = this.access;
+      if (access.kind === 'grants' && access.grants.some((g) => g.on === 'column'))
+        problems.push(
+          'column grants need the postgresql provider or executor pgcred, not the pgcred Terraform provider',
+        );
+      if (this.memberOf.length > 0)
+        problems.push(
+          'memberOf needs the postgresql provider or executor pgcred, not the pgcred Terraform provider',
+        );
     }
     return problems;
   }

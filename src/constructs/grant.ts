@@ -1,5 +1,8 @@
 import type { GrantSpec } from '../model/config';
-import type { SequencePrivilege, TablePrivilege } from '../model/permission-level';
+import type { SchemaPrivilege, SequencePrivilege, TablePrivilege } from '../model/permission-level';
+
+/** What a column grant may name: `GRANT SELECT (email) ON TABLE customers`. */
+export type ColumnGrantPrivilege = 'SELECT' | 'INSERT' | 'UPDATE' | 'REFERENCES';
 
 /** Privileges a table grant may name; `ALL` is every one PostgreSQL 14 knows. */
 export type TableGrantPrivilege = TablePrivilege | 'ALL';
@@ -36,6 +39,30 @@ export class Grant {
     return new Grant({ on: 'schema', objects: [...schemas], privileges: ['USAGE'] });
   }
 
+  /** `GRANT ... ON SCHEMA s`: USAGE looks objects up, CREATE makes new ones there (which the credential then owns). */
+  static onSchemas(schemas: readonly string[], privileges: readonly SchemaPrivilege[]): Grant {
+    return new Grant({ on: 'schema', objects: [...schemas], privileges: [...privileges] });
+  }
+
+  /** `GRANT SELECT (c1, c2) ON TABLE t`: privileges on some columns of each table (implies USAGE on its schema). */
+  static onColumns(
+    tables: readonly string[],
+    columns: readonly string[],
+    privileges: readonly ColumnGrantPrivilege[],
+  ): Grant {
+    return new Grant({
+      on: 'column',
+      objects: [...tables],
+      columns: [...columns],
+      privileges: [...privileges],
+    });
+  }
+
+  /** `GRANT EXECUTE ON FUNCTION public.f(integer)`: functions and procedures, `schema.name(argument types)`. */
+  static executeOn(routines: readonly string[]): Grant {
+    return new Grant({ on: 'routine', objects: [...routines], privileges: ['EXECUTE'] });
+  }
+
   /** `GRANT ... ON DATABASE`: CONNECT (every credential has it) and TEMPORARY. */
   static onDatabase(privileges: readonly ('CONNECT' | 'TEMPORARY')[]): Grant {
     return new Grant({ on: 'database', objects: [], privileges: [...privileges] });
@@ -65,7 +92,12 @@ export class Grant {
 
   /** Escape hatch: a grant in the model's (and pgcred.yaml's) shape. */
   static fromSpec(spec: GrantSpec): Grant {
-    return new Grant({ on: spec.on, objects: [...spec.objects], privileges: [...spec.privileges] });
+    return new Grant({
+      on: spec.on,
+      objects: [...spec.objects],
+      privileges: [...spec.privileges],
+      ...(spec.columns ? { columns: [...spec.columns] } : {}),
+    });
   }
 
   private constructor(
@@ -77,7 +109,8 @@ export class Grant {
   toString(): string {
     const on = this.spec.on.replace('-', ' ');
     const objects = this.spec.objects.length > 0 ? ` ${this.spec.objects.join(', ')}` : '';
-    return `${this.spec.privileges.join(', ')} on ${on}${objects}`;
+    const columns = this.spec.columns ? ` (${this.spec.columns.join(', ')})` : '';
+    return `${this.spec.privileges.join(', ')} on ${on}${objects}${columns}`;
   }
 }
 

@@ -1,7 +1,7 @@
 import type { Access } from '../model/config';
 import { displayQualified } from '../model/identifiers';
 import { comparePrivileges } from '../model/permission-level';
-import { expandAccess, splitDefaultKey, splitRelationKey } from '../reconciler/desired';
+import { expandAccess, splitColumnKey, splitDefaultKey, splitRelationKey } from '../reconciler/desired';
 
 /**
  * A credential's access as the resources of @cdktf/provider-postgresql describe it.
@@ -11,10 +11,12 @@ import { expandAccess, splitDefaultKey, splitRelationKey } from '../reconciler/d
 export interface TerraformGrant {
   /** Construct id under the credential: stable when the privileges change, so Terraform updates in place. */
   readonly id: string;
-  readonly objectType: 'database' | 'schema' | 'table' | 'sequence';
+  readonly objectType: 'database' | 'schema' | 'table' | 'sequence' | 'column' | 'routine';
   readonly schema?: string;
-  /** Empty: every object of the type in the schema (`ALL TABLES IN SCHEMA`). */
+  /** Empty: every object of the type in the schema (`ALL TABLES IN SCHEMA`). Column: the one table. */
   readonly objects: readonly string[];
+  /** Column: the columns of the table. */
+  readonly columns?: readonly string[];
   readonly privileges: readonly string[];
 }
 
@@ -109,6 +111,43 @@ export function terraformPrivileges(access: Access, schemas: readonly string[]):
       schema,
       objects: [name],
       privileges: sortPrivileges(privileges),
+    });
+  }
+
+  // postgresql_grant takes one table per column grant, and one privilege set for all its columns.
+  const columnSets = new Map<
+    string,
+    { schema: string; table: string; privileges: string[]; columns: string[] }
+  >();
+  for (const [key, privileges] of [...expanded.columns].sort(([a], [b]) => a.localeCompare(b))) {
+    const { schema, table, column } = splitColumnKey(key);
+    const sorted = sortPrivileges(privileges);
+    const setKey = `${schema}\t${table}\t${sorted.join(',')}`;
+    const entry = columnSets.get(setKey) ?? { schema, table, privileges: sorted, columns: [] };
+    entry.columns.push(column);
+    columnSets.set(setKey, entry);
+  }
+  for (const entry of columnSets.values()) {
+    grants.push({
+      id: `Columns-${displayQualified({ schema: entry.schema, name: entry.table })}-${entry.privileges.join('-')}`,
+      objectType: 'column',
+      schema: entry.schema,
+      objects: [entry.table],
+      columns: entry.columns,
+      privileges: entry.privileges,
+    });
+  }
+  // ROUTINE covers functions and procedures, which synth cannot tell apart.
+  const routines = new Map<string, string[]>();
+  for (const r of expanded.routines)
+    routines.set(r.schema, [...(routines.get(r.schema) ?? []), `${r.name}(${r.arguments})`]);
+  for (const [schema, objects] of routines) {
+    grants.push({
+      id: `Routines-${schema}`,
+      objectType: 'routine',
+      schema,
+      objects,
+      privileges: ['EXECUTE'],
     });
   }
 

@@ -1,14 +1,27 @@
 import { CONTROL_SCHEMA } from '../control/store';
 import type { Access, GrantOn, GrantSpec } from '../model/config';
-import { displayIdent, displayQualified, parseQualifiedName } from '../model/identifiers';
-import { credentialNameProblem } from '../model/names';
+import {
+  displayIdent,
+  displayQualified,
+  parseQualifiedName,
+  parseRoutineSignature,
+} from '../model/identifiers';
+import { credentialNameProblem, reservedRoleProblem } from '../model/names';
 import { comparePrivileges, PermissionLevel } from '../model/permission-level';
-import { expandAccess } from '../reconciler/desired';
+import { expandAccess, routineKey } from '../reconciler/desired';
 import { type DesiredCredential, type DesiredDatabase, derivedOwnerName, diff } from '../reconciler/diff';
 import { creatorRoles, memberships } from '../reconciler/diff-public';
 import { OWNER_MEMBERSHIPS } from '../reconciler/diff-roles';
 import { hasLevelRole, levelRoleName } from '../reconciler/level-roles';
-import type { AclEntry, DeclaredObject, LiveRole, LiveState, RelationClass } from '../reconciler/live-state';
+import type {
+  AclEntry,
+  DeclaredObject,
+  DeclaredRoutine,
+  LiveRole,
+  LiveRoutine,
+  LiveState,
+  RelationClass,
+} from '../reconciler/live-state';
 import { managedComment, parseManagedComment } from '../reconciler/markers';
 import type { Change, Plan } from '../reconciler/plan';
 import { PlanBuilder } from '../reconciler/plan-builder';
@@ -27,7 +40,7 @@ export interface RoleObjects {
 /** A row of owner_gains.sql: a privilege a role holds that the default credential lacks. */
 export interface OwnerGain {
   readonly role: string;
-  readonly kind: 'schema' | 'table' | 'sequence';
+  readonly kind: 'schema' | 'table' | 'sequence' | 'column' | 'routine';
   readonly object: string;
   readonly privilege: string;
 }
@@ -49,6 +62,8 @@ export interface ImportOptions {
 export interface ImportedCredential {
   readonly name: string;
   readonly access: Access;
+  /** Group roles it is a member of, which the declaration keeps. */
+  readonly memberOf: readonly string[];
   /** Changes of form apply makes for it, in words. */
   readonly notes: readonly string[];
 }
@@ -128,7 +143,12 @@ export function grantsOf(
   live: LiveState,
   role: string,
   owner: string,
-): { grants: GrantSpec[]; objects: DeclaredObject[]; problems: string[] } {
+): {
+  grants: GrantSpec[];
+  objects: DeclaredObject[];
+  routines: Map<string, LiveRoutine>;
+  problems: string[];
+} {
   const s = live.server;
   const problems: string[] = [];
   const grants: GrantSpec[] = [];
@@ -143,9 +163,8 @@ export function grantsOf(
   for (const schema of live.schemas) {
     if (schema.name === CONTROL_SCHEMA) continue;
     const held = direct(schema.acl, role);
-    if (held.has('CREATE'))
-      problems.push(`holds CREATE on schema ${displayIdent(schema.name)} (no grant kind creates objects)`);
-    if (held.has('USAGE')) addTo(schemaUsage, displayIdent(schema.name), 'USAGE');
+    for (const privilege of ['USAGE', 'CREATE'])
+      if (held.has(privilege)) addTo(schemaUsage, displayIdent(schema.name), privilege);
   }
 
   // Default privileges for what the default credential creates, per object type and schema.
@@ -186,17 +205,50 @@ export function grantsOf(
       );
     }
   }
-  // Grants on a schema's relations imply USAGE on it: said once, by them.
-  for (const cls of ['tables', 'sequences'] as const) {
-    for (const schema of whole[cls].keys()) schemaUsage.delete(schema);
-    for (const object of single[cls].keys())
-      schemaUsage.delete(displayIdent(parseQualifiedName(object).schema));
+  // Column privileges, one grant per table and privilege set.
+  const columnGrants: GrantSpec[] = [];
+  const byTable = new Map<string, Map<string, Set<string>>>();
+  for (const p of live.columnPrivileges ?? []) {
+    if (p.grantee !== role || p.schema === CONTROL_SCHEMA) continue;
+    const table = displayQualified({ schema: p.schema, name: p.table });
+    if (!byTable.has(table)) objects.push({ schema: p.schema, name: p.table, class: 'tables' });
+    const columns = byTable.get(table) ?? new Map<string, Set<string>>();
+    addTo(columns, p.column, p.privilege);
+    byTable.set(table, columns);
+  }
+  for (const [table, columns] of [...byTable].sort(([a], [b]) => a.localeCompare(b))) {
+    for (const g of groupGrants('column', columns))
+      columnGrants.push({ privileges: g.privileges, on: 'column', objects: [table], columns: g.objects });
+  }
+  // EXECUTE on routines, written with their argument types, as GRANT takes them.
+  const routines: string[] = [];
+  const routineOf = new Map<string, LiveRoutine>();
+  for (const p of live.routinePrivileges ?? []) {
+    if (p.grantee !== role || p.schema === CONTROL_SCHEMA) continue;
+    const text = `${displayQualified(p)}(${p.types})`;
+    routines.push(text);
+    routineOf.set(text, p);
+  }
+  // Grants on a schema's relations, columns and routines imply USAGE on it: said once, by them.
+  const implied = new Set<string>([
+    ...(['tables', 'sequences'] as const).flatMap((cls) => [
+      ...whole[cls].keys(),
+      ...[...single[cls].keys()].map((object) => displayIdent(parseQualifiedName(object).schema)),
+    ]),
+    ...[...byTable.keys()].map((table) => displayIdent(parseQualifiedName(table).schema)),
+    ...[...routineOf.values()].map((r) => displayIdent(r.schema)),
+  ]);
+  for (const schema of implied) {
+    schemaUsage.get(schema)?.delete('USAGE');
+    if (schemaUsage.get(schema)?.size === 0) schemaUsage.delete(schema);
   }
   grants.push(...groupGrants('schema', schemaUsage));
   grants.push(...groupGrants('all-tables', whole.tables));
   grants.push(...groupGrants('table', single.tables));
+  grants.push(...columnGrants);
   grants.push(...groupGrants('all-sequences', whole.sequences));
   grants.push(...groupGrants('sequence', single.sequences));
+  if (routines.length > 0) grants.push({ privileges: ['EXECUTE'], on: 'routine', objects: routines.sort() });
 
   const defaultOn: Record<string, GrantOn> = {
     tables: 'default-tables',
@@ -214,19 +266,43 @@ export function grantsOf(
     );
     grants.push(...groupGrants(defaultOn[objtype]!, inSchemas));
   }
-  return { grants, objects, problems };
+  return { grants, objects, routines: routineOf, problems };
 }
 
 /** Why a role cannot be a credential before any grant is looked at: what declaring it would change. */
+/**
+ * The group roles a role is a member of that memberOf can declare: NOLOGIN roles
+ * pgcred does not manage, without admin option. The rest are why it cannot be a credential.
+ */
+function groupsOf(live: LiveState, role: LiveRole, owner: string): { groups: string[]; problems: string[] } {
+  const groups: string[] = [];
+  const problems: string[] = [];
+  for (const m of [...role.memberOf].sort((a, b) => a.role.localeCompare(b.role))) {
+    const group = live.roles.get(m.role);
+    const why = !group
+      ? 'which is not a role here'
+      : m.admin
+        ? 'with admin option, which a credential never holds'
+        : group.login
+          ? 'a login role: a credential belongs only to group roles'
+          : group.superuser
+            ? 'a superuser'
+            : parseManagedComment(group.comment) || m.role === owner
+              ? 'a role pgcred manages'
+              : m.role.startsWith('pg_')
+                ? undefined
+                : reservedRoleProblem(m.role);
+    if (why)
+      problems.push(
+        `member of ${m.role}, ${why}: apply would revoke the membership and what it reads through it`,
+      );
+    else groups.push(m.role);
+  }
+  return { groups, problems };
+}
+
 function roleProblems(role: LiveRole, facts: ImportFacts): string[] {
   const problems: string[] = [];
-  if (role.memberOf.length > 0) {
-    const groups = role.memberOf.map((m) => m.role).sort();
-    problems.push(
-      `member of ${groups.join(', ')}: a credential belongs to no role, so apply would revoke ` +
-        `${groups.length === 1 ? 'the membership and what it reads through it' : 'the memberships and what it reads through them'}`,
-    );
-  }
   const attributes = (
     [
       ['createdb', 'CREATEDB'],
@@ -262,7 +338,8 @@ function describeChanges(changes: readonly Change[]): string {
 interface Candidate {
   readonly name: string;
   readonly options: readonly Access[];
-  readonly grants: { grants: GrantSpec[]; objects: DeclaredObject[] };
+  readonly grants: { grants: GrantSpec[]; objects: DeclaredObject[]; routines: Map<string, LiveRoutine> };
+  readonly memberOf: readonly string[];
 }
 
 /**
@@ -301,6 +378,8 @@ export function describeDatabase(
   for (const schema of live.schemas) for (const e of schema.acl) note(e.grantee);
   for (const group of live.relationPrivileges) note(group.grantee);
   for (const entry of live.defaultPrivileges) note(entry.grantee);
+  for (const p of live.columnPrivileges ?? []) note(p.grantee);
+  for (const p of live.routinePrivileges ?? []) note(p.grantee);
   for (const fn of live.definerFunctions) for (const g of fn.executors) note(g);
   for (const owned of live.foreignOwnership) note(owned.owner);
   for (const row of facts.roleObjects) note(row.role);
@@ -358,8 +437,10 @@ export function describeDatabase(
       continue;
     }
     const nameProblem = credentialNameProblem(name);
+    const membership = groupsOf(live, role, owner);
     const problems = [
       ...(nameProblem ? [`its name ${nameProblem.replace(/^"[^"]*" /, '')}`] : []),
+      ...membership.problems,
       ...roleProblems(role, facts),
     ];
     const built = grantsOf(live, name, owner);
@@ -383,6 +464,7 @@ export function describeDatabase(
       name,
       options: [...levels, { kind: 'grants', grants: built.grants }],
       grants: built,
+      memberOf: membership.groups,
     });
   }
   if (only) {
@@ -398,9 +480,14 @@ export function describeDatabase(
   // changes whose future objects the levels cover.
   const chosen = new Map<string, Access>();
   const declaredObjects = new Map<string, DeclaredObject>();
+  const declaredRoutines = new Map<string, DeclaredRoutine>();
   for (const c of candidates) {
     chosen.set(c.name, c.options[0]!);
     for (const o of c.grants.objects) declaredObjects.set(`${o.schema}\t${o.name}`, o);
+    for (const [text, routine] of c.grants.routines) {
+      const key = routineKey(parseRoutineSignature(text));
+      declaredRoutines.set(key, { key, routine });
+    }
   }
   const byName = new Map(candidates.map((c) => [c.name, c]));
   const lastFailure = new Map<string, string>();
@@ -409,7 +496,9 @@ export function describeDatabase(
     executor: 'pgcred',
     levelForm: 'direct',
     owner,
-    credentials: [...declared].map(([name, access]): DesiredCredential => ({ name, access })),
+    credentials: [...declared].map(
+      ([name, access]): DesiredCredential => ({ name, access, memberOf: byName.get(name)?.memberOf ?? [] }),
+    ),
     ignoreRoles: [],
     publicPolicy: 'keep',
     controlSchema: CONTROL_SCHEMA,
@@ -426,6 +515,9 @@ export function describeDatabase(
   const withObjects = (state: LiveState): LiveState => ({
     ...state,
     declaredObjects: [...declaredObjects.values()],
+    declaredRoutines: [...declaredRoutines.values()],
+    // Every column a grant here names is one inspection found.
+    declaredColumns: undefined,
   });
 
   for (let round = 0; round < 100; round++) {
@@ -513,6 +605,7 @@ export function describeDatabase(
     .map(([name, access]) => ({
       name,
       access,
+      memberOf: byName.get(name)?.memberOf ?? [],
       notes: [
         ...(form.get(name) ?? []).map(
           (f) =>

@@ -45,7 +45,11 @@ function grantCall(grant: GrantSpec): string {
     case 'schema':
       if (grant.privileges.length === 1 && grant.privileges[0] === 'USAGE')
         return `Grant.usageOnSchemas(${o})`;
-      return `Grant.fromSpec({ privileges: ${p}, on: 'schema', objects: ${o} })`;
+      return `Grant.onSchemas(${o}, ${p})`;
+    case 'column':
+      return `Grant.onColumns(${o}, ${list(grant.columns ?? [])}, ${p})`;
+    case 'routine':
+      return `Grant.executeOn(${o})`;
   }
 }
 
@@ -98,13 +102,15 @@ export function importTypeScript(imported: ImportedDatabase, options: { module?:
   for (const credential of imported.credentials) {
     for (const note of credential.notes) out.push(`    // ${note}`);
     const id = str(constructId(credential.name, ids));
+    const memberOf = credential.memberOf.length > 0 ? `, memberOf: ${list(credential.memberOf)}` : '';
     if (credential.access.kind === 'level') {
       out.push(
-        `    database.addCredential(${id}, { name: ${str(credential.name)}, permission: ${PERMISSION[credential.access.level]} });`,
+        `    database.addCredential(${id}, { name: ${str(credential.name)}, permission: ${PERMISSION[credential.access.level]}${memberOf} });`,
       );
     } else {
       out.push(`    database.addCredential(${id}, {`);
       out.push(`      name: ${str(credential.name)},`);
+      if (memberOf) out.push(`      memberOf: ${list(credential.memberOf)},`);
       out.push('      grants: [');
       for (const grant of credential.access.grants) out.push(`        ${grantCall(grant)},`);
       out.push('      ],');

@@ -10,6 +10,7 @@ function grantDocument(grant: GrantSpec): Record<string, unknown> {
     privileges: [...grant.privileges],
     on: grant.on,
     ...(grant.objects.length > 0 ? { objects: [...grant.objects] } : {}),
+    ...(grant.columns ? { columns: [...grant.columns] } : {}),
   };
 }
 
@@ -38,11 +39,12 @@ export function importYaml(imported: ImportedDatabase): string {
     url: `\${${imported.urlVariable}}`,
     ...(imported.owner ? { owner: imported.owner } : {}),
     public: 'keep',
-    credentials: imported.credentials.map((c) =>
-      c.access.kind === 'level'
+    credentials: imported.credentials.map((c) => ({
+      ...(c.access.kind === 'level'
         ? { name: c.name, permission: c.access.level }
-        : { name: c.name, grants: c.access.grants.map(grantDocument) },
-    ),
+        : { name: c.name, grants: c.access.grants.map(grantDocument) }),
+      ...(c.memberOf.length > 0 ? { memberOf: [...c.memberOf] } : {}),
+    })),
     ...(imported.ignored.length > 0 ? { ignoreRoles: imported.ignored.map((r) => r.name) } : {}),
   };
   const doc = new Document({ version: 1, databases: [database] });
@@ -58,7 +60,9 @@ export function importYaml(imported: ImportedDatabase): string {
   credentials.items.forEach((node, i) => {
     const imported_ = imported.credentials[i]!;
     const item = node as YAMLMap;
-    if (imported_.access.kind === 'level') item.flow = true;
+    if (imported_.access.kind === 'level' && imported_.memberOf.length === 0) item.flow = true;
+    const memberOf = item.get('memberOf');
+    if (isSeq(memberOf)) (memberOf as YAMLSeq).flow = true;
     const grants = item.get('grants');
     if (isSeq(grants)) {
       if (grants.items.length === 0) grants.flow = true;

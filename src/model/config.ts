@@ -56,6 +56,11 @@ export interface CredentialSpec {
   readonly name: string;
   /** A level, or custom grants; a credential with neither can log in and read nothing. */
   readonly access: Access;
+  /**
+   * Group roles it is a member of, and reads through: roles pgcred does not manage
+   * (NOLOGIN, under ignoreRoles or not), granted with `GRANT group TO credential`.
+   */
+  readonly memberOf?: readonly string[];
   readonly rotation?: RotationPolicy;
 }
 
@@ -68,6 +73,8 @@ export type GrantOn =
   | 'schema'
   | 'table'
   | 'sequence'
+  | 'column'
+  | 'routine'
   | 'all-tables'
   | 'all-sequences'
   | 'default-tables'
@@ -79,6 +86,8 @@ export const GRANT_ON: readonly GrantOn[] = [
   'schema',
   'table',
   'sequence',
+  'column',
+  'routine',
   'all-tables',
   'all-sequences',
   'default-tables',
@@ -91,9 +100,12 @@ export interface GrantSpec {
   readonly on: GrantOn;
   /**
    * schema names for schema, all-* and default-* (default-* without objects: every schema);
-   * `schema.name` for table and sequence (unqualified means public). Absent for database.
+   * `schema.name` for table, sequence and column (unqualified means public);
+   * `schema.name(argument types)` for routine (functions and procedures). Absent for database.
    */
   readonly objects: readonly string[];
+  /** For column: the columns of each table in objects the privileges are on. */
+  readonly columns?: readonly string[];
 }
 
 export interface RotationPolicy {

@@ -83,3 +83,45 @@ export function displayIdent(name: string): string {
 export function quoteLiteral(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;
 }
+
+/** A function or procedure as grants name it: `schema.name(argument types)`. */
+export interface RoutineSignature extends QualifiedName {
+  /** The argument types as written, without the parentheses: `integer, text`. */
+  readonly arguments: string;
+}
+
+/**
+ * Parses `schema.name(integer, text)`: the name as parseQualifiedName reads it
+ * (unqualified means public), then the argument types in parentheses, which the
+ * server resolves (types are not pgcred's to normalize: `int` is `integer`).
+ */
+export function parseRoutineSignature(text: string): RoutineSignature {
+  // The name ends at the first '(' outside double quotes.
+  let quoted = false;
+  let open = -1;
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === '"') quoted = !quoted;
+    else if (text[i] === '(' && !quoted) {
+      open = i;
+      break;
+    }
+  }
+  if (open === -1 || !text.endsWith(')'))
+    throw new Error(
+      `${JSON.stringify(text)} is not a routine: write schema.name(argument types), e.g. public.f()`,
+    );
+  const args = text.slice(open + 1, -1).trim();
+  if (/[;()]/.test(args.replace(/"[^"]*"/g, '')))
+    throw new Error(`${JSON.stringify(text)}: the argument list holds only type names`);
+  return { ...parseQualifiedName(text.slice(0, open).trim()), arguments: args };
+}
+
+/** A routine signature as SQL reads it, the name quoted: `"public"."f"(integer)`. */
+export function quoteRoutine(r: RoutineSignature): string {
+  return `${quoteQualified(r)}(${r.arguments})`;
+}
+
+/** A routine signature as a reviewer reads it. */
+export function displayRoutine(r: RoutineSignature): string {
+  return `${displayQualified(r)}(${r.arguments})`;
+}

@@ -39,6 +39,7 @@ export const PRIVILEGE_ORDER: readonly string[] = [
   'USAGE',
   'CREATE',
   ...TABLE_PRIVILEGES,
+  'EXECUTE',
 ];
 
 export function comparePrivileges(a: string, b: string): number {
@@ -47,6 +48,8 @@ export function comparePrivileges(a: string, b: string): number {
 
 export const SEQUENCE_PRIVILEGES: readonly SequencePrivilege[] = ['USAGE', 'SELECT', 'UPDATE'];
 export const SCHEMA_PRIVILEGES: readonly SchemaPrivilege[] = ['USAGE', 'CREATE'];
+/** What GRANT ... (column) ON TABLE takes. */
+export const COLUMN_PRIVILEGES: readonly TablePrivilege[] = ['SELECT', 'INSERT', 'UPDATE', 'REFERENCES'];
 export const DATABASE_PRIVILEGES: readonly DatabasePrivilege[] = ['CONNECT', 'TEMPORARY', 'CREATE'];
 
 export class PermissionLevel {

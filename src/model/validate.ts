@@ -1,14 +1,21 @@
 import { type Config, DEFAULT_CREDENTIAL, type GrantOn, type GrantSpec } from './config';
-import { parseQualifiedName, parseSchemaName } from './identifiers';
+import { parseQualifiedName, parseRoutineSignature, parseSchemaName } from './identifiers';
 import { credentialNameProblem, reservedRoleProblem, showName } from './names';
-import { SCHEMA_PRIVILEGES, SEQUENCE_PRIVILEGES, TABLE_PRIVILEGES } from './permission-level';
+import {
+  COLUMN_PRIVILEGES,
+  SCHEMA_PRIVILEGES,
+  SEQUENCE_PRIVILEGES,
+  TABLE_PRIVILEGES,
+} from './permission-level';
 import { ESSENTIAL_TIER_MESSAGE, FOLLOWER_MESSAGE, planLimits } from './plans';
 import type { Problem } from './problem';
 
 const ALLOWED_PRIVILEGES: Record<GrantOn, readonly string[]> = {
   database: ['CONNECT', 'TEMPORARY'],
-  schema: SCHEMA_PRIVILEGES.filter((p) => p !== 'CREATE'),
+  schema: SCHEMA_PRIVILEGES,
   table: [...TABLE_PRIVILEGES, 'ALL'],
+  column: COLUMN_PRIVILEGES,
+  routine: ['EXECUTE'],
   'all-tables': [...TABLE_PRIVILEGES, 'ALL'],
   'default-tables': [...TABLE_PRIVILEGES, 'ALL'],
   sequence: [...SEQUENCE_PRIVILEGES, 'ALL'],
@@ -83,6 +90,13 @@ export function validateConfig(config: Config): Problem[] {
             add(`${cat}.grants[${g}]${problem.path}`, problem.message);
         });
       }
+      const groups = new Set<string>();
+      (credential.memberOf ?? []).forEach((group, m) => {
+        const problem = memberOfProblem(group, credential.name, db.owner, credentialsOf(config, db.name));
+        if (problem) add(`${cat}.memberOf[${m}]`, problem);
+        else if (groups.has(group)) add(`${cat}.memberOf[${m}]`, `${showName(group)} is named twice`);
+        groups.add(group);
+      });
       if (
         credential.rotation?.everyMs !== undefined &&
         credential.rotation.everyMs < credential.rotation.graceMs
@@ -149,6 +163,21 @@ export function credentialsOf(config: Config, database: string): string[] {
   return db.credentials.map((credential) => credential.name);
 }
 
+/** A group role a credential may belong to: one pgcred does not manage. */
+function memberOfProblem(
+  group: string,
+  credential: string,
+  owner: string | undefined,
+  credentials: readonly string[],
+): string | undefined {
+  if (group === credential) return 'a credential cannot be a member of itself';
+  if (group === owner || group === DEFAULT_CREDENTIAL)
+    return 'the default credential is no group role: membership in it would give its privileges away';
+  if (credentials.includes(group))
+    return `${showName(group)} is a credential: credentials share nothing through one another`;
+  return reservedRoleProblem(group) && !group.startsWith('pg_') ? reservedRoleProblem(group) : undefined;
+}
+
 function grantProblems(grant: GrantSpec): Problem[] {
   const problems: Problem[] = [];
   const allowed = ALLOWED_PRIVILEGES[grant.on];
@@ -170,14 +199,22 @@ function grantProblems(grant: GrantSpec): Problem[] {
     problems.push({
       path: '.objects',
       message:
-        grant.on === 'table' || grant.on === 'sequence'
-          ? 'name at least one schema.name'
-          : 'name at least one schema',
+        grant.on === 'routine'
+          ? 'name at least one schema.name(argument types)'
+          : grant.on === 'table' || grant.on === 'sequence' || grant.on === 'column'
+            ? 'name at least one schema.name'
+            : 'name at least one schema',
     });
   }
+  if (grant.on === 'column' && (grant.columns ?? []).length === 0)
+    problems.push({ path: '.columns', message: 'name at least one column of the tables' });
+  if (grant.on !== 'column' && grant.columns !== undefined)
+    problems.push({ path: '.columns', message: 'only a grant on column names columns' });
   grant.objects.forEach((object, o) => {
     try {
-      if (grant.on === 'table' || grant.on === 'sequence') parseQualifiedName(object);
+      if (grant.on === 'table' || grant.on === 'sequence' || grant.on === 'column')
+        parseQualifiedName(object);
+      else if (grant.on === 'routine') parseRoutineSignature(object);
       else parseSchemaName(object);
     } catch (error) {
       problems.push({ path: `.objects[${o}]`, message: (error as Error).message });

@@ -91,7 +91,7 @@ function declaredCredentials(
 ): DesiredCredential[] {
   return credentialSource(ctx.config, spec)
     .credentials.filter((c) => c.name !== except)
-    .map((c) => ({ name: c.name, access: c.access }));
+    .map((c) => ({ name: c.name, access: c.access, ...(c.memberOf ? { memberOf: c.memberOf } : {}) }));
 }
 
 /** What can be refused about a new credential before connecting anywhere. */

@@ -1,5 +1,10 @@
 import type { Access, GrantSpec } from '../model/config';
-import { parseQualifiedName, parseSchemaName } from '../model/identifiers';
+import {
+  parseQualifiedName,
+  parseRoutineSignature,
+  parseSchemaName,
+  type RoutineSignature,
+} from '../model/identifiers';
 import { PermissionLevel, SEQUENCE_PRIVILEGES, TABLE_PRIVILEGES } from '../model/permission-level';
 import type { DefaultObjectType, RelationClass } from './live-state';
 
@@ -17,6 +22,24 @@ export interface ExpandedAccess {
   readonly defaults: Map<string, Set<string>>;
   /** Tables and sequences named one by one. */
   readonly objects: { schema: string; name: string; class: RelationClass }[];
+  /** `${schema}\t${table}\t${column}` -> privileges granted on the column. */
+  readonly columns: Map<string, Set<string>>;
+  /** Functions and procedures it may execute, as declared (the server resolves them). */
+  readonly routines: RoutineSignature[];
+}
+
+export function columnKey(schema: string, table: string, column: string): string {
+  return `${schema}\t${table}\t${column}`;
+}
+
+export function splitColumnKey(key: string): { schema: string; table: string; column: string } {
+  const [schema, table, column] = key.split('\t') as [string, string, string];
+  return { schema, table, column };
+}
+
+/** How a declared routine is looked up: the signature with its name quoted. */
+export function routineKey(r: RoutineSignature): string {
+  return `${r.schema}\t${r.name}\t${r.arguments}`;
 }
 
 export function relationKey(cls: RelationClass, schema: string, privilege: string): string {
@@ -48,7 +71,15 @@ function expandAll(privileges: readonly string[], cls: 'tables' | 'sequences'): 
 }
 
 export function emptyAccess(): ExpandedAccess {
-  return { database: new Set(), schemas: new Map(), relations: new Map(), defaults: new Map(), objects: [] };
+  return {
+    database: new Set(),
+    schemas: new Map(),
+    relations: new Map(),
+    defaults: new Map(),
+    objects: [],
+    columns: new Map(),
+    routines: [],
+  };
 }
 
 function add<K>(map: Map<K, Set<string>>, key: K, values: Iterable<string>): void {
@@ -137,6 +168,23 @@ function expandGrant(out: ExpandedAccess, grant: GrantSpec): void {
       }
       return;
     }
+    case 'column':
+      for (const object of grant.objects) {
+        const { schema, name } = parseQualifiedName(object);
+        add(out.schemas, schema, ['USAGE']);
+        out.objects.push({ schema, name, class: 'tables' });
+        for (const column of grant.columns ?? [])
+          add(out.columns, columnKey(schema, name, column), grant.privileges);
+      }
+      return;
+    case 'routine':
+      for (const object of grant.objects) {
+        const routine = parseRoutineSignature(object);
+        // Calling a function needs USAGE on its schema, as reading a table does.
+        add(out.schemas, routine.schema, ['USAGE']);
+        if (!out.routines.some((r) => routineKey(r) === routineKey(routine))) out.routines.push(routine);
+      }
+      return;
     case 'default-tables':
     case 'default-sequences':
     case 'default-schemas': {
@@ -158,10 +206,45 @@ export function declaredObjectsOf(accesses: readonly Access[]): { schema: string
   for (const access of accesses) {
     if (access.kind !== 'grants') continue;
     for (const grant of access.grants) {
-      if (grant.on !== 'table' && grant.on !== 'sequence') continue;
+      if (grant.on !== 'table' && grant.on !== 'sequence' && grant.on !== 'column') continue;
       for (const object of grant.objects) {
         const q = parseQualifiedName(object);
         seen.set(`${q.schema}\t${q.name}`, q);
+      }
+    }
+  }
+  return [...seen.values()];
+}
+
+/** The functions and procedures that custom grants name, for inspection to resolve. */
+export function declaredRoutinesOf(accesses: readonly Access[]): RoutineSignature[] {
+  const seen = new Map<string, RoutineSignature>();
+  for (const access of accesses) {
+    if (access.kind !== 'grants') continue;
+    for (const grant of access.grants) {
+      if (grant.on !== 'routine') continue;
+      for (const object of grant.objects) {
+        const r = parseRoutineSignature(object);
+        seen.set(routineKey(r), r);
+      }
+    }
+  }
+  return [...seen.values()];
+}
+
+/** The columns that custom grants name, for inspection to look up. */
+export function declaredColumnsOf(
+  accesses: readonly Access[],
+): { schema: string; table: string; column: string }[] {
+  const seen = new Map<string, { schema: string; table: string; column: string }>();
+  for (const access of accesses) {
+    if (access.kind !== 'grants') continue;
+    for (const grant of access.grants) {
+      if (grant.on !== 'column') continue;
+      for (const object of grant.objects) {
+        const { schema, name } = parseQualifiedName(object);
+        for (const column of grant.columns ?? [])
+          seen.set(columnKey(schema, name, column), { schema, table: name, column });
       }
     }
   }

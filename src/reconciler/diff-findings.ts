@@ -1,5 +1,5 @@
-import { displayIdent, displayQualified } from '../model/identifiers';
-import type { ExpandedAccess } from './desired';
+import { displayIdent, displayQualified, displayRoutine } from '../model/identifiers';
+import { columnKey, type ExpandedAccess, routineKey, splitColumnKey } from './desired';
 import type { DesiredDatabase } from './diff';
 import { CLASS_NOUN, listNames } from './diff-privileges';
 import type { LiveState } from './live-state';
@@ -52,6 +52,33 @@ export function reportMissingObjects(
         });
       }
     }
+    const columns = live.declaredColumns
+      ? new Set(live.declaredColumns.map((c) => columnKey(c.schema, c.table, c.column)))
+      : undefined;
+    for (const key of access.columns.keys()) {
+      const { schema, table, column } = splitColumnKey(key);
+      // A missing table is reported above, once.
+      if (!columns || columns.has(key) || found.get(`${schema}\t${table}`) !== 'tables') continue;
+      b.finding({
+        kind: 'missing-object',
+        severity: 'notice',
+        subject: credential.name,
+        description: `column ${displayIdent(column)} of ${displayQualified({ schema, name: table })}, named by the grants of ${credential.name}, does not exist`,
+        remedy: 'add the column, or correct the grant',
+      });
+    }
+    const routines = new Map((live.declaredRoutines ?? []).map((d) => [d.key, d.routine]));
+    for (const routine of access.routines) {
+      const key = routineKey(routine);
+      if (!routines.has(key) || routines.get(key) || !liveSchemas.has(routine.schema)) continue;
+      b.finding({
+        kind: 'missing-object',
+        severity: 'notice',
+        subject: credential.name,
+        description: `routine ${displayRoutine(routine)}, named by the grants of ${credential.name}, does not exist`,
+        remedy: 'create it, or correct the grant (argument types as CREATE FUNCTION wrote them)',
+      });
+    }
   }
 }
 
@@ -83,6 +110,14 @@ export function reportUnmanaged(
     );
   }
   for (const entry of live.defaultPrivileges) note(entry.grantee, () => 'holds default privileges');
+  for (const p of live.columnPrivileges ?? [])
+    note(
+      p.grantee,
+      () =>
+        `holds ${p.privilege} on column ${displayQualified({ schema: p.schema, name: p.table })}.${displayIdent(p.column)}`,
+    );
+  for (const p of live.routinePrivileges ?? [])
+    note(p.grantee, () => `may execute ${p.kind} ${displayQualified(p)}(${p.arguments})`);
   for (const owned of live.foreignOwnership) {
     if (owned.schema !== desired.controlSchema)
       note(owned.owner, () => `owns ${owned.kind}s in schema ${displayIdent(owned.schema)}`);

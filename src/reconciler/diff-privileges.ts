@@ -1,9 +1,19 @@
 import { displayIdent, displayQualified, quoteIdent, quoteQualified } from '../model/identifiers';
 import { comparePrivileges } from '../model/permission-level';
-import { defaultKey, type ExpandedAccess, relationKey, splitDefaultKey, splitRelationKey } from './desired';
+import {
+  columnKey,
+  defaultKey,
+  type ExpandedAccess,
+  relationKey,
+  routineKey,
+  splitColumnKey,
+  splitDefaultKey,
+  splitRelationKey,
+} from './desired';
 import type {
   AclEntry,
   DefaultObjectType,
+  LiveRoutine,
   LiveState,
   RelationClass,
   RelationPrivilegeGroup,
@@ -304,8 +314,10 @@ export function planDefinerFunctions(
     const target = `SECURITY DEFINER ${fn.kind} ${displayIdent(fn.schema)}.${displayIdent(fn.name)}(${fn.arguments})`;
     const signature = `${quoteIdent(fn.schema)}.${quoteIdent(fn.name)}(${fn.arguments})`;
     const executors = new Set(fn.executors.map((grantee) => grantee ?? PUBLIC));
-    for (const grantee of accesses.keys()) {
+    for (const [grantee, access] of accesses) {
       if (!executors.has(grantee)) continue;
+      // Declared by name: the credential is meant to run it as its owner.
+      if (declaredRoutines(live, access).has(signature)) continue;
       // Only its owner (or a superuser) can take EXECUTE away.
       if (!s.isSuperuser && fn.owner !== s.currentUser) {
         b.finding({
@@ -330,6 +342,112 @@ export function planDefinerFunctions(
         target,
         `loses EXECUTE on ${target}: it runs as ${fn.owner}, so whoever calls it acts as ${fn.owner}`,
         true,
+      );
+    }
+  }
+}
+
+/** The routines a credential's grants name that exist, by signature. */
+function declaredRoutines(live: LiveState, access: ExpandedAccess): Map<string, LiveRoutine> {
+  const resolved = new Map((live.declaredRoutines ?? []).map((d) => [d.key, d.routine]));
+  const out = new Map<string, LiveRoutine>();
+  for (const r of access.routines) {
+    const routine = resolved.get(routineKey(r));
+    if (routine) out.set(routine.signature, routine);
+  }
+  return out;
+}
+
+function routineTarget(r: LiveRoutine): string {
+  return `${r.kind} ${displayIdent(r.schema)}.${displayIdent(r.name)}(${r.arguments})`;
+}
+
+/**
+ * EXECUTE on the functions and procedures custom grants name, and off the ones they no
+ * longer name. PUBLIC's EXECUTE is not this diff's: every routine has it unless revoked,
+ * and planDefinerFunctions takes it off the SECURITY DEFINER ones.
+ */
+export function planRoutinePrivileges(
+  b: PlanBuilder,
+  live: LiveState,
+  accesses: Map<string, ExpandedAccess>,
+): void {
+  const held = new Map<string, Map<string, LiveRoutine>>();
+  for (const p of live.routinePrivileges ?? []) {
+    let byRoutine = held.get(p.grantee);
+    if (!byRoutine) {
+      byRoutine = new Map();
+      held.set(p.grantee, byRoutine);
+    }
+    byRoutine.set(p.signature, p);
+  }
+  const definers = new Set(
+    live.definerFunctions.map((fn) => `${quoteIdent(fn.schema)}.${quoteIdent(fn.name)}(${fn.arguments})`),
+  );
+  for (const [grantee, access] of accesses) {
+    if (grantee === PUBLIC) continue;
+    const want = declaredRoutines(live, access);
+    const have = held.get(grantee) ?? new Map<string, LiveRoutine>();
+    for (const [signature, routine] of want) {
+      if (have.has(signature)) continue;
+      b.converge(
+        { kind: 'routine', sort: routine.kind, object: signature },
+        grantee,
+        routineTarget(routine),
+        ['EXECUTE'],
+        [],
+      );
+    }
+    for (const [signature, routine] of have) {
+      // A SECURITY DEFINER one is planDefinerFunctions', which says why it goes.
+      if (want.has(signature) || definers.has(signature)) continue;
+      b.converge(
+        { kind: 'routine', sort: routine.kind, object: signature },
+        grantee,
+        routineTarget(routine),
+        [],
+        ['EXECUTE'],
+      );
+    }
+  }
+}
+
+/** Privileges on single columns (GRANT SELECT (email) ON TABLE customers), declared with on: column. */
+export function planColumnPrivileges(
+  b: PlanBuilder,
+  live: LiveState,
+  accesses: Map<string, ExpandedAccess>,
+): void {
+  const existing = live.declaredColumns
+    ? new Set(live.declaredColumns.map((c) => columnKey(c.schema, c.table, c.column)))
+    : undefined;
+  const held = new Map<string, Map<string, Set<string>>>();
+  for (const p of live.columnPrivileges ?? []) {
+    const grantee = p.grantee ?? PUBLIC;
+    let byColumn = held.get(grantee);
+    if (!byColumn) {
+      byColumn = new Map();
+      held.set(grantee, byColumn);
+    }
+    const key = columnKey(p.schema, p.table, p.column);
+    byColumn.set(key, (byColumn.get(key) ?? new Set<string>()).add(p.privilege));
+  }
+  for (const [grantee, access] of accesses) {
+    const have = held.get(grantee) ?? new Map<string, Set<string>>();
+    const keys = new Set([...access.columns.keys(), ...have.keys()]);
+    for (const key of [...keys].sort()) {
+      const { schema, table, column } = splitColumnKey(key);
+      // A column that is not there is reported as missing; granting on it would fail.
+      const want =
+        existing && !existing.has(key) ? new Set<string>() : (access.columns.get(key) ?? new Set<string>());
+      const privileges = have.get(key) ?? new Set<string>();
+      const target = `column ${displayQualified({ schema, name: table })}.${displayIdent(column)}`;
+      b.converge(
+        { kind: 'column', sort: quoteIdent(column), object: quoteQualified({ schema, name: table }) },
+        grantee,
+        target,
+        minus(want, privileges),
+        minus(privileges, want),
       );
     }
   }

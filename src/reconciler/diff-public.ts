@@ -1,4 +1,4 @@
-import { displayIdent, quoteIdent } from '../model/identifiers';
+import { displayIdent, parseSchemaName, quoteIdent } from '../model/identifiers';
 import { comparePrivileges } from '../model/permission-level';
 import type { DesiredDatabase } from './diff';
 import type { LiveRole, LiveState } from './live-state';
@@ -182,6 +182,19 @@ export function publicLosses(
  * that own objects here or hold CREATE on one of its schemas. The admin can set their
  * default privileges as a superuser or as a member of the role; the others get a notice.
  */
+function declaresCreate(desired: DesiredDatabase, name: string, schema: string): boolean {
+  const access = desired.credentials.find((c) => c.name === name)?.access;
+  return (
+    access?.kind === 'grants' &&
+    access.grants.some(
+      (g) =>
+        g.on === 'schema' &&
+        g.privileges.includes('CREATE') &&
+        g.objects.some((o) => parseSchemaName(o) === schema),
+    )
+  );
+}
+
 export function creatorRoles(
   b: PlanBuilder,
   desired: DesiredDatabase,
@@ -197,8 +210,16 @@ export function creatorRoles(
   }
   for (const schema of live.schemas) {
     if (schema.name === desired.controlSchema) continue;
+    // A credential declared with CREATE on a schema makes objects there too (one that
+    // holds CREATE without declaring it is about to lose it).
     for (const e of schema.acl)
-      if (e.grantee && e.privilege === 'CREATE' && unmanaged.has(e.grantee)) creators.add(e.grantee);
+      if (
+        e.grantee &&
+        e.privilege === 'CREATE' &&
+        (unmanaged.has(e.grantee) ||
+          (declared.has(e.grantee) && declaresCreate(desired, e.grantee, schema.name)))
+      )
+        creators.add(e.grantee);
   }
   const ignored = new Set(desired.ignoreRoles);
   const adminRoles = memberships(live, s.currentUser);

@@ -206,6 +206,7 @@ export function planCredential(
       `COMMENT ON ROLE ${quoteIdent(name)} IS ${quoteLiteral(managedComment('credential', db))}`,
     );
     if (!ownerIsAdmin) grantAdminToOwner(b, name, owner);
+    planGroupMemberships(b, live, name, [], desired.credentials.find((c) => c.name === name)?.memberOf ?? []);
     return;
   }
   const mark = parseManagedComment(role.comment);
@@ -254,10 +255,13 @@ export function planCredential(
       `ALTER ROLE ${quoteIdent(name)} RESET role`,
     );
   }
+  const groups = desired.credentials.find((c) => c.name === name)?.memberOf ?? [];
+  planGroupMemberships(b, live, name, role.memberOf, groups);
   for (const membership of role.memberOf) {
     // This database's level roles: the level's membership is planned in level-roles.ts.
     const level = parseManagedComment(live.roles.get(membership.role)?.comment ?? null);
     if (level?.kind === 'level role' && level.database === db) continue;
+    if (groups.includes(membership.role)) continue;
     b.simple(
       Phase.Membership,
       'revoke-membership',
@@ -271,6 +275,45 @@ export function planCredential(
   if (!ownerIsAdmin) {
     const ownerRole = live.roles.get(owner);
     if (!ownerRole?.memberOf.some((m) => m.role === name && m.admin)) grantAdminToOwner(b, name, owner);
+  }
+}
+
+/**
+ * The group roles a credential is declared a member of: granted when missing, refused
+ * when the group is not there or is pgcred's own (a credential or a default credential).
+ */
+function planGroupMemberships(
+  b: PlanBuilder,
+  live: LiveState,
+  name: string,
+  held: readonly { readonly role: string }[],
+  groups: readonly string[],
+): void {
+  for (const group of groups) {
+    const role = live.roles.get(group);
+    const mark = parseManagedComment(role?.comment ?? null);
+    if (!role) {
+      b.errors.push(
+        `credential ${name} is declared a member of ${group}, which is not a role of this cluster`,
+      );
+      continue;
+    }
+    if (mark || role.superuser) {
+      b.errors.push(
+        `credential ${name} is declared a member of ${group}, ${mark ? `the ${mark.kind} of database "${mark.database}"` : 'a superuser'}: ` +
+          'a credential belongs only to group roles pgcred does not manage',
+      );
+      continue;
+    }
+    if (held.some((m) => m.role === group)) continue;
+    b.simple(
+      Phase.Membership,
+      'grant-membership',
+      name,
+      `role ${group}`,
+      `becomes a member of ${group}, and reads what ${group} reads`,
+      `GRANT ${quoteIdent(group)} TO ${quoteIdent(name)}`,
+    );
   }
 }
 

@@ -10,10 +10,12 @@ import {
   reportUnmanaged,
 } from './diff-findings';
 import {
+  planColumnPrivileges,
   planDatabasePrivileges,
   planDefaultPrivileges,
   planDefinerFunctions,
   planRelationPrivileges,
+  planRoutinePrivileges,
   planSchemaPrivileges,
 } from './diff-privileges';
 import { creatorRoles, hardensPublic, publicLosses, reachingRoles, reportPublicKept } from './diff-public';
@@ -37,6 +39,8 @@ export type PasswordStatus = 'ok' | 'changed' | 'unknown';
 export interface DesiredCredential {
   readonly name: string;
   readonly access: Access;
+  /** Group roles it belongs to (not pgcred's); every other membership is revoked. */
+  readonly memberOf?: readonly string[];
 }
 
 /** The declared side of the diff, with what the control store knows. */
@@ -382,6 +386,8 @@ export function diff(desired: DesiredDatabase, live: LiveState): Plan {
   planDatabasePrivileges(b, live, accesses);
   planSchemaPrivileges(b, live, accesses);
   planRelationPrivileges(b, live, accesses);
+  planColumnPrivileges(b, live, accesses);
+  planRoutinePrivileges(b, live, accesses);
   // Findings about other roles belong to whole-database plans, not to a command's scoped one.
   const creators = creatorRoles(scope ? new PlanBuilder() : b, desired, live, owner, declared);
   planDefaultPrivileges(b, live, accesses, owner, liveSchemas, creators);

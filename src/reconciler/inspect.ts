@@ -1,10 +1,13 @@
 import { readFileSync } from 'node:fs';
 import type { ClientBase } from 'pg';
-import type { QualifiedName } from '../model/identifiers';
+import { type QualifiedName, quoteIdent, quoteRoutine, type RoutineSignature } from '../model/identifiers';
 import { projectFile } from '../project';
+import { routineKey } from './desired';
 import {
   type AclEntry,
+  type ColumnPrivilege,
   type DeclaredObject,
+  type DeclaredRoutine,
   type DefaultObjectType,
   type DefaultPrivilegeEntry,
   type DefinerFunction,
@@ -14,6 +17,7 @@ import {
   type LiveSchema,
   type LiveServer,
   type LiveState,
+  type RoutinePrivilege,
   type RowSecurityTable,
 } from './live-state';
 import { mergeRelationRows, type RelationPrivilegeRow } from './relation-groups';
@@ -33,6 +37,10 @@ export function catalogSql(name: string): string {
 export interface InspectOptions {
   /** Tables and sequences named by custom grants, to learn which exist. */
   readonly declaredObjects?: readonly QualifiedName[];
+  /** Columns named by custom grants, to learn which exist. */
+  readonly declaredColumns?: readonly { schema: string; table: string; column: string }[];
+  /** Functions and procedures named by custom grants, for the server to resolve. */
+  readonly declaredRoutines?: readonly RoutineSignature[];
   /** The default credential's username when the file names one (else the database owner's is assumed). */
   readonly owner?: string;
 }
@@ -94,6 +102,38 @@ export async function inspect(client: ClientBase, options: InspectOptions = {}):
           ])
         ).rows
       : [];
+  const columnPrivileges = (await client.query(catalogSql('column_privileges'))).rows;
+  const columns = options.declaredColumns ?? [];
+  const declaredColumns =
+    columns.length > 0
+      ? (
+          await client.query(catalogSql('declared_columns'), [
+            columns.map((c) => c.schema),
+            columns.map((c) => c.table),
+            columns.map((c) => c.column),
+          ])
+        ).rows
+      : [];
+  const routines = options.declaredRoutines ?? [];
+  const routineRows = (
+    await client.query(catalogSql('routine_privileges'), [
+      await resolvable(client, routines.map(quoteRoutine)),
+    ])
+  ).rows;
+  const liveRoutine = (row: {
+    schema: string;
+    name: string;
+    arguments: string;
+    types: string;
+    routine_kind: 'function' | 'procedure';
+  }) => ({
+    signature: `${quoteIdent(row.schema)}.${quoteIdent(row.name)}(${row.arguments})`,
+    kind: row.routine_kind,
+    schema: row.schema,
+    name: row.name,
+    arguments: row.arguments,
+    types: row.types,
+  });
 
   const liveServer: LiveServer = {
     versionNum: server.version_num,
@@ -152,5 +192,41 @@ export async function inspect(client: ClientBase, options: InspectOptions = {}):
     rowSecurity: rowSecurity.map(
       (row): RowSecurityTable => ({ schema: row.schema, name: row.name, policyRoles: row.policy_roles }),
     ),
+    columnPrivileges: columnPrivileges as ColumnPrivilege[],
+    declaredColumns: declaredColumns as { schema: string; table: string; column: string }[],
+    routinePrivileges: routineRows
+      .filter((row) => row.kind === 'held')
+      .map((row): RoutinePrivilege => ({ ...liveRoutine(row), grantee: row.grantee })),
+    // Each declared routine is matched back to its row by the text it was looked up with.
+    declaredRoutines: routines.map((r): DeclaredRoutine => {
+      const row = routineRows.find((x) => x.kind === 'declared' && x.declared === quoteRoutine(r));
+      return { key: routineKey(r), ...(row?.name ? { routine: liveRoutine(row) } : {}) };
+    }),
   };
+}
+
+/**
+ * The declared routines the server can look up. Before PostgreSQL 16 to_regprocedure
+ * raises an error for an argument type that does not exist, which would abort the
+ * snapshot: each is tried under a savepoint then, only when the whole list fails, and
+ * one that fails is left out (so it is reported as missing).
+ */
+async function resolvable(client: ClientBase, signatures: readonly string[]): Promise<string[]> {
+  if (signatures.length === 0) return [];
+  const tryLookup = async (list: readonly string[]) => {
+    await client.query('SAVEPOINT pgcred_routines');
+    try {
+      await client.query('SELECT to_regprocedure(d) FROM unnest($1::text[]) AS d', [list]);
+      await client.query('RELEASE SAVEPOINT pgcred_routines');
+      return true;
+    } catch {
+      await client.query('ROLLBACK TO SAVEPOINT pgcred_routines');
+      await client.query('RELEASE SAVEPOINT pgcred_routines');
+      return false;
+    }
+  };
+  if (await tryLookup(signatures)) return [...signatures];
+  const ok: string[] = [];
+  for (const signature of signatures) if (await tryLookup([signature])) ok.push(signature);
+  return ok;
 }

@@ -1,3 +1,7 @@
+import type { ColumnPrivilege, DeclaredRoutine, RoutinePrivilege } from './live-grants';
+
+export type { ColumnPrivilege, DeclaredRoutine, LiveRoutine, RoutinePrivilege } from './live-grants';
+
 /**
  * What inspection finds in one database: plain data, so the diff that reads it is
  * a pure function and its tests can write it out by hand.
@@ -135,6 +139,18 @@ export interface LiveState {
   readonly definerFunctions: readonly DefinerFunction[];
   /** Absent in hand-written states: no table has row-level security. */
   readonly rowSecurity?: readonly RowSecurityTable[];
+  /** Absent in hand-written states: no column has privileges of its own. */
+  readonly columnPrivileges?: readonly ColumnPrivilege[];
+  /** The columns custom grants name that exist; absent in hand-written states: every one does. */
+  readonly declaredColumns?: readonly {
+    readonly schema: string;
+    readonly table: string;
+    readonly column: string;
+  }[];
+  /** Absent in hand-written states: EXECUTE is granted to no role. */
+  readonly routinePrivileges?: readonly RoutinePrivilege[];
+  /** The routines custom grants name, as the server resolved them; absent: none is declared. */
+  readonly declaredRoutines?: readonly DeclaredRoutine[];
 }
 
 /** How many exception names inspection ships per group. */

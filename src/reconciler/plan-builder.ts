@@ -8,13 +8,13 @@ import type { Change, ChangeAction, ExecutorName, Finding, Plan, Statement } fro
 /** The grantee PostgreSQL calls PUBLIC. */
 export const PUBLIC = 'PUBLIC';
 
-type GrantKind = 'database' | 'schema' | 'relations' | 'relation' | 'default' | 'routine';
+type GrantKind = 'database' | 'schema' | 'relations' | 'relation' | 'column' | 'default' | 'routine';
 
 /** One grantee's grant or revoke of a set of privileges on one object, before grouping into statements. */
 export interface Intent {
   readonly action: 'grant' | 'revoke';
   readonly kind: GrantKind;
-  /** relations/relation: the class; default: the object type */
+  /** relations/relation: the class; default: the object type; column: the quoted column; routine: function or procedure */
   readonly sort: string;
   /** schema, qualified relation, default-privilege scope ('' = database-wide), or '' for the database */
   readonly object: string;
@@ -395,6 +395,8 @@ function renderGrant(
       return `${verb} ${privileges} ON ${intent.sort === 'tables' ? 'TABLE' : 'SEQUENCE'} ${objects.join(', ')} ${prep} ${who}`;
     case 'routine':
       return `${verb} ${privileges} ON ${intent.sort.toUpperCase()} ${objects.join(', ')} ${prep} ${who}`;
+    case 'column':
+      return `${verb} ${intent.privileges.map((p) => `${p} (${intent.sort})`).join(', ')} ON TABLE ${objects.join(', ')} ${prep} ${who}`;
     case 'default': {
       const inSchema =
         objects.length === 1 && objects[0] === '' ? '' : ` IN SCHEMA ${objects.map(quoteIdent).join(', ')}`;

@@ -7,7 +7,7 @@ import { quoteLiteral } from '../model/identifiers';
 import { rotatingUsername } from '../model/names';
 import { generatePassword } from '../model/password';
 import { connectAdmin, endpointOf } from './connection';
-import { declaredObjectsOf } from './desired';
+import { declaredColumnsOf, declaredObjectsOf, declaredRoutinesOf } from './desired';
 import { type DesiredCredential, type DesiredDatabase, diff, type ExtraChange, ownerName } from './diff';
 import { inSnapshot, inspect } from './inspect';
 import type { LiveState } from './live-state';
@@ -102,7 +102,12 @@ async function desiredState(
   const known = await ctx.control.getPasswords(source.name);
   const rotating = await openRotations(ctx.control, source.name);
   const credentials =
-    options.credentials ?? source.credentials.map((c) => ({ name: c.name, access: c.access }));
+    options.credentials ??
+    source.credentials.map((c) => ({
+      name: c.name,
+      access: c.access,
+      ...(c.memberOf ? { memberOf: c.memberOf } : {}),
+    }));
   const names = [owner, ...credentials.map((c) => c.name)];
   const adminPassword = new URL(spec.url).password;
   if (owner === live.server.currentUser && adminPassword && !known.has(owner))
@@ -152,6 +157,8 @@ async function computePlan(
   const accesses = (options.credentials ?? source.credentials).map((c) => c.access);
   const live = await inspect(client, {
     declaredObjects: declaredObjectsOf(accesses),
+    declaredColumns: declaredColumnsOf(accesses),
+    declaredRoutines: declaredRoutinesOf(accesses),
     ...(source.owner ? { owner: source.owner } : {}),
   });
   const desired = await desiredState(ctx, spec, client, live, options);

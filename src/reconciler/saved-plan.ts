@@ -155,7 +155,8 @@ export async function readControlFacts(client: ClientBase, database: string): Pr
 
 /**
  * What the plan was computed from: the managed roles, their attributes and
- * memberships, what they and PUBLIC hold per schema, attachments and rotations.
+ * memberships, what they and PUBLIC hold per schema (columns and routines included),
+ * attachments and rotations.
  * Counts of tables are left out (a "some"/"all" coverage stays), so a migration
  * that adds tables the default privileges cover leaves a saved plan valid.
  */
@@ -236,6 +237,14 @@ export function liveFingerprint(
               .map((e) => e ?? 'PUBLIC')
               .sort()}`,
         )
+        .sort(),
+      columns: (live.columnPrivileges ?? [])
+        .filter((c) => c.schema === schema.name && covered(c.grantee))
+        .map((c) => `${c.table}.${c.column}:${c.grantee ?? 'PUBLIC'}:${c.privilege}`)
+        .sort(),
+      routines: (live.routinePrivileges ?? [])
+        .filter((r) => r.schema === schema.name && covered(r.grantee))
+        .map((r) => `${r.name}(${r.arguments}):${r.grantee}`)
         .sort(),
     };
   }

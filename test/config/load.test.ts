@@ -88,7 +88,9 @@ attachments:
     [
       'an unknown key',
       db('      - { name: analyst, permisions: read-only }'),
-      ['databases[0].credentials[0]: unknown key "permisions" (known: name, permission, grants, rotation)'],
+      [
+        'databases[0].credentials[0]: unknown key "permisions" (known: name, permission, grants, memberOf, rotation)',
+      ],
     ],
     [
       'a wrong type',
@@ -115,7 +117,9 @@ attachments:
     [
       'a privilege that does not fit its object',
       db('      - { name: analyst, grants: [ { privileges: [INSERT], on: schema, objects: [public] } ] }'),
-      ['databases[0].credentials[0].grants[0].privileges[0]: INSERT cannot be granted on schema; use USAGE'],
+      [
+        'databases[0].credentials[0].grants[0].privileges[0]: INSERT cannot be granted on schema; use USAGE, CREATE',
+      ],
     ],
     [
       'credentials on an Essential plan',

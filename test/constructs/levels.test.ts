@@ -269,4 +269,63 @@ describe('a credential synthesizes to postgresql_role, postgresql_grant and post
     expect(tf.resource).toBeUndefined();
     expect(tf.provider).toBeUndefined();
   });
+
+  it('CREATE on a schema, columns, routines and group roles: postgresql_grant and postgresql_grant_role', () => {
+    const { stack, database } = stackWith({ schemas: ['public', 'billing'] });
+    database.addCredential('Support', {
+      name: 'support',
+      memberOf: ['staff'],
+      grants: [
+        Grant.onSchemas(['billing'], ['USAGE', 'CREATE']),
+        Grant.onColumns(['public.users'], ['id', 'email'], ['SELECT']),
+        Grant.onColumns(['public.users'], ['email'], ['UPDATE']),
+        Grant.executeOn(['billing.refund(integer)']),
+      ],
+    });
+    const tf = parseTerraform(Testing.synth(stack, true));
+    const grants = resourcesOf(tf, 'postgresql_grant')
+      .filter((g) => g.role === 'support')
+      .map(({ address: _a, provider: _p, database: _d, ...g }) => g);
+    expect(grants).toEqual(
+      expect.arrayContaining([
+        { role: 'support', object_type: 'schema', schema: 'billing', privileges: ['USAGE', 'CREATE'] },
+        {
+          role: 'support',
+          object_type: 'column',
+          schema: 'public',
+          objects: ['users'],
+          columns: ['email'],
+          privileges: ['SELECT', 'UPDATE'],
+        },
+        {
+          role: 'support',
+          object_type: 'column',
+          schema: 'public',
+          objects: ['users'],
+          columns: ['id'],
+          privileges: ['SELECT'],
+        },
+        {
+          role: 'support',
+          object_type: 'routine',
+          schema: 'billing',
+          objects: ['refund(integer)'],
+          privileges: ['EXECUTE'],
+        },
+      ]),
+    );
+    expect(resourcesOf(tf, 'postgresql_grant_role').map((g) => [g.role, g.grant_role])).toEqual([
+      ['support', 'staff'],
+    ]);
+  });
+
+  it('the pgcred Terraform provider refuses column grants and memberOf at synth, naming the way that works', () => {
+    const { stack, database } = stackWith({ terraformProvider: 'pgcred' } as Partial<DatabaseProps>);
+    database.addCredential('Support', {
+      name: 'support',
+      memberOf: ['staff'],
+      grants: [Grant.onColumns(['public.users'], ['email'], ['SELECT'])],
+    });
+    expect(() => Testing.synth(stack, true)).toThrow(/column grants need the postgresql provider/);
+  });
 });

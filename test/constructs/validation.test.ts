@@ -161,9 +161,9 @@ describe('validation at synth names the construct path', () => {
     const db = sunny(stack);
     const odd = db.addCredential('Odd', { name: 'odd' });
     odd.grantSelect('a.b.c');
-    odd.addGrant(Grant.fromSpec({ on: 'schema', objects: ['public'], privileges: ['CREATE'] }));
+    odd.addGrant(Grant.fromSpec({ on: 'schema', objects: ['public'], privileges: ['OWN'] }));
     expect(synthErrors(stack)).toEqual([
-      '[checks/Sunny/Odd] grants[1].privileges[0]: "CREATE" is not one of SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER, MAINTAIN, USAGE, CONNECT, TEMPORARY, ALL',
+      '[checks/Sunny/Odd] grants[1].privileges[0]: "OWN" is not one of SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER, MAINTAIN, USAGE, CONNECT, TEMPORARY, CREATE, EXECUTE, ALL',
       '[checks/Sunny/Odd] grants[0].objects[0]: "a.b.c" has more than two parts: write schema.name',
     ]);
   });

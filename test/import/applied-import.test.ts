@@ -1,6 +1,6 @@
 import { parse } from 'yaml';
-import { withClient } from '../harness/pg';
-import { createProject, type Project } from '../harness/project';
+import { buildPgcredSetUp } from '../fixtures/databases';
+import type { Project } from '../harness/project';
 import { privilegeMatrix } from './privilege-matrix';
 
 /**
@@ -17,36 +17,7 @@ describe('pgcred import of a database pgcred set up', () => {
   let limited: string;
 
   beforeAll(async () => {
-    p = await createProject('imp', ({ name }) => {
-      analyst = name('analyst');
-      writer = name('writer');
-      nobody = name('nobody');
-      limited = name('limited');
-      return `version: 1
-databases:
-  - name: sunny
-    url: \${DATABASE_ADMIN_URL}
-    credentials:
-      - { name: ${analyst}, permission: read-only }
-      - { name: ${writer}, permission: read-write }
-      - { name: ${nobody}, permission: none }
-      - name: ${limited}
-        grants:
-          - { privileges: [SELECT], on: table, objects: [public.users] }
-          - { privileges: [USAGE, SELECT], on: all-sequences, objects: [billing] }
-`;
-    });
-    await p.db.sql('CREATE TABLE public.leaky (secret text); GRANT SELECT ON public.leaky TO PUBLIC');
-    await p.ok('apply', '--yes');
-    await withClient(await p.urlOf('default'), (c) =>
-      c.query(`CREATE TABLE public.users (id serial PRIMARY KEY, email text);
-               CREATE SCHEMA billing;
-               CREATE TABLE billing.invoices (id bigint GENERATED ALWAYS AS IDENTITY, cents int);
-               CREATE VIEW billing.totals AS SELECT sum(cents) AS cents FROM billing.invoices;
-               CREATE MATERIALIZED VIEW billing.snapshot AS SELECT 1 AS one;
-               CREATE FUNCTION public.answer() RETURNS int LANGUAGE sql AS 'SELECT 42';`),
-    );
-    await p.ok('apply', '--yes');
+    ({ p, analyst, writer, nobody, limited } = await buildPgcredSetUp());
   });
 
   afterAll(() => p.cleanup());

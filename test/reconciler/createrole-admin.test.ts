@@ -1,51 +1,24 @@
-import { configDir, pgcred, testKey } from '../harness/cli';
-import { adminUrl, dropLevelRolesOf, dropRoles, tryAs, uniqueName, userUrl, withClient } from '../harness/pg';
+import { buildCreateroleOwned, type CreateroleOwned } from '../fixtures/databases';
+import { adminUrl, tryAs, uniqueName, userUrl, withClient } from '../harness/pg';
 
 /**
  * The smaller of the two admin setups the README documents: no superuser, only
  * the database owner with CREATEROLE, logging in as the default credential.
  */
 describe('admin: the database owner with CREATEROLE', () => {
-  const owner = uniqueName('owner');
-  const analyst = uniqueName('analyst');
-  const writer = uniqueName('writer');
-  const database = uniqueName('ownerdb');
+  let fixture: CreateroleOwned;
+  let owner: string;
+  let analyst: string;
+  let writer: string;
+  let database: string;
   const legacy = uniqueName('legacy');
-  const password = 'Owner0Password0With0Enough0Entropy';
-  let dir: string;
-  let env: NodeJS.ProcessEnv;
-  const run = (...args: string[]) => pgcred(args, { cwd: dir, env });
+  const run = (...args: string[]) => fixture.run(...args);
 
   beforeAll(async () => {
-    await withClient(adminUrl(), async (c) => {
-      await c.query(`CREATE ROLE "${owner}" LOGIN CREATEROLE PASSWORD '${password}'`);
-      await c.query(
-        `GRANT pg_monitor, pg_read_all_settings, pg_read_all_stats, pg_signal_backend TO "${owner}"`,
-      );
-      await c.query(`CREATE DATABASE "${database}" OWNER "${owner}"`);
-    });
-    // Every database before PostgreSQL 15 starts with public owned by the bootstrap
-    // superuser; give it that shape on every version, so each one meets the case.
-    await withClient(adminUrl(database), (c) =>
-      c.query('ALTER SCHEMA public OWNER TO postgres; GRANT CREATE ON SCHEMA public TO PUBLIC'),
-    );
-    const url = userUrl(database, owner, password);
-    await withClient(url, (c) => c.query('CREATE TABLE public.accounts (id serial PRIMARY KEY, name text)'));
-    dir = configDir(`version: 1
-databases:
-  - name: owned
-    url: \${DATABASE_ADMIN_URL}
-    credentials:
-      - { name: ${analyst}, permission: read-only }
-      - { name: ${writer}, permission: read-write }
-`);
-    env = { DATABASE_ADMIN_URL: url, PGCRED_MASTER_KEY: testKey() };
+    fixture = await buildCreateroleOwned();
+    ({ owner, analyst, writer, database } = fixture);
   });
-  afterAll(async () => {
-    await withClient(adminUrl(), (c) => c.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`));
-    await dropLevelRolesOf(database);
-    await dropRoles([analyst, writer, legacy, owner]);
-  });
+  afterAll(() => fixture.cleanup([legacy]));
 
   it('refuses while a superuser owns schema public, and names the one statement a superuser must run', async () => {
     const before = await withClient(adminUrl(), (c) => c.query('SELECT rolname FROM pg_roles ORDER BY 1'));
@@ -144,7 +117,7 @@ databases:
   });
 
   it('rotating the default credential it logs in as does not lock pgcred out', async () => {
-    const oldAdmin = String(env.DATABASE_ADMIN_URL);
+    const oldAdmin = String(fixture.env.DATABASE_ADMIN_URL);
     const rotated = await run('credentials:rotate', '--confirm', 'owned');
     expect(rotated.status).toBe(0);
     expect(rotated.stderr).toContain(

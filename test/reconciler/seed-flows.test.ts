@@ -1,5 +1,6 @@
+import { buildSeedFlows } from '../fixtures/databases';
 import { tryAs, withClient } from '../harness/pg';
-import { createProject, type Project } from '../harness/project';
+import type { Project } from '../harness/project';
 
 /**
  * The seed's flows, end to end: pgcred applies, then each credential logs in and
@@ -12,43 +13,8 @@ describe('the seed flows against a real PostgreSQL', () => {
   let nobody: string;
   let limited: string;
 
-  const config = (levels: { analyst: string; writer: string }) => `version: 1
-databases:
-  - name: sunny
-    url: \${DATABASE_ADMIN_URL}
-    credentials:
-      - { name: ${analyst}, permission: ${levels.analyst} }
-      - { name: ${writer}, permission: ${levels.writer} }
-      - { name: ${nobody}, permission: none }
-      - name: ${limited}
-        grants:
-          - { privileges: [SELECT], on: table, objects: [public.users] }
-`;
-
   beforeAll(async () => {
-    p = await createProject('flows', ({ name }) => {
-      analyst = name('analyst');
-      writer = name('writer');
-      nobody = name('nobody');
-      limited = name('limited');
-      return 'version: 1\ndatabases: [ { name: sunny, url: "${DATABASE_ADMIN_URL}" } ]\n';
-    });
-    p.writeConfig(config({ analyst: 'read-only', writer: 'read-write' }));
-    // Before pgcred arrives, PUBLIC can read one table: `none` must not inherit that.
-    await p.db.sql("CREATE TABLE public.leaky (secret text); INSERT INTO public.leaky VALUES ('s3cr3t')");
-    await p.db.sql('GRANT SELECT ON public.leaky TO PUBLIC');
-    await p.ok('apply', '--yes');
-    // The app's migrations run as the default credential.
-    await withClient(await p.urlOf('default'), (c) =>
-      c.query(`CREATE TABLE public.users (id serial PRIMARY KEY, email text);
-               INSERT INTO public.users (email) VALUES ('ada@example.com');
-               CREATE SCHEMA billing;
-               CREATE TABLE billing.invoices (id bigint GENERATED ALWAYS AS IDENTITY, cents int);
-               CREATE VIEW billing.totals AS SELECT sum(cents) AS cents FROM billing.invoices;
-               CREATE MATERIALIZED VIEW billing.snapshot AS SELECT 1 AS one;`),
-    );
-    // limited_user's grant names public.users, which exists now.
-    await p.ok('apply', '--yes');
+    ({ p, analyst, writer, nobody, limited } = await buildSeedFlows());
   });
 
   afterAll(() => p.cleanup());

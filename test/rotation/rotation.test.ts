@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -7,9 +6,8 @@ import { ROTATION_FAULT_POINTS } from '../../src/faults';
 import type { CliResult } from '../harness/cli';
 import { AppLoad } from '../harness/load';
 import { testServer, tryAs } from '../harness/pg';
+import { pgcredProcess } from '../harness/process';
 import { createProject, type Project } from '../harness/project';
-
-const REPO = join(__dirname, '..', '..');
 
 function envVar(path: string, name: string): string {
   const line = readFileSync(path, 'utf8')
@@ -17,30 +15,6 @@ function envVar(path: string, name: string): string {
     .find((l) => l.startsWith(`${name}=`));
   if (!line) throw new Error(`${name} not in ${path}`);
   return line.slice(name.length + 1);
-}
-
-/** Runs the CLI in its own process, so it can be killed the way a crash kills it. */
-function pgcredProcess(
-  p: Project,
-  args: string[],
-  env: NodeJS.ProcessEnv = {},
-): Promise<{ status: number | null; signal: string | null; stderr: string; stdout: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(
-      process.execPath,
-      ['-r', require.resolve('tsx/cjs'), join(REPO, 'src', 'cli', 'main.ts'), ...args],
-      {
-        cwd: p.dir,
-        env: { PATH: process.env.PATH, ...p.env, ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    child.on('exit', (status, signal) => resolve({ status, signal, stdout, stderr }));
-  });
 }
 
 describe('rotation', () => {

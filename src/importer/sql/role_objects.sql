@@ -1,6 +1,6 @@
 -- What each role other than the database owner has in this database beyond what
 -- inspection reads: objects it owns, privileges on objects that no grant kind
--- of pgcred.yaml names (columns, routines, types, foreign servers, languages, large
+-- of pgcred.yaml names (extensions' routines, types, foreign servers, languages, large
 -- objects, default privileges for routines and types), and row-level security
 -- policies that name it, per role, kind and catalog, from pg_shdepend. Names in the
 -- sample come from pg_describe_object, which reads the latest catalog: they only
@@ -27,9 +27,12 @@ SELECT r.rolname AS role,
  WHERE d.refclassid = 'pg_authid'::regclass
    AND d.deptype IN ('o', 'a', 'r')
    AND d.refobjid <> h.datdba
-   -- Privileges inspection reads already: on relations, schemas, and default privileges
-   -- for tables, sequences and schemas.
-   AND NOT (d.deptype = 'a' AND d.classid IN ('pg_class'::regclass, 'pg_namespace'::regclass) AND d.objsubid = 0)
+   -- Privileges inspection reads already: on relations and their columns, schemas,
+   -- routines that are not an extension's, and default privileges for tables,
+   -- sequences and schemas.
+   AND NOT (d.deptype = 'a' AND d.classid IN ('pg_class'::regclass, 'pg_namespace'::regclass))
+   AND NOT (d.deptype = 'a' AND d.classid = 'pg_proc'::regclass
+            AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = 'pg_proc'::regclass AND e.objid = d.objid AND e.deptype = 'e'))
    AND NOT (d.deptype = 'a' AND d.classid = 'pg_default_acl'::regclass
             AND EXISTS (SELECT 1 FROM pg_default_acl x WHERE x.oid = d.objid AND x.defaclobjtype IN ('r', 'S', 'n')))
  GROUP BY 1, 2, 3
