@@ -3,10 +3,14 @@ import { userInfo } from 'node:os';
 import { Client, type ClientBase } from 'pg';
 import { projectFile } from '../project';
 import { describeConnectionError, withPassword } from '../reconciler/connection';
+import { AppRepository } from './apps';
+import { AttachmentRepository } from './attachments';
 import type { MasterKey } from './crypto';
+import { DatabaseRegistry } from './database-registry';
 import type { KeptPasswords } from './kept-passwords';
 
-export const CONTROL_SCHEMA = 'pgcred';
+export { CONTROL_SCHEMA } from '../model/control-schema';
+
 // One advisory lock key for migrations; the reconciler uses its own.
 const MIGRATION_LOCK = [0x70676372, 0x6d696772] as const;
 
@@ -56,7 +60,17 @@ export class ControlStore {
     readonly readOnly = false,
     /** Read-only only: the store did not exist; apply will create it. */
     readonly missing = false,
-  ) {}
+  ) {
+    this.apps = new AppRepository(client, key);
+    this.attachments = new AttachmentRepository(client);
+    this.databases = new DatabaseRegistry(client, key);
+  }
+
+  /** Apps, their config vars and releases. */
+  readonly apps: AppRepository;
+  readonly attachments: AttachmentRepository;
+  /** One name per live database (migration 002). */
+  readonly databases: DatabaseRegistry;
 
   static async open(
     url: string,

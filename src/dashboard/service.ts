@@ -183,8 +183,7 @@ export class DashboardService {
     const credentials = await listCredentials(this.rc, spec, live);
     const source = credentialSource(this.rc.config, spec);
     const apps = new Set(this.rc.config.apps.map((a) => a.name));
-    const { rows } = await this.rc.control.client.query('SELECT name FROM pgcred.apps ORDER BY name');
-    for (const row of rows) apps.add(row.name as string);
+    for (const name of await this.rc.control.apps.names()) apps.add(name);
     return {
       spec,
       credentials,

@@ -270,11 +270,7 @@ export async function attachedAppsOf(
   database: string,
   credential: string,
 ): Promise<string[]> {
-  const { rows } = await ctx.control.client.query(
-    'SELECT DISTINCT app FROM pgcred.attachments WHERE database = $1 AND credential = $2 ORDER BY app',
-    [database, credential],
-  );
-  return rows.map((row) => row.app as string);
+  return ctx.control.attachments.appsOf(database, credential);
 }
 
 interface OwnedObject {
