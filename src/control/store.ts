@@ -5,6 +5,7 @@ import { projectFile } from '../project';
 import { describeConnectionError, withPassword } from '../reconciler/connection';
 import { AppRepository } from './apps';
 import { AttachmentRepository } from './attachments';
+import { type AuditEntry, writeAudit } from './audit-log';
 import type { MasterKey } from './crypto';
 import { DatabaseRegistry } from './database-registry';
 import type { KeptPasswords } from './kept-passwords';
@@ -32,12 +33,7 @@ function migrations(): Migration[] {
     }));
 }
 
-export interface AuditEntry {
-  readonly action: string;
-  readonly database?: string;
-  readonly subject?: string;
-  readonly detail?: Record<string, unknown>;
-}
+export type { AuditEntry } from './audit-log';
 
 /**
  * The control store, in a `pgcred` schema of a PostgreSQL database: passwords,
@@ -222,16 +218,7 @@ export class ControlStore {
   }
 
   async audit(entry: AuditEntry, db: ClientBase = this.client): Promise<void> {
-    await db.query(
-      'INSERT INTO pgcred.audit (actor, action, database, subject, detail) VALUES ($1, $2, $3, $4, $5)',
-      [
-        this.actor,
-        entry.action,
-        entry.database ?? null,
-        entry.subject ?? null,
-        JSON.stringify(entry.detail ?? {}),
-      ],
-    );
+    await writeAudit(db, this.actor, entry);
   }
 
   /** Runs `work` in one transaction of the control store. */
