@@ -161,8 +161,8 @@ export async function applyPlanned(
       await executePlan(client, options.label, planned.plan, options.password);
       return { commit: true, value: undefined };
     });
+    if (options.committedFault) faultPoint(options.committedFault);
   }
-  if (options.committedFault) faultPoint(options.committedFault);
   await run(planned.after ?? []);
   if (options.audit) {
     const effects = [...(planned.before ?? []), ...(planned.after ?? [])];

@@ -5,10 +5,11 @@ import { projectFile } from '../project';
 import { describeConnectionError, withPassword } from '../reconciler/connection';
 import { AppRepository } from './apps';
 import { AttachmentRepository } from './attachments';
-import { type AuditEntry, writeAudit } from './audit-log';
+import { type AuditEntry, type AuditRecord, readAudit, writeAudit } from './audit-log';
 import type { MasterKey } from './crypto';
 import { DatabaseRegistry } from './database-registry';
 import type { KeptPasswords } from './kept-passwords';
+import { RotationJournal } from './rotation-journal';
 
 export { CONTROL_SCHEMA } from '../model/control-schema';
 
@@ -60,6 +61,7 @@ export class ControlStore {
     this.apps = new AppRepository(client, key);
     this.attachments = new AttachmentRepository(client);
     this.databases = new DatabaseRegistry(client, key);
+    this.rotations = new RotationJournal(client, key);
   }
 
   /** Apps, their config vars and releases. */
@@ -67,6 +69,8 @@ export class ControlStore {
   readonly attachments: AttachmentRepository;
   /** One name per live database (migration 002). */
   readonly databases: DatabaseRegistry;
+  /** The rotation journal (SPEC §4). */
+  readonly rotations: RotationJournal;
 
   static async open(
     url: string,
@@ -219,6 +223,11 @@ export class ControlStore {
 
   async audit(entry: AuditEntry, db: ClientBase = this.client): Promise<void> {
     await writeAudit(db, this.actor, entry);
+  }
+
+  /** The newest audit records, of one database or of all. */
+  auditLog(options: { readonly limit: number; readonly database?: string }): Promise<AuditRecord[]> {
+    return readAudit(this.client, options);
   }
 
   /** Runs `work` in one transaction of the control store. */

@@ -193,7 +193,14 @@ export function diff(desired: DesiredDatabase, live: LiveState): Plan {
           `Credential ${role.name} must be detached from the app${apps.length > 1 ? 's' : ''} ${apps.map((a) => `⬢ ${a}`).join(', ')} before destroying.`,
         );
       } else if (desired.prune) {
-        dropRole(b, live, role.name, owner, 'credential', 'is destroyed (no longer declared; --prune)');
+        dropRole(
+          b,
+          live.server,
+          role.name,
+          owner,
+          'credential',
+          'is destroyed (no longer declared; --prune)',
+        );
         dropped.push(role.name);
       } else {
         b.finding({
@@ -207,7 +214,7 @@ export function diff(desired: DesiredDatabase, live: LiveState): Plan {
     }
   }
   for (const name of staleRotating) {
-    dropRole(b, live, name, owner, 'rotating username', 'is dropped: no rotation is in progress');
+    dropRole(b, live.server, name, owner, 'rotating username', 'is dropped: no rotation is in progress');
     dropped.push(name);
   }
 

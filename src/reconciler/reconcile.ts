@@ -124,19 +124,16 @@ async function desiredState(
 }
 
 async function openRotations(control: ControlStore, database: string): Promise<string[]> {
-  const { rows } = await control.client.query(
-    'SELECT credential FROM pgcred.rotations WHERE database = $1 AND finished_at IS NULL',
-    [database],
-  );
-  return rows.map((row) => row.credential as string);
+  return (await control.rotations.openAll(database)).map((rotation) => rotation.credential);
 }
 
 async function attachedApps(control: ControlStore, database: string): Promise<Map<string, string[]>> {
-  const { rows } = await control.client.query(
-    'SELECT credential, array_agg(DISTINCT app ORDER BY app) AS apps FROM pgcred.attachments WHERE database = $1 GROUP BY credential',
-    [database],
-  );
-  return new Map(rows.map((row) => [row.credential as string, row.apps as string[]]));
+  const apps = new Map<string, string[]>();
+  for (const a of await control.attachments.list({ database })) {
+    const list = apps.get(a.credential) ?? [];
+    if (!list.includes(a.app)) apps.set(a.credential, [...list, a.app].sort());
+  }
+  return apps;
 }
 
 async function computePlan(

@@ -143,6 +143,19 @@ ${extra}`;
       await p.ok('credentials:rotate', '--name', analyst, '--grace', '1s', '--confirm', 'sunny'),
     ]));
 
+  it('the rotation’s steps are in the audit log, with their statements', async () => {
+    const audit = JSON.parse((await p.ok('audit', '--json', '--limit', '4')).stdout) as {
+      action: string;
+      subject: string | null;
+      detail: Record<string, unknown>;
+    }[];
+    const text = audit
+      .reverse()
+      .map((entry) => `${entry.action} ${entry.subject ?? ''}\n${JSON.stringify(entry.detail, null, 2)}`)
+      .join('\n');
+    await golden('08-rotation-audit', async () => [{ status: 0, stdout: `${text}\n`, stderr: '' }]);
+  });
+
   it('a forced rotation', () =>
     golden('09-rotation-force', async () => [
       await p.ok('credentials:rotate', '--name', writer, '--force', '--confirm', 'sunny'),
