@@ -34,6 +34,18 @@ export interface PlannedChange {
   readonly after?: readonly SideEffect[];
 }
 
+/** A plan with no statement: a change that is side effects only (promoting a follower). */
+export function emptyPlan(spec: { readonly name: string; readonly executor: Plan['executor'] }): Plan {
+  return {
+    database: spec.name,
+    executor: spec.executor,
+    changes: [],
+    statements: [],
+    findings: [],
+    errors: [],
+  };
+}
+
 export interface TransactionOptions {
   /** The database, as the config names it: errors and progress name it. */
   readonly label: string;
