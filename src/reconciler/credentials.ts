@@ -171,8 +171,10 @@ export async function setPermissionLevel(
 }
 
 /**
- * `credentials:destroy`: objects it owns go to the default credential (REASSIGN
- * OWNED), its privileges go (DROP OWNED), then the role, in one transaction.
+ * `credentials:destroy`: the prune diff scoped to one credential (and its rotating
+ * username): its privileges are revoked in grouped statements, objects it owns go to
+ * the default credential (REASSIGN OWNED), what is left goes (DROP OWNED), then the
+ * role, in one transaction.
  */
 export async function destroyCredential(
   ctx: ReconcileContext,
@@ -195,50 +197,16 @@ export async function destroyCredential(
       const refusal = credentialRefusal(live, spec.name, name);
       return refusal ? [refusal] : [];
     },
-    extra: (live, owner) => {
-      const usernames = [name, rotatingUsername(name)].filter((u) => live.roles.has(u));
-      return usernames.flatMap((username): ExtraChange[] => [
-        // REASSIGN and DROP OWNED need the privileges of the role: a CREATEROLE admin takes them; they go with it.
-        ...(live.server.isSuperuser ? [] : [borrowPrivileges('last', name, username)]),
-        {
-          when: 'last',
-          action: 'drop',
-          subject: name,
-          target: `role ${username}`,
-          description: `objects owned by ${username} are assigned to the default credential`,
-          sql: `REASSIGN OWNED BY ${quoteIdent(username)} TO ${quoteIdent(owner)}`,
-          destructive: true,
-        },
-        {
-          when: 'last',
-          action: 'drop',
-          subject: name,
-          target: `role ${username}`,
-          description: `privileges of ${username} are dropped`,
-          sql: `DROP OWNED BY ${quoteIdent(username)}`,
-          destructive: true,
-        },
-        {
-          when: 'last',
-          action: 'drop',
-          subject: name,
-          target: `role ${username}`,
-          description: `role ${username} is dropped`,
-          sql: `DROP ROLE ${quoteIdent(username)}`,
-          destructive: true,
-        },
-      ]);
-    },
+    destroy: name,
   });
   if (!result.applied) return result;
   await ctx.control.transaction(async (db) => {
-    await db.query('DELETE FROM pgcred.secrets WHERE database = $1 AND username = ANY($2)', [
+    await ctx.control.forgetCredential(
       source,
+      name,
       [name, rotatingUsername(name)],
-    ]);
-    await db.query(
-      'UPDATE pgcred.rotations SET finished_at = now(), note = $3 WHERE database = $1 AND credential = $2 AND finished_at IS NULL',
-      [source, name, 'credential destroyed'],
+      'credential destroyed',
+      db,
     );
     await ctx.control.audit({ action: 'credentials:destroy', database: spec.name, subject: name }, db);
   });

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Access, PublicPolicy } from '../model/config';
+import { rotatingUsername } from '../model/names';
 import { FOLLOWER_MESSAGE } from '../model/plans';
 import { type ExpandedAccess, emptyAccess, expandAccess } from './desired';
 import { refuseWhatTheAdminCannotDo } from './diff-admin';
@@ -56,7 +57,9 @@ export interface DesiredDatabase {
    * setup, no hardening, no findings about anything else.
    */
   readonly scope?: ReadonlySet<string>;
-  /** Changes a command adds to the plan (ownership hand-over, a destroy), made in the same transaction. */
+  /** With a scope: the one managed credential pruned (credentials:destroy), its rotating username with it. */
+  readonly destroy?: string;
+  /** Changes a command adds to the plan (ownership hand-over), made in the same transaction. */
   readonly extra?: readonly ExtraChange[];
 }
 
@@ -182,7 +185,13 @@ export function diff(desired: DesiredDatabase, live: LiveState): Plan {
   // Managed roles of this database that are no longer declared, and rotations that ended.
   const staleRotating: string[] = [];
   const dropped: string[] = [];
-  for (const role of scope ? [] : roles.values()) {
+  // A scoped plan looks only at the credential it destroys, as prune would.
+  const candidates = !scope
+    ? [...roles.values()]
+    : desired.destroy === undefined
+      ? []
+      : [desired.destroy, rotatingUsername(desired.destroy)].flatMap((name) => roles.get(name) ?? []);
+  for (const role of candidates) {
     const mark = parseManagedComment(role.comment);
     if (!mark || mark.database !== db) continue;
     if (mark.kind === 'rotating username' && !rotatingExpected.has(role.name)) staleRotating.push(role.name);
@@ -235,11 +244,9 @@ export function diff(desired: DesiredDatabase, live: LiveState): Plan {
     accesses.set(PUBLIC, emptyAccess());
     if (reaching.length > 0) b.onPublicRevoke(publicLosses(live, reaching));
   }
-  if (!scope) {
-    for (const name of rotatingExpected) if (roles.has(name)) accesses.set(name, emptyAccess());
-    // Roles about to be dropped lose their privileges in grouped statements first.
-    for (const name of dropped) accesses.set(name, emptyAccess());
-  }
+  if (!scope) for (const name of rotatingExpected) if (roles.has(name)) accesses.set(name, emptyAccess());
+  // Roles about to be dropped lose their privileges in grouped statements first.
+  for (const name of dropped) accesses.set(name, emptyAccess());
 
   reportMissingObjects(b, desired, live, accesses, liveSchemas);
   planDatabasePrivileges(b, live, accesses);

@@ -35,6 +35,8 @@ export interface PlanOptions {
    * plan sees their result: repair-default hands objects over, then restores grants.
    */
   readonly prepare?: (live: LiveState, owner: string) => ExtraChange[];
+  /** Destroy this managed credential and its rotating username: a prune scoped to it. */
+  readonly destroy?: string;
   /** Refuse before any change (e.g. the credential is attached), computed under the lock. */
   readonly check?: (live: LiveState, owner: string) => string[];
 }
@@ -114,9 +116,10 @@ async function desiredState(
     ignoreRoles: spec.ignoreRoles,
     ...(spec.public ? { publicPolicy: spec.public } : {}),
     controlSchema: CONTROL_SCHEMA,
-    rotating: rotating.map((name) => rotatingUsername(name)),
+    rotating: rotating.filter((name) => name !== options.destroy).map((name) => rotatingUsername(name)),
     passwords,
-    prune: options.prune ?? false,
+    prune: options.prune ?? options.destroy !== undefined,
+    ...(options.destroy !== undefined ? { destroy: options.destroy } : {}),
     attachedApps: attached,
     scope: options.scope,
     extra: options.extra?.(live, owner),
