@@ -1,11 +1,11 @@
 import type { Access, DatabaseSpec } from '../model/config';
 import { DEFAULT_CREDENTIAL } from '../model/config';
-import { quoteIdent } from '../model/identifiers';
 import { credentialNameProblem, rotatingUsername } from '../model/names';
 import { PermissionLevel, type PermissionLevelName } from '../model/permission-level';
 import { ESSENTIAL_TIER_MESSAGE, FOLLOWER_MESSAGE, planLimits } from '../model/plans';
 import { connectAdmin } from './connection';
-import type { DesiredCredential, ExtraChange } from './diff';
+import type { DesiredCredential } from './diff';
+import { handOverToDefault, type OwnedObject } from './diff-roles';
 import { catalogSql, inspect } from './inspect';
 import type { LiveRole, LiveState } from './live-state';
 import { parseManagedComment } from './markers';
@@ -213,22 +213,6 @@ export async function destroyCredential(
   return result;
 }
 
-/**
- * REASSIGN OWNED and DROP OWNED need the privileges of the role they name; a CREATEROLE
- * admin that is not a superuser takes them (it may: it has ADMIN OPTION on the roles it made).
- */
-function borrowPrivileges(when: 'first' | 'last', subject: string, role: string): ExtraChange {
-  return {
-    when,
-    action: 'grant-membership',
-    subject,
-    target: `role ${role}`,
-    description: `the admin role takes the privileges of ${role} to hand its objects over`,
-    sql: `GRANT ${quoteIdent(role)} TO CURRENT_USER`,
-    destructive: false,
-  };
-}
-
 export function detachFirstMessage(name: string, apps: readonly string[]): string {
   return `Credential ${name} must be detached from the app${apps.length > 1 ? 's' : ''} ${apps.map((a) => `⬢ ${a}`).join(', ')} before destroying.`;
 }
@@ -239,12 +223,6 @@ export async function attachedAppsOf(
   credential: string,
 ): Promise<string[]> {
   return ctx.control.attachments.appsOf(database, credential);
-}
-
-interface OwnedObject {
-  readonly kind: string;
-  readonly identity: string;
-  readonly owner: string;
 }
 
 /** What repair-default takes from whom, for the prompt: said before anything changes. */
@@ -315,50 +293,7 @@ export async function repairDefault(
     check: (live) => (live.server.inRecovery ? [FOLLOWER_MESSAGE] : []),
     prepare: (live, owner) => {
       seen = { live, owner };
-      const changes: ExtraChange[] = [];
-      const credentials = new Set(liveCredentials(live));
-      const reassigned = new Set<string>();
-      for (const object of objects) {
-        if (object.owner === owner) continue;
-        const role = live.roles.get(object.owner);
-        // Credentials hand over everything at once; superusers own system objects too, so theirs go one by one.
-        if (credentials.has(object.owner) || (role && !role.superuser && parseManagedComment(role.comment))) {
-          if (reassigned.has(object.owner)) continue;
-          reassigned.add(object.owner);
-          if (!live.server.isSuperuser) changes.push(borrowPrivileges('first', 'default', object.owner));
-          changes.push({
-            when: 'first',
-            action: 'set-owner',
-            subject: 'default',
-            target: `objects of ${object.owner}`,
-            description: `becomes the owner of every object ${object.owner} owns`,
-            sql: `REASSIGN OWNED BY ${quoteIdent(object.owner)} TO ${quoteIdent(owner)}`,
-            destructive: false,
-          });
-          if (!live.server.isSuperuser) {
-            changes.push({
-              when: 'first',
-              action: 'revoke-membership',
-              subject: 'default',
-              target: `role ${object.owner}`,
-              description: `the admin role gives the privileges of ${object.owner} back`,
-              sql: `REVOKE ${quoteIdent(object.owner)} FROM CURRENT_USER`,
-              destructive: false,
-            });
-          }
-          continue;
-        }
-        changes.push({
-          when: 'first',
-          action: 'set-owner',
-          subject: 'default',
-          target: `${object.kind} ${object.identity}`,
-          description: `becomes the owner of ${object.kind} ${object.identity} (was ${object.owner})`,
-          sql: `ALTER ${object.kind.toUpperCase()} ${object.identity} OWNER TO ${quoteIdent(owner)}`,
-          destructive: false,
-        });
-      }
-      return changes;
+      return handOverToDefault(objects, live, owner, liveCredentials(live));
     },
   });
 }

@@ -1,5 +1,5 @@
 import { quoteIdent, quoteLiteral } from '../model/identifiers';
-import type { DesiredDatabase } from './diff';
+import type { DesiredDatabase, ExtraChange } from './diff';
 import type { LiveRole, LiveState } from './live-state';
 import { type ManagedKind, managedComment, parseManagedComment } from './markers';
 import { type ChangeAction, PASSWORD_PLACEHOLDER } from './plan';
@@ -425,4 +425,83 @@ export function dropRole(
       { destructive: step.action === 'drop' },
     );
   }
+}
+
+/** An object and its owner, as catalog query foreign_objects lists them. */
+export interface OwnedObject {
+  readonly kind: string;
+  readonly identity: string;
+  readonly owner: string;
+}
+
+/**
+ * credentials:repair-default's hand-over, made first in its transaction: every object
+ * goes to the default credential. Credentials and pgcred's roles hand over everything
+ * at once (REASSIGN OWNED); superusers own system objects too, so theirs go one by one.
+ */
+export function handOverToDefault(
+  objects: readonly OwnedObject[],
+  live: LiveState,
+  owner: string,
+  credentials: readonly string[],
+): ExtraChange[] {
+  const changes: ExtraChange[] = [];
+  const managed = new Set(credentials);
+  const reassigned = new Set<string>();
+  const change = (action: ChangeAction, target: string, description: string, sql: string): ExtraChange => ({
+    when: 'first',
+    action,
+    subject: 'default',
+    target,
+    description,
+    sql,
+    destructive: false,
+  });
+  for (const object of objects) {
+    if (object.owner === owner) continue;
+    const role = live.roles.get(object.owner);
+    if (managed.has(object.owner) || (role && !role.superuser && parseManagedComment(role.comment))) {
+      if (reassigned.has(object.owner)) continue;
+      reassigned.add(object.owner);
+      // REASSIGN OWNED needs the privileges of the role it names: a CREATEROLE admin that
+      // is not a superuser takes them (ADMIN OPTION on the roles it made lets it) and gives them back.
+      const borrow = !live.server.isSuperuser;
+      if (borrow)
+        changes.push(
+          change(
+            'grant-membership',
+            `role ${object.owner}`,
+            `the admin role takes the privileges of ${object.owner} to hand its objects over`,
+            `GRANT ${quoteIdent(object.owner)} TO CURRENT_USER`,
+          ),
+        );
+      changes.push(
+        change(
+          'set-owner',
+          `objects of ${object.owner}`,
+          `becomes the owner of every object ${object.owner} owns`,
+          `REASSIGN OWNED BY ${quoteIdent(object.owner)} TO ${quoteIdent(owner)}`,
+        ),
+      );
+      if (borrow)
+        changes.push(
+          change(
+            'revoke-membership',
+            `role ${object.owner}`,
+            `the admin role gives the privileges of ${object.owner} back`,
+            `REVOKE ${quoteIdent(object.owner)} FROM CURRENT_USER`,
+          ),
+        );
+      continue;
+    }
+    changes.push(
+      change(
+        'set-owner',
+        `${object.kind} ${object.identity}`,
+        `becomes the owner of ${object.kind} ${object.identity} (was ${object.owner})`,
+        `ALTER ${object.kind.toUpperCase()} ${object.identity} OWNER TO ${quoteIdent(owner)}`,
+      ),
+    );
+  }
+  return changes;
 }
