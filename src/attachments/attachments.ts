@@ -1,4 +1,3 @@
-import type { ClientBase } from 'pg';
 import type { ControlStore } from '../control/store';
 import { faultPoint } from '../faults';
 import { chooseAttachmentName, configVarName } from '../model/colors';
@@ -9,7 +8,7 @@ import { inspectDatabase, liveCredentials } from '../reconciler/credentials';
 import { ownerName } from '../reconciler/diff';
 import type { LiveState } from '../reconciler/live-state';
 import { credentialSource, type ReconcileContext } from '../reconciler/reconcile';
-import { type RotationStep, usernamesAt } from '../rotation/steps';
+import { usernamesAt } from '../rotation/steps';
 import { deliver, type RestartOutcome, recordRelease } from './config-vars';
 
 export class AttachmentError extends Error {
@@ -37,19 +36,14 @@ export interface AttachResult {
 
 /** The username apps should use for a credential right now: `<name>-rotating` during part of a rotation. */
 export async function activeUsername(
-  control: ControlStore | ClientBase,
+  control: ControlStore,
   database: string,
   credential: string,
   base: string,
 ): Promise<string> {
-  const db = 'client' in control ? control.client : control;
-  const { rows } = await db.query(
-    'SELECT step, force FROM pgcred.rotations WHERE database = $1 AND credential = $2 AND finished_at IS NULL',
-    [database, credential],
-  );
-  if (!rows[0]) return base;
-  return usernamesAt(base, rows[0].step as RotationStep, rows[0].force).find((u) => u.state === 'active')!
-    .user;
+  const rotation = await control.rotations.open(database, credential);
+  if (!rotation) return base;
+  return usernamesAt(base, rotation.step, rotation.force).find((u) => u.state === 'active')!.user;
 }
 
 /** The role behind a credential name (`default` is the owner), after checking it exists. */

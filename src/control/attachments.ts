@@ -69,6 +69,15 @@ export class AttachmentRepository {
     );
   }
 
+  /** Points every attachment of a credential at `username` (a rotation's step); the apps it changed, ordered. */
+  async pointAt(database: string, credential: string, username: string): Promise<string[]> {
+    const { rows } = await this.db.query(
+      `UPDATE ${S}.attachments SET username = $3 WHERE database = $1 AND credential = $2 RETURNING app`,
+      [database, credential, username],
+    );
+    return [...new Set(rows.map((row) => row.app as string))].sort();
+  }
+
   /** The attachment removed, or undefined when the app has none of that name. */
   async delete(app: string, name: string): Promise<AttachmentRecord | undefined> {
     const { rows } = await this.db.query<AttachmentRecord>(

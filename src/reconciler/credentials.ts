@@ -1,8 +1,17 @@
 import type { Access, DatabaseSpec } from '../model/config';
 import { DEFAULT_CREDENTIAL } from '../model/config';
-import { credentialNameProblem, rotatingUsername } from '../model/names';
+import { rotatingUsername } from '../model/names';
 import { PermissionLevel, type PermissionLevelName } from '../model/permission-level';
-import { ESSENTIAL_TIER_MESSAGE, FOLLOWER_MESSAGE, planLimits } from '../model/plans';
+import { FOLLOWER_MESSAGE } from '../model/plans';
+import {
+  attachedRefusal,
+  type CredentialFacts,
+  createRefusals,
+  followerRefusal,
+  liveCreateRefusals,
+  managedCredentialRefusals,
+  type Refusal,
+} from '../model/refusals';
 import { connectAdmin } from './connection';
 import type { DesiredCredential } from './diff';
 import { handOverToDefault, type OwnedObject } from './diff-roles';
@@ -20,10 +29,37 @@ import {
 } from './reconcile';
 
 export class CredentialError extends Error {
-  constructor(message: string) {
-    super(message);
+  /** What was refused, as the catalogue holds it (src/model/refusals), when it was a refusal. */
+  readonly refusal?: Refusal;
+
+  constructor(message: string | Refusal) {
+    super(typeof message === 'string' ? message : message.message);
     this.name = 'CredentialError';
+    if (typeof message !== 'string') this.refusal = message;
   }
+}
+
+/** Throws the first refusal, if any. */
+export function refuse(refusals: readonly Refusal[]): void {
+  if (refusals[0]) throw new CredentialError(refusals[0]);
+}
+
+/** What the catalogue's checks read of a live database. */
+export function credentialFacts(live: LiveState): CredentialFacts {
+  const credentials = liveCredentials(live);
+  return {
+    inRecovery: live.server.inRecovery,
+    credentials,
+    role: (name) => {
+      const role = live.roles.get(name);
+      if (!role) return undefined;
+      const mark = parseManagedComment(role.comment);
+      return {
+        ...(mark ? { managed: { kind: mark.kind, database: mark.database } } : {}),
+        adoptable: isAdoptable(role),
+      };
+    },
+  };
 }
 
 /** Managed credentials of a database, as live roles show them (not counting default). */
@@ -47,21 +83,8 @@ export function credentialRefusal(
   name: string,
   options: { readonly adopt?: boolean } = {},
 ): string | undefined {
-  if (liveCredentials(live).includes(name)) return undefined;
-  const role = live.roles.get(name);
-  if (!role) return `Could not find credential ${name} on ${database}`;
-  const mark = parseManagedComment(role.comment);
-  // An import asked for it: the role becomes a credential, keeping its password.
-  if (options.adopt && !mark && isAdoptable(role)) return undefined;
-  if (mark?.kind === 'credential') {
-    // Roles are cluster-wide: another database's credential is reachable by name from here.
-    return `Credential ${name} belongs to database ${mark.database}, not ${database}: change it through that database`;
-  }
-  if (mark) return `Role ${name} is pgcred's ${mark.kind} of database ${mark.database}, not a credential`;
-  return (
-    `Credential ${name} is not managed by pgcred on ${database}, and pgcred never changes a role it does not manage: ` +
-    'declare it in the file and apply to adopt it first'
-  );
+  // An import asks with adopt: the role becomes a credential, keeping its password.
+  return managedCredentialRefusals(database, name, credentialFacts(live), options)[0]?.message;
 }
 
 /** A role pgcred may adopt when asked: not pgcred's, not a superuser, able to log in. */
@@ -81,7 +104,8 @@ export async function inspectDatabase(spec: DatabaseSpec, ctx?: ReconcileContext
 
 /** The checks every credential-changing command makes first, in the seed's words. */
 export function refuseUnlessWritable(spec: DatabaseSpec, live: LiveState | undefined): void {
-  if (spec.role === 'follower' || live?.server.inRecovery) throw new CredentialError(FOLLOWER_MESSAGE);
+  if (spec.role === 'follower' || live?.server.inRecovery)
+    throw new CredentialError(followerRefusal(spec.name));
 }
 
 function declaredCredentials(
@@ -96,13 +120,7 @@ function declaredCredentials(
 
 /** What can be refused about a new credential before connecting anywhere. */
 export function checkCreate(spec: DatabaseSpec, name: string): void {
-  refuseUnlessWritable(spec, undefined);
-  if (name === DEFAULT_CREDENTIAL)
-    throw new CredentialError('the default credential exists with every database');
-  const problem = credentialNameProblem(name);
-  if (problem) throw new CredentialError(`--name: ${problem}`);
-  if (planLimits(spec.plan, spec.credentialLimit).defaultOnly)
-    throw new CredentialError(ESSENTIAL_TIER_MESSAGE);
+  refuse(createRefusals(spec, name));
 }
 
 /** A level name, or a level or custom grants as the model writes them. */
@@ -118,30 +136,12 @@ export async function createCredential(
   level: PermissionLevelName | Access = 'none',
   options: Pick<ApplyOptions, 'verify'> = {},
 ): Promise<ApplyResult> {
-  refuseUnlessWritable(spec, undefined);
-  if (name === DEFAULT_CREDENTIAL)
-    throw new CredentialError('the default credential exists with every database');
-  const problem = credentialNameProblem(name);
-  if (problem) throw new CredentialError(`--name: ${problem}`);
-  const limits = planLimits(spec.plan, spec.credentialLimit);
-  if (limits.defaultOnly) throw new CredentialError(ESSENTIAL_TIER_MESSAGE);
+  checkCreate(spec, name);
   return applyDatabase(ctx, spec, {
     ...options,
     credentials: [...declaredCredentials(ctx, spec, name), { name, access: accessOf(level) }],
     scope: new Set([name]),
-    check: (live) => {
-      if (live.server.inRecovery) return [FOLLOWER_MESSAGE];
-      const existing = liveCredentials(live);
-      if (existing.includes(name)) return [`credential ${name} already exists on ${spec.name}`];
-      if (live.roles.has(name))
-        return [`a role named ${name} already exists in this cluster; choose another name`];
-      if (existing.length >= limits.credentials) {
-        return [
-          `${spec.name} already has ${existing.length} credentials besides default, the most its plan (${spec.plan}) allows`,
-        ];
-      }
-      return [];
-    },
+    check: (live) => liveCreateRefusals(spec, name, credentialFacts(live)).map((r) => r.message),
   });
 }
 
@@ -214,7 +214,7 @@ export async function destroyCredential(
 }
 
 export function detachFirstMessage(name: string, apps: readonly string[]): string {
-  return `Credential ${name} must be detached from the app${apps.length > 1 ? 's' : ''} ${apps.map((a) => `⬢ ${a}`).join(', ')} before destroying.`;
+  return attachedRefusal(name, apps).message;
 }
 
 export async function attachedAppsOf(
