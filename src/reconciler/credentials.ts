@@ -7,6 +7,7 @@ import {
   attachedRefusal,
   type CredentialFacts,
   createRefusals,
+  destroyRefusals,
   followerRefusal,
   liveCreateRefusals,
   managedCredentialRefusals,
@@ -183,19 +184,20 @@ export async function destroyCredential(
   options: Pick<ApplyOptions, 'confirm' | 'verify'> = {},
 ): Promise<ApplyResult> {
   refuseUnlessWritable(spec, undefined);
-  if (name === DEFAULT_CREDENTIAL) throw new CredentialError('Default credential cannot be destroyed.');
+  refuse(destroyRefusals(name));
   const source = credentialSource(ctx.config, spec).name;
   const apps = await attachedAppsOf(ctx, source, name);
-  if (apps.length > 0) throw new CredentialError(detachFirstMessage(name, apps));
+  if (apps.length > 0) refuse([attachedRefusal(name, apps)]);
   const result = await applyDatabase(ctx, spec, {
     ...options,
     credentials: declaredCredentials(ctx, spec, name),
     scope: new Set(),
     check: (live, owner) => {
-      if (live.server.inRecovery) return [FOLLOWER_MESSAGE];
-      if (name === owner) return ['Default credential cannot be destroyed.'];
-      const refusal = credentialRefusal(live, spec.name, name);
-      return refusal ? [refusal] : [];
+      const facts = credentialFacts(live);
+      if (facts.inRecovery) return [followerRefusal(spec.name).message];
+      return [...destroyRefusals(name, owner), ...managedCredentialRefusals(spec.name, name, facts)]
+        .slice(0, 1)
+        .map((r) => r.message);
     },
     destroy: name,
   });
