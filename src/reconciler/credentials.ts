@@ -1,5 +1,4 @@
 import type { Access, DatabaseSpec } from '../model/config';
-import { DEFAULT_CREDENTIAL } from '../model/config';
 import { rotatingUsername } from '../model/names';
 import { PermissionLevel, type PermissionLevelName } from '../model/permission-level';
 import { FOLLOWER_MESSAGE } from '../model/plans';
@@ -7,6 +6,7 @@ import {
   attachedRefusal,
   type CredentialFacts,
   createRefusals,
+  defaultLevelRefusals,
   destroyRefusals,
   followerRefusal,
   liveCreateRefusals,
@@ -157,8 +157,7 @@ export async function setPermissionLevel(
 ): Promise<ApplyResult> {
   refuseUnlessWritable(spec, undefined);
   const access = accessOf(level);
-  if (name === DEFAULT_CREDENTIAL)
-    throw new CredentialError('the default credential owns the database; its access has no level');
+  refuse(defaultLevelRefusals(name));
   return applyDatabase(ctx, spec, {
     ...(options.verify ? { verify: options.verify } : {}),
     credentials: [...declaredCredentials(ctx, spec, name), { name, access }],
@@ -213,10 +212,6 @@ export async function destroyCredential(
     await ctx.control.audit({ action: 'credentials:destroy', database: spec.name, subject: name }, db);
   });
   return result;
-}
-
-export function detachFirstMessage(name: string, apps: readonly string[]): string {
-  return attachedRefusal(name, apps).message;
 }
 
 export async function attachedAppsOf(
