@@ -1,9 +1,9 @@
 import { Grant as PostgresqlGrant } from '@cdktf/provider-postgresql/lib/grant';
 import { Construct } from 'constructs';
 import { defaultColor } from '../config/load';
-import { CONTROL_SCHEMA } from '../control/store';
 import type { AttachmentColor } from '../model/colors';
 import { type DatabaseSpec, DEFAULT_CREDENTIAL, type Executor, type PublicPolicy } from '../model/config';
+import { CONTROL_SCHEMA } from '../model/control-schema';
 import { parseSchemaName } from '../model/identifiers';
 import { derivedOwnerName } from '../reconciler/diff';
 import type { AdminConnection, BoundAdminConnection } from './admin-connection';
