@@ -231,6 +231,11 @@ export class ControlStore {
     return readAudit(this.client, options);
   }
 
+  /** The store connection's backend: a rotation leaves it alone when it ends a credential's sessions. */
+  async backendPid(): Promise<number> {
+    return (await this.client.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
+  }
+
   /** Runs `work` in one transaction of the control store. */
   async transaction<T>(work: (db: ClientBase) => Promise<T>): Promise<T> {
     await this.client.query('BEGIN');
