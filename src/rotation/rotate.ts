@@ -347,11 +347,7 @@ async function pointAttachments(
   emit: (event: RotationEvent) => void,
 ): Promise<void> {
   const apps = await ctx.control.transaction(async (db) => {
-    const { rows } = await db.query(
-      'UPDATE pgcred.attachments SET username = $3 WHERE database = $1 AND credential = $2 RETURNING app',
-      [rotation.database, rotation.credential, username],
-    );
-    const names = [...new Set(rows.map((row) => row.app as string))].sort();
+    const names = await ctx.control.attachments.pointAt(rotation.database, rotation.credential, username);
     for (const app of names) {
       await recordRelease(ctx.control, db, app, `Rotate ${rotation.credential}: use ${username}`);
     }
