@@ -298,7 +298,7 @@ export function planRotationStep(
  */
 async function ownPids(ctx: ReconcileContext, admin: ClientBase): Promise<number[]> {
   const pids = [(await admin.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number];
-  pids.push((await ctx.control.client.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number);
+  pids.push(await ctx.control.backendPid());
   return pids;
 }
 
