@@ -172,9 +172,9 @@ export async function setPermissionLevel(
 
 /**
  * `credentials:destroy`: the prune diff scoped to one credential (and its rotating
- * username): its privileges are revoked in grouped statements, objects it owns go to
- * the default credential (REASSIGN OWNED), what is left goes (DROP OWNED), then the
- * role, in one transaction.
+ * username), built by diff-roles.ts: its privileges are revoked in grouped statements,
+ * objects it owns go to the default credential, what is left goes, then the role, in
+ * one transaction.
  */
 export async function destroyCredential(
   ctx: ReconcileContext,
