@@ -111,6 +111,15 @@ export class RotationJournal {
     return this.key.decrypt(rows[0].new_password, this.context(rotation.database, rotation.credential));
   }
 
+  /** Ends the credential's open rotation, if any, without finishing it: its role is gone. */
+  async abandon(database: string, credential: string, note: string): Promise<void> {
+    await this.client.query(
+      `UPDATE ${S}.rotations SET finished_at = now(), note = $3
+        WHERE database = $1 AND credential = $2 AND finished_at IS NULL`,
+      [database, credential, note],
+    );
+  }
+
   async setStep(rotation: Rotation, step: RotationStep, note?: string): Promise<Rotation> {
     const { rows } = await this.client.query(
       `UPDATE ${S}.rotations SET step = $2, step_at = now(), note = coalesce($3, note),

@@ -216,10 +216,8 @@ export class ControlStore {
       database,
       [...usernames],
     ]);
-    await db.query(
-      `UPDATE ${S}.rotations SET finished_at = now(), note = $3 WHERE database = $1 AND credential = $2 AND finished_at IS NULL`,
-      [database, name, note],
-    );
+    // The journal is on this same connection, so inside `db`'s transaction too.
+    await this.rotations.abandon(database, name, note);
   }
 
   async audit(entry: AuditEntry, db: ClientBase = this.client): Promise<void> {
