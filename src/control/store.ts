@@ -43,7 +43,8 @@ export type { AuditEntry } from './audit-log';
  */
 export class ControlStore {
   private constructor(
-    readonly client: Client,
+    // Private: the control store's SQL lives in src/control; others use its repositories.
+    private readonly client: Client,
     readonly key: MasterKey,
     /** The database (PostgreSQL name) that holds the store. */
     readonly database: string,
