@@ -50,7 +50,7 @@ const SELECTED = (process.env.BENCH_SIZES ?? 'S,M,L').split(',').map((s) => s.tr
 /** Runs of each pgcred case and grouped baseline: 3, or 2 at L, where one run of a case takes minutes. */
 const runsOf = (size: Size) =>
   process.env.BENCH_RUNS !== undefined ? Number(process.env.BENCH_RUNS) : size.name === 'L' ? 2 : 3;
-/** Cases to run, by a word of their name (cold, drift, level, rotate, destroy); default all. */
+/** Cases to run, by a word of their name (cold, drift, level, rotate, prune, credentials:destroy); default all. */
 const CASES = process.env.BENCH_CASES?.split(',').map((c) => c.trim().toLowerCase());
 const wanted = (name: string) => !CASES || CASES.some((c) => name.toLowerCase().includes(c));
 /**
@@ -357,6 +357,19 @@ async function benchSize(size: Size): Promise<CaseResult[]> {
           prepare: (s) => giveOwnedObjects(s, creds),
           grouped: groupedDestroy(creds, schemas),
           hand: handWrittenDestroy(creds),
+        }),
+      );
+
+    // What users run to destroy one credential: the prune diff scoped to it.
+    const one = creds[0]!;
+    if (wanted('credentials:destroy (one, owning objects)'))
+      results.push(
+        await threeWay(size, 'credentials:destroy (one, owning objects)', applied, {
+          pgcred: (s) =>
+            project.pgcred(s, ['credentials:destroy', DATABASE, '--name', one.name, '--confirm', DATABASE]),
+          prepare: (s) => giveOwnedObjects(s, [one]),
+          grouped: groupedDestroy([one], schemas),
+          hand: handWrittenDestroy([one]),
         }),
       );
   } finally {

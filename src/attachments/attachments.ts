@@ -1,4 +1,3 @@
-import type { ClientBase } from 'pg';
 import type { ControlStore } from '../control/store';
 import { faultPoint } from '../faults';
 import { chooseAttachmentName, configVarName } from '../model/colors';
@@ -9,8 +8,8 @@ import { inspectDatabase, liveCredentials } from '../reconciler/credentials';
 import { ownerName } from '../reconciler/diff';
 import type { LiveState } from '../reconciler/live-state';
 import { credentialSource, type ReconcileContext } from '../reconciler/reconcile';
-import { type RotationStep, usernamesAt } from '../rotation/steps';
-import { deliver, ensureApp, type RestartOutcome, recordRelease } from './config-vars';
+import { usernamesAt } from '../rotation/steps';
+import { deliver, type RestartOutcome, recordRelease } from './config-vars';
 
 export class AttachmentError extends Error {
   constructor(message: string) {
@@ -37,19 +36,14 @@ export interface AttachResult {
 
 /** The username apps should use for a credential right now: `<name>-rotating` during part of a rotation. */
 export async function activeUsername(
-  control: ControlStore | ClientBase,
+  control: ControlStore,
   database: string,
   credential: string,
   base: string,
 ): Promise<string> {
-  const db = 'client' in control ? control.client : control;
-  const { rows } = await db.query(
-    'SELECT step, force FROM pgcred.rotations WHERE database = $1 AND credential = $2 AND finished_at IS NULL',
-    [database, credential],
-  );
-  if (!rows[0]) return base;
-  return usernamesAt(base, rows[0].step as RotationStep, rows[0].force).find((u) => u.state === 'active')!
-    .user;
+  const rotation = await control.rotations.open(database, credential);
+  if (!rotation) return base;
+  return usernamesAt(base, rotation.step, rotation.force).find((u) => u.state === 'active')!.user;
 }
 
 /** The role behind a credential name (`default` is the owner), after checking it exists. */
@@ -117,33 +111,28 @@ export async function attach(
   const endpoint = endpointOf(spec.url);
   const control = ctx.control;
   const { attachment, release } = await control.transaction(async (db) => {
-    await ensureApp(db, request.app);
-    await db.query('SELECT 1 FROM pgcred.apps WHERE name = $1 FOR UPDATE', [request.app]);
-    const { rows } = await db.query('SELECT name FROM pgcred.attachments WHERE app = $1', [request.app]);
-    const taken = new Set(rows.map((row) => row.name as string));
+    await control.apps.ensure(request.app);
+    await control.apps.lock(request.app);
+    const taken = new Set(await control.attachments.namesOf(request.app));
     if (request.as && taken.has(request.as)) {
       throw new AttachmentError(
         `⬢ ${request.app} already has an attachment named ${request.as}; choose another --as`,
       );
     }
     const name = request.as ?? chooseAttachmentName(taken, spec.color);
-    const active = await activeUsername(db, source, request.credential, username);
-    await db.query(
-      `INSERT INTO pgcred.attachments (app, name, database, credential, username, host, port, dbname, sslmode, declared)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-      [
-        request.app,
-        name,
-        source,
-        request.credential,
-        active,
-        endpoint.host,
-        endpoint.port,
-        endpoint.database,
-        endpoint.sslmode ?? null,
-        request.declared ?? false,
-      ],
-    );
+    const active = await activeUsername(control, source, request.credential, username);
+    await control.attachments.insert({
+      app: request.app,
+      name,
+      database: source,
+      credential: request.credential,
+      username: active,
+      host: endpoint.host,
+      port: endpoint.port,
+      dbname: endpoint.database,
+      sslmode: endpoint.sslmode ?? null,
+      declared: request.declared ?? false,
+    });
     await control.audit(
       {
         action: 'attach',
@@ -180,18 +169,11 @@ export async function detach(ctx: ReconcileContext, app: string, name: string): 
   const attachmentName = name.endsWith('_URL') ? name.slice(0, -4) : name;
   const control = ctx.control;
   const { attachment, release } = await control.transaction(async (db) => {
-    const { rows } = await db.query(
-      'DELETE FROM pgcred.attachments WHERE app = $1 AND name = $2 RETURNING *',
-      [app, attachmentName],
-    );
-    const row = rows[0];
+    const row = await control.attachments.delete(app, attachmentName);
     if (!row) {
-      const { rows: names } = await db.query(
-        'SELECT name FROM pgcred.attachments WHERE app = $1 ORDER BY name',
-        [app],
-      );
+      const names = await control.attachments.namesOf(app);
       throw new AttachmentError(
-        `⬢ ${app} has no attachment named ${attachmentName}${names.length ? ` (it has ${names.map((n) => n.name).join(', ')})` : ''}`,
+        `⬢ ${app} has no attachment named ${attachmentName}${names.length ? ` (it has ${names.join(', ')})` : ''}`,
       );
     }
     await control.audit(
@@ -223,11 +205,7 @@ export async function attachmentsOf(
   control: ControlStore,
   where: { app?: string; database?: string },
 ): Promise<Attachment[]> {
-  const { rows } = await control.client.query(
-    `SELECT * FROM pgcred.attachments WHERE ($1::text IS NULL OR app = $1) AND ($2::text IS NULL OR database = $2)
-      ORDER BY app, name`,
-    [where.app ?? null, where.database ?? null],
-  );
+  const rows = await control.attachments.list(where);
   return rows.map((row) => ({
     app: row.app,
     name: row.name,

@@ -11,6 +11,7 @@ import {
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { ClientBase } from 'pg';
+import type { AttachmentRecord } from '../control/attachments';
 import type { ControlStore } from '../control/store';
 import { faultPoint } from '../faults';
 import { configVarName } from '../model/colors';
@@ -25,78 +26,15 @@ import { credentialUrl } from '../reconciler/connection';
  * app marked pending, and the next `pgcred reconcile` writes the file and
  * restarts again, so a new value is never lost.
  */
-export interface AppRecord {
-  readonly name: string;
-  readonly envFile: string | null;
-  readonly restart: string | null;
-  readonly restartTimeoutMs: number;
-  readonly release: number;
-  readonly restartPending: boolean;
-}
-
-export async function ensureApp(db: ClientBase, name: string): Promise<void> {
-  await db.query('INSERT INTO pgcred.apps (name) VALUES ($1) ON CONFLICT (name) DO NOTHING', [name]);
-}
 
 /** Declared apps win over what the store remembers of them. */
 export async function syncDeclaredApps(control: ControlStore, apps: readonly AppSpec[]): Promise<void> {
-  for (const app of apps) {
-    await control.client.query(
-      `INSERT INTO pgcred.apps (name, env_file, restart, restart_timeout_ms) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (name) DO UPDATE SET env_file = EXCLUDED.env_file, restart = EXCLUDED.restart,
-                                        restart_timeout_ms = EXCLUDED.restart_timeout_ms`,
-      [app.name, app.envFile ?? null, app.restart ?? null, app.restartTimeoutMs],
-    );
-  }
-}
-
-export async function getApp(db: ClientBase, name: string): Promise<AppRecord | undefined> {
-  const { rows } = await db.query('SELECT * FROM pgcred.apps WHERE name = $1', [name]);
-  const row = rows[0];
-  return row
-    ? {
-        name: row.name,
-        envFile: row.env_file,
-        restart: row.restart,
-        restartTimeoutMs: row.restart_timeout_ms,
-        release: row.release,
-        restartPending: row.restart_pending,
-      }
-    : undefined;
-}
-
-/** An app's config vars as the store holds them, decrypted, by name. */
-export async function configVars(
-  control: ControlStore,
-  app: string,
-  db: ClientBase = control.client,
-): Promise<Map<string, string>> {
-  const { rows } = await db.query('SELECT name, value FROM pgcred.config_vars WHERE app = $1 ORDER BY name', [
-    app,
-  ]);
-  return new Map(
-    rows.map((row) => [row.name as string, control.key.decrypt(row.value, `${app}/${row.name}`)]),
-  );
-}
-
-interface AttachmentRow {
-  app: string;
-  name: string;
-  database: string;
-  credential: string;
-  username: string;
-  host: string;
-  port: number;
-  dbname: string;
-  sslmode: string | null;
+  for (const app of apps) await control.apps.upsertDeclared(app);
 }
 
 /** The config vars an app should have now, from its attachments and the stored passwords. */
-async function desiredVars(control: ControlStore, db: ClientBase, app: string): Promise<Map<string, string>> {
-  const { rows } = await db.query<AttachmentRow>(
-    'SELECT * FROM pgcred.attachments WHERE app = $1 ORDER BY name',
-    [app],
-  );
+async function desiredVars(control: ControlStore, app: string): Promise<Map<string, string>> {
+  const rows: AttachmentRecord[] = await control.attachments.list({ app });
   const vars = new Map<string, string>();
   for (const row of rows) {
     const password = await control.getPassword(row.database, row.username);
@@ -134,36 +72,21 @@ export async function recordRelease(
   app: string,
   description: string,
 ): Promise<{ release: number; changed: string[] }> {
-  await db.query('SELECT 1 FROM pgcred.apps WHERE name = $1 FOR UPDATE', [app]);
-  const want = await desiredVars(control, db, app);
-  const have = await configVars(control, app, db);
+  await control.apps.lock(app);
+  const want = await desiredVars(control, app);
+  const have = await control.apps.configVars(app);
   const changed = [...new Set([...want.keys(), ...have.keys()])]
     .filter((name) => want.get(name) !== have.get(name))
     .sort();
-  const current = (await getApp(db, app))!;
+  const current = (await control.apps.get(app))!;
   if (changed.length === 0) return { release: current.release, changed };
   const release = current.release + 1;
-  for (const name of changed) {
-    const value = want.get(name);
-    if (value === undefined) {
-      await db.query('DELETE FROM pgcred.config_vars WHERE app = $1 AND name = $2', [app, name]);
-    } else {
-      await db.query(
-        `INSERT INTO pgcred.config_vars (app, name, value, release) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (app, name) DO UPDATE SET value = EXCLUDED.value, release = EXCLUDED.release`,
-        [app, name, control.key.encrypt(value, `${app}/${name}`), release],
-      );
-    }
-  }
-  await db.query('UPDATE pgcred.apps SET release = $2, restart_pending = true WHERE name = $1', [
+  await control.apps.release(
     app,
     release,
-  ]);
-  await db.query('INSERT INTO pgcred.releases (app, release, description) VALUES ($1, $2, $3)', [
-    app,
-    release,
+    new Map(changed.map((name) => [name, want.get(name)])),
     description,
-  ]);
+  );
   await control.audit({ action: 'release', subject: app, detail: { release, changed, description } }, db);
   return { release, changed };
 }
@@ -175,21 +98,19 @@ export type RestartOutcome =
 
 /** Writes the env file and runs the restart command; records the outcome; never throws for a failed restart. */
 export async function deliver(control: ControlStore, app: string): Promise<RestartOutcome> {
-  const record = await getApp(control.client, app);
+  const record = await control.apps.get(app);
   if (!record) throw new Error(`unknown app ${app}`);
-  const vars = [...(await configVars(control, app))];
+  const vars = [...(await control.apps.configVars(app))];
   if (record.envFile) writeEnvFile(record.envFile, vars);
   faultPoint('deliver:env-written');
   let outcome: RestartOutcome = { status: 'no-restart-command' };
   if (record.restart)
     outcome = await runRestart(record.restart, record.restartTimeoutMs, record.envFile, vars);
   const reason = outcome.status === 'failed' ? outcome.reason : null;
-  const failed = reason !== null;
-  await control.client.query(
-    `UPDATE pgcred.apps SET restart_pending = $2, last_restart_at = now(), last_restart_status = $3, last_restart_error = $4
-      WHERE name = $1`,
-    [app, failed, outcome.status === 'restarted' ? 0 : null, reason],
-  );
+  await control.apps.recordRestart(app, {
+    exitCode: outcome.status === 'restarted' ? 0 : null,
+    error: reason,
+  });
   await control.audit({
     action: 'restart',
     subject: app,
@@ -283,8 +204,5 @@ function runRestart(
 
 /** Apps whose last restart failed or never ran after a change: `reconcile` delivers them again. */
 export async function pendingApps(control: ControlStore): Promise<string[]> {
-  const { rows } = await control.client.query(
-    'SELECT name FROM pgcred.apps WHERE restart_pending ORDER BY name',
-  );
-  return rows.map((row) => row.name as string);
+  return control.apps.pendingRestarts();
 }

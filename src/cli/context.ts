@@ -4,10 +4,8 @@ import { defaultColor, loadConfigFile } from '../config/load';
 import { MasterKey } from '../control/crypto';
 import {
   type DatabaseIdentity,
-  findDatabase,
   identityOf,
   type RegisteredDatabase,
-  registerDatabase,
   URL_FORM,
 } from '../control/database-registry';
 import { KeptPasswords } from '../control/kept-passwords';
@@ -149,14 +147,13 @@ export class CommandContext {
       let identity: DatabaseIdentity;
       try {
         identity = await identityOf(admin, spec.url);
-        known = await findDatabase(control.client, identity);
+        known = await control.databases.find(identity);
       } finally {
         await admin.end().catch(() => undefined);
       }
       // Registered under the URL's name, so a provider block or file that names this
       // database later takes over what this command stores (read-only commands write nothing).
-      if (!known && !name && !control.readOnly)
-        await registerDatabase(control.client, spec, identity, URL_FORM);
+      if (!known && !name && !control.readOnly) await control.databases.register(spec, identity, URL_FORM);
       if (!known || known.name === spec.name) continue;
       if (name) {
         throw new UserError(

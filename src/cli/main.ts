@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { formatProblem, InvalidInputError } from '../model/problem';
+import type { Refusal } from '../model/refusals';
 import { CredentialError } from '../reconciler/credentials';
 import { PlanRefusedError } from '../reconciler/reconcile';
 import { registerAttachmentCommands } from './commands/attachments';
@@ -88,6 +89,13 @@ export async function runCli(argv: readonly string[], io: Io = processIo()): Pro
   return status;
 }
 
+/** A refusal as the CLI prints it: a malformed value names the option it was typed in (`--name: …`). */
+function refusalLine(refusal: Refusal): string {
+  return refusal.code === 'invalid-name'
+    ? `--${refusal.attribute.join('.')}: ${refusal.message}`
+    : refusal.message;
+}
+
 function report(error: unknown, io: Io): number {
   if (error instanceof CommanderError) {
     // Commander has printed its message; help and version exit 0.
@@ -100,6 +108,10 @@ function report(error: unknown, io: Io): number {
   }
   if (error instanceof PlanRefusedError) {
     for (const reason of error.reasons) io.stderr(` ▸    ${reason}\n`);
+    return 1;
+  }
+  if (error instanceof CredentialError && error.refusal) {
+    io.stderr(` ▸    ${refusalLine(error.refusal)}\n`);
     return 1;
   }
   if (error instanceof UserError || error instanceof CredentialError) {

@@ -1,5 +1,6 @@
 import type { ClientBase } from 'pg';
 import type { DatabaseSpec } from '../model/config';
+import { CONTROL_SCHEMA as S } from '../model/control-schema';
 import { endpointOf } from '../reconciler/connection';
 import type { MasterKey } from './crypto';
 
@@ -58,7 +59,7 @@ interface Row {
 /** The registered databases that are this live database: one, or none when it is not registered (or ambiguous). */
 async function matches(db: ClientBase, identity: DatabaseIdentity): Promise<Row[]> {
   const { rows } = await db.query<Row>(
-    `SELECT name, registered_by, host, port, plan, color, owner, credential_limit FROM pgcred.databases
+    `SELECT name, registered_by, host, port, plan, color, owner, credential_limit FROM ${S}.databases
       WHERE oid = $1 AND dbname = $2 AND system_identifier IS NOT DISTINCT FROM $3
         AND ($3 IS NOT NULL OR (host = $4 AND port = $5))
       ORDER BY name`,
@@ -69,8 +70,31 @@ async function matches(db: ClientBase, identity: DatabaseIdentity): Promise<Row[
   return rows.filter((row) => row.host === identity.host && row.port === identity.port);
 }
 
+/** The registry as the control store hands it out, on the store's connection, with its key. */
+export class DatabaseRegistry {
+  constructor(
+    private readonly db: ClientBase,
+    private readonly key: MasterKey,
+  ) {}
+
+  /** The name (and settings) this live database was registered with, if any. */
+  find(identity: DatabaseIdentity): Promise<RegisteredDatabase | undefined> {
+    return findDatabase(this.db, identity);
+  }
+
+  /** See registerDatabase; a file or provider name takes over what the URL form stored. */
+  register(spec: DatabaseSpec, identity: DatabaseIdentity, by: string): Promise<void> {
+    return registerDatabase(this.db, spec, identity, by, this.key);
+  }
+
+  async names(): Promise<string[]> {
+    const { rows } = await this.db.query(`SELECT name FROM ${S}.databases ORDER BY name`);
+    return rows.map((row) => row.name as string);
+  }
+}
+
 /** The name (and settings) this live database was registered with, if any. */
-export async function findDatabase(
+async function findDatabase(
   db: ClientBase,
   identity: DatabaseIdentity,
 ): Promise<RegisteredDatabase | undefined> {
@@ -97,22 +121,20 @@ export const URL_FORM = 'cli-url';
 async function renameDatabase(db: ClientBase, key: MasterKey, from: string, to: string): Promise<void> {
   await db.query('BEGIN');
   try {
-    const secrets = await db.query('SELECT username, password FROM pgcred.secrets WHERE database = $1', [
-      from,
-    ]);
+    const secrets = await db.query(`SELECT username, password FROM ${S}.secrets WHERE database = $1`, [from]);
     for (const row of secrets.rows) {
       const password = key.decrypt(row.password, `${from}/${row.username}`);
       // A password kept under both names: the one kept under the name given now wins.
       await db.query(
-        `INSERT INTO pgcred.secrets (database, username, password) VALUES ($1, $2, $3)
+        `INSERT INTO ${S}.secrets (database, username, password) VALUES ($1, $2, $3)
          ON CONFLICT (database, username) DO NOTHING`,
         [to, row.username, key.encrypt(password, `${to}/${row.username}`)],
       );
     }
-    await db.query('DELETE FROM pgcred.secrets WHERE database = $1', [from]);
+    await db.query(`DELETE FROM ${S}.secrets WHERE database = $1`, [from]);
     const rotations = await db.query(
-      `SELECT id, credential, new_password FROM pgcred.rotations r WHERE r.database = $1
-          AND NOT (r.finished_at IS NULL AND EXISTS (SELECT 1 FROM pgcred.rotations o WHERE o.database = $2
+      `SELECT id, credential, new_password FROM ${S}.rotations r WHERE r.database = $1
+          AND NOT (r.finished_at IS NULL AND EXISTS (SELECT 1 FROM ${S}.rotations o WHERE o.database = $2
                    AND o.credential = r.credential AND o.finished_at IS NULL))`,
       [from, to],
     );
@@ -121,14 +143,14 @@ async function renameDatabase(db: ClientBase, key: MasterKey, from: string, to: 
         key.decrypt(row.new_password, `${from}/rotation/${row.credential}`),
         `${to}/rotation/${row.credential}`,
       );
-      await db.query('UPDATE pgcred.rotations SET database = $2, new_password = $3 WHERE id = $1', [
+      await db.query(`UPDATE ${S}.rotations SET database = $2, new_password = $3 WHERE id = $1`, [
         row.id,
         to,
         moved,
       ]);
     }
-    await db.query('UPDATE pgcred.attachments SET database = $2 WHERE database = $1', [from, to]);
-    await db.query('DELETE FROM pgcred.databases WHERE name = $1', [from]);
+    await db.query(`UPDATE ${S}.attachments SET database = $2 WHERE database = $1`, [from, to]);
+    await db.query(`DELETE FROM ${S}.databases WHERE name = $1`, [from]);
     await db.query('COMMIT');
   } catch (error) {
     await db.query('ROLLBACK').catch(() => undefined);
@@ -140,7 +162,7 @@ async function renameDatabase(db: ClientBase, key: MasterKey, from: string, to: 
  * Records that `spec.name` is this live database. A live database already known by
  * another name is refused: two names would keep two sets of passwords for one set of roles.
  */
-export async function registerDatabase(
+async function registerDatabase(
   db: ClientBase,
   spec: DatabaseSpec,
   identity: DatabaseIdentity,
@@ -161,16 +183,14 @@ export async function registerDatabase(
     );
   }
   await db.query(
-    `INSERT INTO pgcred.databases (name, system_identifier, oid, host, port, dbname, plan, color, owner, credential_limit, registered_by)
+    `INSERT INTO ${S}.databases AS d (name, system_identifier, oid, host, port, dbname, plan, color, owner, credential_limit, registered_by)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
      ON CONFLICT (name) DO UPDATE SET
        system_identifier = EXCLUDED.system_identifier, oid = EXCLUDED.oid, host = EXCLUDED.host,
        port = EXCLUDED.port, dbname = EXCLUDED.dbname, plan = EXCLUDED.plan, color = EXCLUDED.color,
        owner = EXCLUDED.owner, credential_limit = EXCLUDED.credential_limit,
        registered_by = EXCLUDED.registered_by, registered_at = now()
-     WHERE (pgcred.databases.system_identifier, pgcred.databases.oid, pgcred.databases.host,
-            pgcred.databases.port, pgcred.databases.dbname, pgcred.databases.plan, pgcred.databases.color,
-            pgcred.databases.owner, pgcred.databases.credential_limit)
+     WHERE (d.system_identifier, d.oid, d.host, d.port, d.dbname, d.plan, d.color, d.owner, d.credential_limit)
        IS DISTINCT FROM (EXCLUDED.system_identifier, EXCLUDED.oid, EXCLUDED.host, EXCLUDED.port,
             EXCLUDED.dbname, EXCLUDED.plan, EXCLUDED.color, EXCLUDED.owner, EXCLUDED.credential_limit)`,
     [

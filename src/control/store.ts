@@ -1,12 +1,19 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { Client, type ClientBase } from 'pg';
+import { CONTROL_SCHEMA as S } from '../model/control-schema';
 import { projectFile } from '../project';
 import { describeConnectionError, withPassword } from '../reconciler/connection';
+import { AppRepository } from './apps';
+import { AttachmentRepository } from './attachments';
+import { type AuditEntry, type AuditRecord, readAudit, writeAudit } from './audit-log';
 import type { MasterKey } from './crypto';
+import { DatabaseRegistry } from './database-registry';
 import type { KeptPasswords } from './kept-passwords';
+import { RotationJournal } from './rotation-journal';
 
-export const CONTROL_SCHEMA = 'pgcred';
+export { CONTROL_SCHEMA } from '../model/control-schema';
+
 // One advisory lock key for migrations; the reconciler uses its own.
 const MIGRATION_LOCK = [0x70676372, 0x6d696772] as const;
 
@@ -28,12 +35,7 @@ function migrations(): Migration[] {
     }));
 }
 
-export interface AuditEntry {
-  readonly action: string;
-  readonly database?: string;
-  readonly subject?: string;
-  readonly detail?: Record<string, unknown>;
-}
+export type { AuditEntry } from './audit-log';
 
 /**
  * The control store, in a `pgcred` schema of a PostgreSQL database: passwords,
@@ -41,7 +43,8 @@ export interface AuditEntry {
  */
 export class ControlStore {
   private constructor(
-    readonly client: Client,
+    // Private: the control store's SQL lives in src/control; others use its repositories.
+    private readonly client: Client,
     readonly key: MasterKey,
     /** The database (PostgreSQL name) that holds the store. */
     readonly database: string,
@@ -56,7 +59,20 @@ export class ControlStore {
     readonly readOnly = false,
     /** Read-only only: the store did not exist; apply will create it. */
     readonly missing = false,
-  ) {}
+  ) {
+    this.apps = new AppRepository(client, key);
+    this.attachments = new AttachmentRepository(client);
+    this.databases = new DatabaseRegistry(client, key);
+    this.rotations = new RotationJournal(client, key);
+  }
+
+  /** Apps, their config vars and releases. */
+  readonly apps: AppRepository;
+  readonly attachments: AttachmentRepository;
+  /** One name per live database (migration 002). */
+  readonly databases: DatabaseRegistry;
+  /** The rotation journal (SPEC §4). */
+  readonly rotations: RotationJournal;
 
   static async open(
     url: string,
@@ -92,7 +108,7 @@ export class ControlStore {
     try {
       let missing = false;
       if (options.readOnly) {
-        missing = !(await client.query(`SELECT to_regclass('pgcred.migrations') IS NOT NULL AS present`))
+        missing = !(await client.query(`SELECT to_regclass('${S}.migrations') IS NOT NULL AS present`))
           .rows[0].present;
         await client.query('BEGIN');
         await migrate(client, true);
@@ -118,7 +134,7 @@ export class ControlStore {
   private async checkKey(): Promise<void> {
     const fingerprint = this.key.fingerprint();
     // Read first: a read-only command (drift, plan) then writes nothing.
-    let { rows } = await this.client.query(`SELECT value FROM pgcred.meta WHERE key = 'key_fingerprint'`);
+    let { rows } = await this.client.query(`SELECT value FROM ${S}.meta WHERE key = 'key_fingerprint'`);
     if (this.key.ephemeral) {
       if (rows[0])
         throw new Error(
@@ -130,8 +146,8 @@ export class ControlStore {
     if (!rows[0]) {
       if (this.readOnly) return;
       ({ rows } = await this.client.query(
-        `INSERT INTO pgcred.meta (key, value) VALUES ('key_fingerprint', $1)
-         ON CONFLICT (key) DO UPDATE SET value = pgcred.meta.value RETURNING value`,
+        `INSERT INTO ${S}.meta (key, value) VALUES ('key_fingerprint', $1)
+         ON CONFLICT (key) DO UPDATE SET value = ${S}.meta.value RETURNING value`,
         [fingerprint],
       ));
     }
@@ -145,7 +161,7 @@ export class ControlStore {
 
   async getPassword(database: string, username: string): Promise<string | undefined> {
     const { rows } = await this.client.query(
-      'SELECT password FROM pgcred.secrets WHERE database = $1 AND username = $2',
+      `SELECT password FROM ${S}.secrets WHERE database = $1 AND username = $2`,
       [database, username],
     );
     return rows[0] ? this.key.decrypt(rows[0].password, `${database}/${username}`) : undefined;
@@ -153,7 +169,7 @@ export class ControlStore {
 
   async passwordSetAt(database: string, username: string): Promise<Date | undefined> {
     const { rows } = await this.client.query(
-      'SELECT set_at FROM pgcred.secrets WHERE database = $1 AND username = $2',
+      `SELECT set_at FROM ${S}.secrets WHERE database = $1 AND username = $2`,
       [database, username],
     );
     return rows[0]?.set_at;
@@ -161,7 +177,7 @@ export class ControlStore {
 
   async getPasswords(database: string): Promise<Map<string, string>> {
     const { rows } = await this.client.query(
-      'SELECT username, password FROM pgcred.secrets WHERE database = $1',
+      `SELECT username, password FROM ${S}.secrets WHERE database = $1`,
       [database],
     );
     return new Map(
@@ -176,14 +192,14 @@ export class ControlStore {
     db: ClientBase = this.client,
   ): Promise<void> {
     await db.query(
-      `INSERT INTO pgcred.secrets (database, username, password) VALUES ($1, $2, $3)
+      `INSERT INTO ${S}.secrets (database, username, password) VALUES ($1, $2, $3)
        ON CONFLICT (database, username) DO UPDATE SET password = EXCLUDED.password, set_at = now()`,
       [database, username, this.key.encrypt(password, `${database}/${username}`)],
     );
   }
 
   async deletePassword(database: string, username: string, db: ClientBase = this.client): Promise<void> {
-    await db.query('DELETE FROM pgcred.secrets WHERE database = $1 AND username = $2', [database, username]);
+    await db.query(`DELETE FROM ${S}.secrets WHERE database = $1 AND username = $2`, [database, username]);
   }
 
   /**
@@ -197,27 +213,26 @@ export class ControlStore {
     note: string,
     db: ClientBase = this.client,
   ): Promise<void> {
-    await db.query('DELETE FROM pgcred.secrets WHERE database = $1 AND username = ANY($2)', [
+    await db.query(`DELETE FROM ${S}.secrets WHERE database = $1 AND username = ANY($2)`, [
       database,
       [...usernames],
     ]);
-    await db.query(
-      'UPDATE pgcred.rotations SET finished_at = now(), note = $3 WHERE database = $1 AND credential = $2 AND finished_at IS NULL',
-      [database, name, note],
-    );
+    // The journal is on this same connection, so inside `db`'s transaction too.
+    await this.rotations.abandon(database, name, note);
   }
 
   async audit(entry: AuditEntry, db: ClientBase = this.client): Promise<void> {
-    await db.query(
-      'INSERT INTO pgcred.audit (actor, action, database, subject, detail) VALUES ($1, $2, $3, $4, $5)',
-      [
-        this.actor,
-        entry.action,
-        entry.database ?? null,
-        entry.subject ?? null,
-        JSON.stringify(entry.detail ?? {}),
-      ],
-    );
+    await writeAudit(db, this.actor, entry);
+  }
+
+  /** The newest audit records, of one database or of all. */
+  auditLog(options: { readonly limit: number; readonly database?: string }): Promise<AuditRecord[]> {
+    return readAudit(this.client, options);
+  }
+
+  /** The store connection's backend: a rotation leaves it alone when it ends a credential's sessions. */
+  async backendPid(): Promise<number> {
+    return (await this.client.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
   }
 
   /** Runs `work` in one transaction of the control store. */
@@ -238,24 +253,24 @@ export class ControlStore {
 async function migrate(client: Client, inTransaction = false): Promise<void> {
   const all = migrations();
   // Fast path: nothing to do, and no lock taken on every command.
-  const exists = await client.query(`SELECT to_regclass('pgcred.migrations') IS NOT NULL AS present`);
+  const exists = await client.query(`SELECT to_regclass('${S}.migrations') IS NOT NULL AS present`);
   if (exists.rows[0].present) {
-    const { rows } = await client.query('SELECT max(version) AS v FROM pgcred.migrations');
+    const { rows } = await client.query(`SELECT max(version) AS v FROM ${S}.migrations`);
     if ((rows[0].v ?? 0) >= all[all.length - 1]!.version) return;
   }
   if (!inTransaction) await client.query('BEGIN');
   try {
     await client.query('SELECT pg_advisory_xact_lock($1, $2)', [...MIGRATION_LOCK]);
-    await client.query('CREATE SCHEMA IF NOT EXISTS pgcred');
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${S}`);
     await client.query(
-      'CREATE TABLE IF NOT EXISTS pgcred.migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())',
+      `CREATE TABLE IF NOT EXISTS ${S}.migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
     );
-    const { rows } = await client.query('SELECT version FROM pgcred.migrations');
+    const { rows } = await client.query(`SELECT version FROM ${S}.migrations`);
     const done = new Set(rows.map((row) => row.version as number));
     for (const migration of all) {
       if (done.has(migration.version)) continue;
       await client.query(migration.sql);
-      await client.query('INSERT INTO pgcred.migrations (version, name) VALUES ($1, $2)', [
+      await client.query(`INSERT INTO ${S}.migrations (version, name) VALUES ($1, $2)`, [
         migration.version,
         migration.name,
       ]);
@@ -266,20 +281,20 @@ async function migrate(client: Client, inTransaction = false): Promise<void> {
       DO $$
       DECLARE r record;
       BEGIN
-        REVOKE ALL ON SCHEMA pgcred FROM PUBLIC;
-        REVOKE ALL ON ALL TABLES IN SCHEMA pgcred FROM PUBLIC;
-        REVOKE ALL ON ALL SEQUENCES IN SCHEMA pgcred FROM PUBLIC;
+        REVOKE ALL ON SCHEMA ${S} FROM PUBLIC;
+        REVOKE ALL ON ALL TABLES IN SCHEMA ${S} FROM PUBLIC;
+        REVOKE ALL ON ALL SEQUENCES IN SCHEMA ${S} FROM PUBLIC;
         FOR r IN SELECT DISTINCT a.grantee::regrole::text AS grantee
                    FROM pg_namespace n, aclexplode(n.nspacl) a
-                  WHERE n.nspname = 'pgcred' AND a.grantee <> n.nspowner AND a.grantee <> 0
+                  WHERE n.nspname = '${S}' AND a.grantee <> n.nspowner AND a.grantee <> 0
                  UNION
                  SELECT DISTINCT a.grantee::regrole::text
                    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace, aclexplode(c.relacl) a
-                  WHERE n.nspname = 'pgcred' AND a.grantee <> c.relowner AND a.grantee <> 0
+                  WHERE n.nspname = '${S}' AND a.grantee <> c.relowner AND a.grantee <> 0
         LOOP
-          EXECUTE format('REVOKE ALL ON SCHEMA pgcred FROM %s', r.grantee);
-          EXECUTE format('REVOKE ALL ON ALL TABLES IN SCHEMA pgcred FROM %s', r.grantee);
-          EXECUTE format('REVOKE ALL ON ALL SEQUENCES IN SCHEMA pgcred FROM %s', r.grantee);
+          EXECUTE format('REVOKE ALL ON SCHEMA ${S} FROM %s', r.grantee);
+          EXECUTE format('REVOKE ALL ON ALL TABLES IN SCHEMA ${S} FROM %s', r.grantee);
+          EXECUTE format('REVOKE ALL ON ALL SEQUENCES IN SCHEMA ${S} FROM %s', r.grantee);
         END LOOP;
       END $$`);
     if (!inTransaction) await client.query('COMMIT');

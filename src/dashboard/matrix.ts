@@ -3,7 +3,7 @@
  * the tables of the schema (through its level role or its own grants), from the one
  * inspection the page made.
  */
-import { CONTROL_SCHEMA } from '../control/store';
+import { CONTROL_SCHEMA } from '../model/control-schema';
 import type { ListedCredential } from '../reconciler/listing';
 import type { LiveState } from '../reconciler/live-state';
 

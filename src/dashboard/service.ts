@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { attach, attachmentsOf, detach } from '../attachments/attachments';
+import type { AuditRecord } from '../control/audit-log';
 import { type Access, type DatabaseSpec, DEFAULT_CREDENTIAL, DEFAULT_GRACE_MS } from '../model/config';
 import { formatDuration, parseDuration } from '../model/duration';
 import type { PermissionLevelName } from '../model/permission-level';
@@ -36,7 +37,7 @@ import {
   statementDifference,
 } from '../reconciler/saved-plan';
 import { advanceRotation, openRotations, startRotation } from '../rotation/rotate';
-import { type RotationStep, USERNAME_STATE_TEXT, usernamesAt } from '../rotation/steps';
+import { USERNAME_STATE_TEXT, usernamesAt } from '../rotation/steps';
 import { accessMatrix, levelOf, type Matrix } from './matrix';
 
 /** A refusal the page shows as it is (Heroku's wording where the CLI has it). */
@@ -183,8 +184,7 @@ export class DashboardService {
     const credentials = await listCredentials(this.rc, spec, live);
     const source = credentialSource(this.rc.config, spec);
     const apps = new Set(this.rc.config.apps.map((a) => a.name));
-    const { rows } = await this.rc.control.client.query('SELECT name FROM pgcred.apps ORDER BY name');
-    for (const row of rows) apps.add(row.name as string);
+    for (const name of await this.rc.control.apps.names()) apps.add(name);
     return {
       spec,
       credentials,
@@ -229,7 +229,7 @@ export class DashboardService {
       live,
       spec,
       this.declaredNames(spec),
-      await readControlFacts(this.rc.control.client, source.name),
+      await readControlFacts(this.rc.control, source.name),
     );
   }
 
@@ -510,12 +510,8 @@ export class DashboardService {
     return planDatabase(this.rc, spec);
   }
 
-  async audit(spec: DatabaseSpec, limit = 200): Promise<Record<string, unknown>[]> {
-    const { rows } = await this.rc.control.client.query(
-      'SELECT at, actor, action, database, subject, detail FROM pgcred.audit WHERE database = $1 ORDER BY id DESC LIMIT $2',
-      [spec.name, limit],
-    );
-    return rows;
+  async audit(spec: DatabaseSpec, limit = 200): Promise<AuditRecord[]> {
+    return this.rc.control.auditLog({ limit, database: spec.name });
   }
 
   /**
@@ -525,15 +521,14 @@ export class DashboardService {
    */
   async rotationStatus(spec: DatabaseSpec): Promise<RotationStatus[]> {
     const source = credentialSource(this.rc.config, spec).name;
-    const { rows } = await this.rc.control.client.query(
-      'SELECT credential, username, step, force FROM pgcred.rotations WHERE database = $1 AND finished_at IS NULL ORDER BY credential',
-      [source],
+    const rows = (await this.rc.control.rotations.openAll(source)).sort((a, b) =>
+      a.credential < b.credential ? -1 : a.credential > b.credential ? 1 : 0,
     );
     if (rows.length === 0) return [];
     const shapes = rows.map((r) => ({
-      credential: r.credential as string,
-      step: r.step as RotationStep,
-      usernames: usernamesAt(r.username as string, r.step as RotationStep, r.force as boolean),
+      credential: r.credential,
+      step: r.step,
+      usernames: usernamesAt(r.username, r.step, r.force),
     }));
     const users = shapes.flatMap((s) => s.usernames.map((u) => u.user));
     const admin = await openAdmin(this.rc, spec);

@@ -1,3 +1,5 @@
+import { applyPlanned, emptyPlan, type PlannedChange, type SideEffect } from '../apply/apply-plan';
+import type { AuditEntry } from '../control/audit-log';
 import type { CredentialSpec, DatabaseSpec } from '../model/config';
 import { endpointOf } from '../reconciler/connection';
 import { CredentialError, liveCredentials } from '../reconciler/credentials';
@@ -36,12 +38,27 @@ export async function forkFollower(ctx: ReconcileContext, spec: DatabaseSpec): P
   const source = ctx.config.databases.find((db) => db.name === spec.source);
   if (!source) throw new CredentialError(`unknown source database "${spec.source}" of ${spec.name}`);
   const client = await openAdmin(ctx, spec);
+  const apply = (planned: PlannedChange, audit?: AuditEntry) =>
+    applyPlanned(client, planned, {
+      label: spec.name,
+      progress: ctx.progress,
+      password: async () => {
+        throw new Error('a fork sets no password');
+      },
+      writeAudit: (entry) => ctx.control.audit(entry),
+      ...(audit ? { audit } : {}),
+    });
   try {
+    // Promoting cannot roll back, and changes no role: a side effect of an empty plan.
     const recovering = (await client.query('SELECT pg_is_in_recovery() AS r')).rows[0].r as boolean;
-    if (recovering) {
-      const { rows } = await client.query('SELECT pg_promote(true, 60) AS done');
-      if (!rows[0].done) throw new Error(`${spec.name} did not finish promoting within 60 s`);
-    }
+    const promote: SideEffect = {
+      description: `${spec.name} is promoted: it stops following ${source.name}`,
+      run: async () => {
+        const { rows } = await client.query('SELECT pg_promote(true, 60) AS done');
+        if (!rows[0].done) throw new Error(`${spec.name} did not finish promoting within 60 s`);
+      },
+    };
+    if (recovering) await apply({ plan: emptyPlan(spec), before: [promote] });
     const live = await inspect(client);
     const owner = ownerName(source, live);
     const credentials = liveCredentials(live);
@@ -51,23 +68,23 @@ export async function forkFollower(ctx: ReconcileContext, spec: DatabaseSpec): P
     const usernames = [owner, ...credentials, ...rotating];
     const known = await ctx.control.getPasswords(source.name);
     const already = await ctx.control.getPasswords(spec.name);
-    const copied: string[] = [];
-    await ctx.control.transaction(async (db) => {
-      for (const username of usernames) {
-        const password = known.get(username);
-        if (password === undefined || already.has(username)) continue;
-        await ctx.control.setPassword(spec.name, username, password, db);
-        copied.push(username);
-      }
-      await ctx.control.audit(
-        {
-          action: 'fork',
-          database: spec.name,
-          detail: { source: source.name, promoted: recovering, credentials, copied },
-        },
-        db,
-      );
-    });
+    const copied = usernames.filter((username) => known.has(username) && !already.has(username));
+    const copy: SideEffect = {
+      description: `the passwords of ${copied.length} username(s) are copied from ${source.name}`,
+      run: () =>
+        ctx.control.transaction(async (db) => {
+          for (const username of copied)
+            await ctx.control.setPassword(spec.name, username, known.get(username)!, db);
+        }),
+    };
+    await apply(
+      { plan: emptyPlan(spec), after: [copy] },
+      {
+        action: 'fork',
+        database: spec.name,
+        detail: { source: source.name, promoted: recovering, credentials, copied },
+      },
+    );
     const stored = await ctx.control.getPasswords(spec.name);
     const status = await checkPasswords(client, live, endpointOf(spec.url), stored, usernames);
     const mismatched = [...status].filter(([, s]) => s === 'changed').map(([name]) => name);

@@ -1,5 +1,5 @@
-import { CONTROL_SCHEMA } from '../control/store';
 import type { Access, GrantOn, GrantSpec } from '../model/config';
+import { CONTROL_SCHEMA } from '../model/control-schema';
 import {
   displayIdent,
   displayQualified,

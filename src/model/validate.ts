@@ -1,4 +1,4 @@
-import { type Config, DEFAULT_CREDENTIAL, type GrantOn, type GrantSpec } from './config';
+import { type Config, type CredentialSpec, DEFAULT_CREDENTIAL, type GrantOn, type GrantSpec } from './config';
 import { parseQualifiedName, parseRoutineSignature, parseSchemaName } from './identifiers';
 import { credentialNameProblem, reservedRoleProblem, showName } from './names';
 import {
@@ -7,21 +7,39 @@ import {
   SEQUENCE_PRIVILEGES,
   TABLE_PRIVILEGES,
 } from './permission-level';
-import { ESSENTIAL_TIER_MESSAGE, FOLLOWER_MESSAGE, planLimits } from './plans';
+import { planLimits } from './plans';
 import type { Problem } from './problem';
+import {
+  type AttributePath,
+  essentialTierRefusal,
+  followerRefusal,
+  tooManyCredentials,
+  withContext,
+} from './refusals';
+
+/** One thing wrong below a subject, at an attribute path relative to it. */
+export interface AttributeProblem {
+  readonly attribute: AttributePath;
+  readonly message: string;
+}
+
+/** `['grants', 1, 'privileges', 0]` as a JSON path's rest: `.grants[1].privileges[0]`. */
+export function jsonPath(attribute: AttributePath): string {
+  return attribute.map((step) => (typeof step === 'number' ? `[${step}]` : `.${step}`)).join('');
+}
 
 const ALLOWED_PRIVILEGES: Record<GrantOn, readonly string[]> = {
   database: ['CONNECT', 'TEMPORARY'],
   schema: SCHEMA_PRIVILEGES,
   table: [...TABLE_PRIVILEGES, 'ALL'],
-  column: COLUMN_PRIVILEGES,
-  routine: ['EXECUTE'],
   'all-tables': [...TABLE_PRIVILEGES, 'ALL'],
   'default-tables': [...TABLE_PRIVILEGES, 'ALL'],
   sequence: [...SEQUENCE_PRIVILEGES, 'ALL'],
   'all-sequences': [...SEQUENCE_PRIVILEGES, 'ALL'],
   'default-sequences': [...SEQUENCE_PRIVILEGES, 'ALL'],
   'default-schemas': ['USAGE'],
+  column: COLUMN_PRIVILEGES,
+  routine: ['EXECUTE'],
 };
 
 /**
@@ -48,15 +66,14 @@ export function validateConfig(config: Config): Problem[] {
     if (db.role === 'follower' && db.credentials.length > 0) {
       add(
         `${at}.credentials`,
-        `${FOLLOWER_MESSAGE} A follower has its primary's credentials: declare them there.`,
+        `${followerRefusal(db.name).message} A follower has its primary's credentials: declare them there.`,
       );
     } else if (limits.defaultOnly && db.credentials.length > 0) {
-      add(`${at}.credentials`, `${ESSENTIAL_TIER_MESSAGE} (plan ${db.plan})`);
+      add(`${at}.credentials`, withContext(essentialTierRefusal(db)));
     } else if (db.credentials.length > limits.credentials) {
       add(
         `${at}.credentials[${limits.credentials}]`,
-        `database ${db.name} allows at most ${limits.credentials} credentials besides default ` +
-          `(plan ${db.plan}); this file declares ${db.credentials.length}`,
+        tooManyCredentials(db, { declared: db.credentials.length, by: 'this file' }).message,
       );
     }
     const ownerProblem = db.owner === undefined ? undefined : reservedRoleProblem(db.owner);
@@ -70,8 +87,15 @@ export function validateConfig(config: Config): Problem[] {
     const seen = new Map<string, number>();
     db.credentials.forEach((credential, c) => {
       const cat = `${at}.credentials[${c}]`;
-      const nameProblem = credentialNameProblem(credential.name);
-      if (nameProblem) add(`${cat}.name`, nameProblem);
+      for (const problem of credentialProblems(credential, db.owner))
+        add(`${cat}${jsonPath(problem.attribute)}`, problem.message);
+      const groups = new Set<string>();
+      (credential.memberOf ?? []).forEach((group, m) => {
+        const problem = memberOfProblem(group, credential.name, db.owner, credentialsOf(config, db.name));
+        if (problem) add(`${cat}.memberOf[${m}]`, problem);
+        else if (groups.has(group)) add(`${cat}.memberOf[${m}]`, `${showName(group)} is named twice`);
+        groups.add(group);
+      });
       const key = credential.name.toLowerCase();
       if (seen.has(key)) {
         add(
@@ -80,28 +104,6 @@ export function validateConfig(config: Config): Problem[] {
         );
       } else {
         seen.set(key, c);
-      }
-      if (db.owner && credential.name === db.owner) {
-        add(`${cat}.name`, `${showName(credential.name)} is the default credential's username (owner)`);
-      }
-      if (credential.access.kind === 'grants') {
-        credential.access.grants.forEach((grant, g) => {
-          for (const problem of grantProblems(grant))
-            add(`${cat}.grants[${g}]${problem.path}`, problem.message);
-        });
-      }
-      const groups = new Set<string>();
-      (credential.memberOf ?? []).forEach((group, m) => {
-        const problem = memberOfProblem(group, credential.name, db.owner, credentialsOf(config, db.name));
-        if (problem) add(`${cat}.memberOf[${m}]`, problem);
-        else if (groups.has(group)) add(`${cat}.memberOf[${m}]`, `${showName(group)} is named twice`);
-        groups.add(group);
-      });
-      if (
-        credential.rotation?.everyMs !== undefined &&
-        credential.rotation.everyMs < credential.rotation.graceMs
-      ) {
-        add(`${cat}.rotation`, 'every must be longer than grace');
       }
     });
   });
@@ -152,6 +154,36 @@ export function validateConfig(config: Config): Problem[] {
   return problems;
 }
 
+/**
+ * What is wrong with one credential on its own, name first: the file loader, the
+ * constructs and the provider's `terraform validate` check it the same way.
+ * `owner`: the default credential's username, which no credential may take.
+ */
+export function credentialProblems(credential: CredentialSpec, owner?: string): AttributeProblem[] {
+  const problems: AttributeProblem[] = [];
+  const nameProblem = credentialNameProblem(credential.name);
+  if (nameProblem) problems.push({ attribute: ['name'], message: nameProblem });
+  if (owner && credential.name === owner) {
+    problems.push({
+      attribute: ['name'],
+      message: `${showName(credential.name)} is the default credential's username (owner)`,
+    });
+  }
+  if (credential.access.kind === 'grants') {
+    credential.access.grants.forEach((grant, g) => {
+      for (const problem of grantProblems(grant))
+        problems.push({ attribute: ['grants', g, ...problem.attribute], message: problem.message });
+    });
+  }
+  if (
+    credential.rotation?.everyMs !== undefined &&
+    credential.rotation.everyMs < credential.rotation.graceMs
+  ) {
+    problems.push({ attribute: ['rotation'], message: 'every must be longer than grace' });
+  }
+  return problems;
+}
+
 /** A follower's credentials are its primary's; a fork's are its own. */
 export function credentialsOf(config: Config, database: string): string[] {
   const db = config.databases.find((candidate) => candidate.name === database);
@@ -175,29 +207,30 @@ function memberOfProblem(
     return 'the default credential is no group role: membership in it would give its privileges away';
   if (credentials.includes(group))
     return `${showName(group)} is a credential: credentials share nothing through one another`;
+  if (group.startsWith('pgcred:')) return `${showName(group)} is a level role: declare the level instead`;
   return reservedRoleProblem(group) && !group.startsWith('pg_') ? reservedRoleProblem(group) : undefined;
 }
 
-function grantProblems(grant: GrantSpec): Problem[] {
-  const problems: Problem[] = [];
+function grantProblems(grant: GrantSpec): AttributeProblem[] {
+  const problems: AttributeProblem[] = [];
   const allowed = ALLOWED_PRIVILEGES[grant.on];
   grant.privileges.forEach((privilege, p) => {
     if (!allowed.includes(privilege)) {
       problems.push({
-        path: `.privileges[${p}]`,
+        attribute: ['privileges', p],
         message: `${privilege} cannot be granted on ${grant.on}; use ${allowed.join(', ')}`,
       });
     }
   });
   if (grant.on === 'database') {
     if (grant.objects.length > 0)
-      problems.push({ path: '.objects', message: 'a database grant names no objects' });
+      problems.push({ attribute: ['objects'], message: 'a database grant names no objects' });
     return problems;
   }
   const optional = grant.on.startsWith('default-');
   if (!optional && grant.objects.length === 0) {
     problems.push({
-      path: '.objects',
+      attribute: ['objects'],
       message:
         grant.on === 'routine'
           ? 'name at least one schema.name(argument types)'
@@ -207,9 +240,9 @@ function grantProblems(grant: GrantSpec): Problem[] {
     });
   }
   if (grant.on === 'column' && (grant.columns ?? []).length === 0)
-    problems.push({ path: '.columns', message: 'name at least one column of the tables' });
+    problems.push({ attribute: ['columns'], message: 'name at least one column of the tables' });
   if (grant.on !== 'column' && grant.columns !== undefined)
-    problems.push({ path: '.columns', message: 'only a grant on column names columns' });
+    problems.push({ attribute: ['columns'], message: 'only a grant on column names columns' });
   grant.objects.forEach((object, o) => {
     try {
       if (grant.on === 'table' || grant.on === 'sequence' || grant.on === 'column')
@@ -217,12 +250,12 @@ function grantProblems(grant: GrantSpec): Problem[] {
       else if (grant.on === 'routine') parseRoutineSignature(object);
       else parseSchemaName(object);
     } catch (error) {
-      problems.push({ path: `.objects[${o}]`, message: (error as Error).message });
+      problems.push({ attribute: ['objects', o], message: (error as Error).message });
     }
   });
   if (grant.on === 'default-schemas' && grant.objects.length > 0) {
     problems.push({
-      path: '.objects',
+      attribute: ['objects'],
       message: 'default privileges on schemas apply to the whole database: name no schema',
     });
   }

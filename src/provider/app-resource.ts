@@ -1,10 +1,10 @@
 import { rmSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
-import { configVars, deliver, getApp, syncDeclaredApps } from '../attachments/config-vars';
+import { deliver, syncDeclaredApps } from '../attachments/config-vars';
 import type { AppSpec } from '../model/config';
 import { parseDuration } from '../model/duration';
 import { appNameProblem, DEFAULT_RESTART_TIMEOUT_MS } from './app-config';
-import { attachmentNamesOf, envFileLacks } from './app-store';
+import { envFileLacks } from './app-store';
 import { type Diagnostic, error, errorOf, warning } from './diagnostics';
 import { NOT_CONFIGURED, type PlanResult, type ResourceOperations, type ResourceResult } from './operations';
 import { knownString } from './provider-config';
@@ -57,7 +57,7 @@ async function planApp(
     planned.restart_pending = UNKNOWN;
     if (session && knownString(name)) {
       session.planApp(name);
-      const existing = await session.exclusive((ctx) => getApp(ctx.control.client, name));
+      const existing = await session.exclusive((ctx) => ctx.control.apps.get(name));
       if (existing) {
         diagnostics.push(
           error(
@@ -104,9 +104,9 @@ async function applyApp(
   try {
     if (!planned) {
       await session.exclusive(async (ctx) => {
-        const record = await getApp(ctx.control.client, name);
+        const record = await ctx.control.apps.get(name);
         if (!record) return;
-        const left = await attachmentNamesOf(ctx.control.client, name);
+        const left = await ctx.control.attachments.namesOf(name);
         if (left.length > 0) {
           throw new Error(
             `⬢ ${name} still has the attachment${left.length > 1 ? 's' : ''} ${left.join(', ')}, made outside ` +
@@ -115,7 +115,7 @@ async function applyApp(
         }
         await ctx.control.transaction(async (db) => {
           // Config vars and releases go with the app (ON DELETE CASCADE).
-          await db.query('DELETE FROM pgcred.apps WHERE name = $1', [name]);
+          await ctx.control.apps.delete(name);
           await ctx.control.audit({ action: 'apps:destroy', subject: name }, db);
         });
         // The env file is pgcred's: it holds nothing but the app's config vars.
@@ -142,8 +142,8 @@ async function applyApp(
       } else {
         await ctx.control.audit({ action: 'apps:create', subject: name });
       }
-      const record = (await getApp(ctx.control.client, name))!;
-      const vars = await configVars(ctx.control, name);
+      const record = (await ctx.control.apps.get(name))!;
+      const vars = await ctx.control.apps.configVars(name);
       return {
         state: {
           ...planned,
@@ -173,9 +173,9 @@ async function readApp(session: ProviderSession | undefined, state: ObjectValue)
   if (!session) return { state, diagnostics: [NOT_CONFIGURED] };
   const name = state.name as string;
   return session.exclusive(async (ctx) => {
-    const record = await getApp(ctx.control.client, name);
+    const record = await ctx.control.apps.get(name);
     if (!record) return { state: null, diagnostics: [] };
-    const vars = await configVars(ctx.control, name);
+    const vars = await ctx.control.apps.configVars(name);
     const written = stringOf(state.env_file);
     const timeout = stringOf(state.restart_timeout);
     const lacks = record.envFile !== null && vars.size > 0 ? envFileLacks(record.envFile, vars) : [];
@@ -224,7 +224,7 @@ async function importApp(session: ProviderSession | undefined, id: string): Prom
   if (!session) return { state: null, diagnostics: [NOT_CONFIGURED] };
   const problem = appNameProblem(id);
   if (problem) return { state: null, diagnostics: [error('Invalid import ID', problem)] };
-  const record = await session.exclusive((ctx) => getApp(ctx.control.client, id));
+  const record = await session.exclusive((ctx) => ctx.control.apps.get(id));
   if (!record) {
     return {
       state: null,

@@ -1,15 +1,7 @@
 import { readFileSync } from 'node:fs';
-import type { ClientBase } from 'pg';
 
-// What the provider reads of an app beyond src/attachments' own functions: its
-// attachment names, and whether its env file still holds its config vars. Every
-// call runs inside the session's queue (see ProviderSession.exclusive).
-
-/** The names of an app's attachments, ordered. */
-export async function attachmentNamesOf(db: ClientBase, app: string): Promise<string[]> {
-  const { rows } = await db.query('SELECT name FROM pgcred.attachments WHERE app = $1 ORDER BY name', [app]);
-  return rows.map((row) => row.name as string);
-}
+// What the provider reads of an app beyond src/attachments' own functions and the
+// control store: whether its env file still holds its config vars.
 
 /**
  * The config vars the env file lacks or holds with another value (quoted or not, as

@@ -1,11 +1,9 @@
 import { attach, attachmentsOf, detach } from '../attachments/attachments';
-import { configVars, getApp } from '../attachments/config-vars';
 import { configVarName } from '../model/colors';
 import { DEFAULT_CREDENTIAL } from '../model/config';
 import { liveCredentials } from '../reconciler/credentials';
 import { appNameProblem } from './app-config';
 import { restartFailed } from './app-resource';
-import { attachmentNamesOf } from './app-store';
 import { attachmentNameProblem } from './attachment-config';
 import { type Diagnostic, error, errorOf, type PathStep } from './diagnostics';
 import {
@@ -92,8 +90,8 @@ async function checkAttach(
   }
   if (!knownString(app)) return diagnostics;
   const { known, taken } = await session.exclusive(async (ctx) => ({
-    known: (await getApp(ctx.control.client, app)) !== undefined,
-    taken: await attachmentNamesOf(ctx.control.client, app),
+    known: (await ctx.control.apps.get(app)) !== undefined,
+    taken: await ctx.control.attachments.namesOf(app),
   }));
   if (!known && !session.plansApp(app)) {
     diagnostics.push(
@@ -136,7 +134,7 @@ async function applyAttachment(
       const name = prior!.name as string;
       const outcome = await session.exclusive(async (ctx) => {
         // Detached by hand since the refresh: nothing to do.
-        if (!(await attachmentNamesOf(ctx.control.client, app)).includes(name)) return undefined;
+        if (!(await ctx.control.attachments.namesOf(app)).includes(name)) return undefined;
         return (await detach(ctx, app, name)).restart;
       });
       return {
@@ -160,7 +158,7 @@ async function applyAttachment(
           },
           await session.liveState(spec),
         );
-        const url = (await configVars(ctx.control, app)).get(attachment.configVar) ?? null;
+        const url = (await ctx.control.apps.configVars(app)).get(attachment.configVar) ?? null;
         return {
           state: {
             ...planned,
@@ -190,7 +188,7 @@ async function readAttachment(
   return session.exclusive(async (ctx) => {
     const live = (await attachmentsOf(ctx.control, { app })).find((a) => a.name === name);
     if (!live) return { state: null, diagnostics: [] };
-    const url = (await configVars(ctx.control, app)).get(live.configVar) ?? null;
+    const url = (await ctx.control.apps.configVars(app)).get(live.configVar) ?? null;
     return {
       state: {
         ...state,

@@ -1,6 +1,5 @@
 import {
   type Access,
-  type Config,
   type CredentialSpec,
   DEFAULT_GRACE_MS,
   GRANT_ON,
@@ -10,15 +9,14 @@ import {
 } from '../model/config';
 import { parseDuration } from '../model/duration';
 import { PermissionLevel } from '../model/permission-level';
-import { validateConfig } from '../model/validate';
+import { credentialProblems } from '../model/validate';
 import { type Diagnostic, error, type PathStep } from './diagnostics';
 import { isWhollyKnown, type ObjectValue, stringOf, stringsOf, UNKNOWN } from './values';
 
 /**
  * A pgcred_credential's configuration or state, read into the model. Checks are the
- * model's own (validateConfig), with its JSON paths turned into attribute paths so
- * Terraform points at the line: `credentials[0].grants[1].privileges[0]` is
- * `grant[1].privileges[0]`.
+ * model's own (credentialProblems), with its attribute paths in the schema's names so
+ * Terraform points at the line: the model's `grants[1].privileges[0]` is `grant[1].privileges[0]`.
  */
 export function accessOf(value: ObjectValue): Access {
   const grants = Array.isArray(value.grant) ? (value.grant as ObjectValue[]) : [];
@@ -114,46 +112,19 @@ export function validateCredentialConfig(config: ObjectValue): Diagnostic[] {
     access,
     ...(rotationKnown ? { rotation: rotationOf(config) } : {}),
   };
-  const model: Config = {
-    version: 1,
-    databases: [
-      {
-        name: 'provider',
-        url: 'postgres://localhost/provider',
-        plan: 'standard-0',
-        color: 'CYAN',
-        role: 'primary',
-        executor: 'pgcred',
-        ignoreRoles: [],
-        credentials: [credential],
-      },
-    ],
-    apps: [],
-    attachments: [],
-    control: {},
-  };
-  const prefix = 'databases[0].credentials[0]';
-  for (const problem of validateConfig(model)) {
-    if (!problem.path.startsWith(prefix)) continue;
-    const steps = attributeSteps(problem.path.slice(prefix.length));
+  for (const problem of credentialProblems(credential)) {
+    const steps: PathStep[] = [...problem.attribute];
     if (steps[0] === 'name' && typeof config.name !== 'string') continue;
-    // Grant indexes count known grants only: map them back to the block's index.
-    if (steps[0] === 'grant' && typeof steps[1] === 'number') steps[1] = knownGrants[steps[1]]!.g;
+    // The model's grants are the schema's grant blocks, counting known ones only: map them back to the block's index.
+    if (steps[0] === 'grants') {
+      steps[0] = 'grant';
+      steps[1] = knownGrants[steps[1] as number]!.g;
+    }
     // "every must be longer than grace": Terraform points at attributes, not at a block.
     if (steps.length === 1 && steps[0] === 'rotation') steps.push('every');
     diagnostics.push(error(summaryOf(steps), problem.message, steps));
   }
   return diagnostics;
-}
-
-/** `.grants[1].privileges[0]` -> ['grant', 1, 'privileges', 0] */
-function attributeSteps(path: string): PathStep[] {
-  const steps: PathStep[] = [];
-  for (const match of path.matchAll(/\.([A-Za-z_]+)|\[(\d+)\]/g)) {
-    if (match[1]) steps.push(match[1] === 'grants' ? 'grant' : match[1]);
-    else steps.push(Number(match[2]));
-  }
-  return steps;
 }
 
 function summaryOf(steps: readonly PathStep[]): string {

@@ -1,25 +1,17 @@
 import type { DatabaseSpec } from '../model/config';
 import { planLimits } from '../model/plans';
+import { type CredentialCount, REFUSAL_TITLES, tooManyCredentials } from '../model/refusals';
 import { type Diagnostic, error } from './diagnostics';
 import { knownString } from './provider-config';
 import type { ObjectValue } from './values';
 
-/** The same words whichever credential Terraform happened to plan last. */
-export function tooManyCredentials(
-  spec: Pick<DatabaseSpec, 'name' | 'plan'>,
-  limit: number,
-  existing: number | undefined,
-  total: number,
+/** The same words whichever credential Terraform happened to plan last, on the database attribute. */
+export function tooManyDiagnostic(
+  spec: Pick<DatabaseSpec, 'name' | 'plan' | 'credentialLimit'>,
+  count: CredentialCount,
 ): Diagnostic {
-  const has =
-    existing === undefined
-      ? `this configuration declares ${total}`
-      : `it has ${existing} and this plan would make it ${total}`;
-  return error(
-    'Too many credentials',
-    `database ${spec.name} allows at most ${limit} credentials besides default (plan ${spec.plan}); ${has}`,
-    ['database'],
-  );
+  const refusal = tooManyCredentials(spec, count);
+  return error(REFUSAL_TITLES[refusal.code], refusal.message, [...refusal.attribute]);
 }
 
 /**
@@ -67,6 +59,11 @@ export class DeclaredCredentials {
     for (let left = quietMs; left > 0; left = this.lastDeclared + quietMs - Date.now()) {
       await new Promise((resolve) => setTimeout(resolve, left));
     }
-    return [tooManyCredentials({ name: database, plan: limits.plan }, limits.limit, undefined, names.size)];
+    return [
+      tooManyDiagnostic(
+        { name: database, plan: limits.plan, credentialLimit: limits.limit },
+        { declared: names.size, by: 'this configuration' },
+      ),
+    ];
   }
 }

@@ -1,18 +1,24 @@
 import type { DatabaseSpec } from '../model/config';
 import { credentialNameProblem, rotatingUsername } from '../model/names';
-import { ESSENTIAL_TIER_MESSAGE, FOLLOWER_MESSAGE, planLimits } from '../model/plans';
+import {
+  createRefusals,
+  liveCreateRefusals,
+  REFUSAL_TITLES,
+  type Refusal,
+  withContext,
+} from '../model/refusals';
 import {
   createCredential,
+  credentialFacts,
   destroyCredential,
   inspectDatabase,
   liveCredentials,
   setPermissionLevel,
 } from '../reconciler/credentials';
-import { parseManagedComment } from '../reconciler/markers';
 import type { ReconcileContext } from '../reconciler/reconcile';
 import { runRotation, startRotation } from '../rotation/rotate';
 import { accessOf, rotationOf, settleOf } from './credential-config';
-import { tooManyCredentials } from './credential-limit';
+import { tooManyDiagnostic } from './credential-limit';
 import { CredentialStatusReader } from './credential-status';
 import { type Diagnostic, error, errorOf, hasErrors, type PathStep, warning } from './diagnostics';
 import {
@@ -69,7 +75,7 @@ async function planCredential(
   const diagnostics: Diagnostic[] = [];
   if (knownString(name)) {
     const problem = credentialNameProblem(name);
-    if (problem) diagnostics.push(error('Invalid credential name', problem, ['name']));
+    if (problem) diagnostics.push(error(REFUSAL_TITLES['invalid-name'], problem, ['name']));
   }
   if (creating) {
     // Known now, so other resources can use them in their own plans.
@@ -115,49 +121,40 @@ async function checkCreate(
 ): Promise<Diagnostic[]> {
   const { spec, diagnostics } = specOf(session, database);
   if (!spec) return diagnostics;
-  const limits = planLimits(spec.plan, spec.credentialLimit);
-  if (limits.defaultOnly) {
-    return [
-      error('Essential-tier database', `${ESSENTIAL_TIER_MESSAGE} (${spec.name} is on plan ${spec.plan})`, [
-        'database',
-      ]),
-    ];
-  }
+  // The name was checked on its attribute already; an unknown one waits for apply.
+  const statics = createRefusals(spec, knownString(name) ? name : 'placeholder');
+  if (statics[0]) return [refusalDiagnostic(statics[0], spec.name)];
   const problem = await session.databaseProblem(spec);
   if (problem) return [error('Database refused', problem, ['database'])];
   if (!knownString(name)) return [];
-  const live = await session.liveState(spec);
-  if (live.server.inRecovery) return [error('Follower database', FOLLOWER_MESSAGE, ['database'])];
-  const existing = liveCredentials(live);
-  if (existing.includes(name)) {
+  const facts = credentialFacts(await session.liveState(spec));
+  const [refused] = liveCreateRefusals(
+    spec,
+    name,
+    facts,
+    facts.credentials.length + session.planCreate(spec.name, name).size,
+  );
+  if (!refused) return [];
+  if (refused.code === 'too-many-credentials') {
+    // Terraform plans credentials in no fixed order: the words count every create it planned.
+    const all = new Set([...facts.credentials, ...(await session.settledCreates(spec.name))]);
     return [
-      error(
-        'Credential already exists',
-        `credential ${name} already exists on ${spec.name}: import it ` +
-          `(terraform import ${CREDENTIAL_TYPE}.<address> ${spec.name}/${name}) or choose another name`,
-        ['name'],
-      ),
+      tooManyDiagnostic(spec, { existing: facts.credentials.length, total: all.size, by: 'this plan' }),
     ];
   }
-  const role = live.roles.get(name);
-  if (role) {
-    const mark = parseManagedComment(role.comment);
-    return [
-      error(
-        'Name taken in this cluster',
-        mark
-          ? `role ${name} is already a ${mark.kind} of database "${mark.database}": roles are cluster-wide, so ${spec.name} cannot have its own ${name}`
-          : `a role named ${name} already exists in this cluster and pgcred does not manage it: to adopt it (its password is kept), ` +
-              `import it (terraform import ${CREDENTIAL_TYPE}.<address> ${spec.name}/${name}); or choose another name`,
-        ['name'],
-      ),
-    ];
-  }
-  if (existing.length + session.planCreate(spec.name, name).size > limits.credentials) {
-    const all = new Set([...existing, ...(await session.settledCreates(spec.name))]);
-    return [tooManyCredentials(spec, limits.credentials, existing.length, all.size)];
-  }
-  return [];
+  return [refusalDiagnostic(refused, spec.name)];
+}
+
+/** A refusal on its attribute, with what Terraform can do about it: import what exists. */
+function refusalDiagnostic(refusal: Refusal, database: string): Diagnostic {
+  const importIt = `terraform import ${CREDENTIAL_TYPE}.<address> ${database}/${refusal.subject}`;
+  const advice: Partial<Record<Refusal['code'], string>> = {
+    'credential-exists': `: import it (${importIt}) or choose another name`,
+    'unmanaged-role': `: to adopt it (its password is kept), import it (${importIt}); or choose another name`,
+  };
+  return error(REFUSAL_TITLES[refusal.code], `${withContext(refusal)}${advice[refusal.code] ?? ''}`, [
+    ...refusal.attribute,
+  ]);
 }
 
 async function applyCredential(

@@ -1,11 +1,6 @@
 import { join } from 'node:path';
 import { MasterKey } from '../control/crypto';
-import {
-  type DatabaseIdentity,
-  findDatabase,
-  identityOf,
-  registerDatabase,
-} from '../control/database-registry';
+import { type DatabaseIdentity, identityOf } from '../control/database-registry';
 import { ControlStore } from '../control/store';
 import type { Config, DatabaseSpec } from '../model/config';
 import { describeConnectionError, whereOf } from '../reconciler/connection';
@@ -156,7 +151,7 @@ export class ProviderSession {
 
   private async checkName(spec: DatabaseSpec): Promise<string | undefined> {
     const [ctx, identity] = await Promise.all([this.context(), this.identity(spec)]);
-    const known = await this.exclusive(() => findDatabase(ctx.control.client, identity));
+    const known = await this.exclusive(() => ctx.control.databases.find(identity));
     if (!known || known.name === spec.name) {
       // What the first change would refuse (a default credential another database
       // manages, an admin that can grant nothing): refused at plan rather than at apply.
@@ -251,7 +246,7 @@ export class ProviderSession {
         if (!this.prepared.has(spec.name)) {
           changed = true;
           const identity = await this.identity(spec);
-          await registerDatabase(ctx.control.client, spec, identity, 'terraform', ctx.control.key);
+          await ctx.control.databases.register(spec, identity, 'terraform');
           await applyDatabase(ctx, spec, { credentials: [] });
           this.prepared.add(spec.name);
           this.live.delete(spec.name);

@@ -1,11 +1,21 @@
 import type { Access, DatabaseSpec } from '../model/config';
-import { DEFAULT_CREDENTIAL } from '../model/config';
-import { quoteIdent } from '../model/identifiers';
-import { credentialNameProblem, rotatingUsername } from '../model/names';
+import { rotatingUsername } from '../model/names';
 import { PermissionLevel, type PermissionLevelName } from '../model/permission-level';
-import { ESSENTIAL_TIER_MESSAGE, FOLLOWER_MESSAGE, planLimits } from '../model/plans';
+import { FOLLOWER_MESSAGE } from '../model/plans';
+import {
+  attachedRefusal,
+  type CredentialFacts,
+  createRefusals,
+  defaultLevelRefusals,
+  destroyRefusals,
+  followerRefusal,
+  liveCreateRefusals,
+  managedCredentialRefusals,
+  type Refusal,
+} from '../model/refusals';
 import { connectAdmin } from './connection';
-import type { DesiredCredential, ExtraChange } from './diff';
+import type { DesiredCredential } from './diff';
+import { handOverToDefault, type OwnedObject } from './diff-roles';
 import { catalogSql, inspect } from './inspect';
 import type { LiveRole, LiveState } from './live-state';
 import { parseManagedComment } from './markers';
@@ -20,10 +30,37 @@ import {
 } from './reconcile';
 
 export class CredentialError extends Error {
-  constructor(message: string) {
-    super(message);
+  /** What was refused, as the catalogue holds it (src/model/refusals), when it was a refusal. */
+  readonly refusal?: Refusal;
+
+  constructor(message: string | Refusal) {
+    super(typeof message === 'string' ? message : message.message);
     this.name = 'CredentialError';
+    if (typeof message !== 'string') this.refusal = message;
   }
+}
+
+/** Throws the first refusal, if any. */
+export function refuse(refusals: readonly Refusal[]): void {
+  if (refusals[0]) throw new CredentialError(refusals[0]);
+}
+
+/** What the catalogue's checks read of a live database. */
+export function credentialFacts(live: LiveState): CredentialFacts {
+  const credentials = liveCredentials(live);
+  return {
+    inRecovery: live.server.inRecovery,
+    credentials,
+    role: (name) => {
+      const role = live.roles.get(name);
+      if (!role) return undefined;
+      const mark = parseManagedComment(role.comment);
+      return {
+        ...(mark ? { managed: { kind: mark.kind, database: mark.database } } : {}),
+        adoptable: isAdoptable(role),
+      };
+    },
+  };
 }
 
 /** Managed credentials of a database, as live roles show them (not counting default). */
@@ -47,21 +84,8 @@ export function credentialRefusal(
   name: string,
   options: { readonly adopt?: boolean } = {},
 ): string | undefined {
-  if (liveCredentials(live).includes(name)) return undefined;
-  const role = live.roles.get(name);
-  if (!role) return `Could not find credential ${name} on ${database}`;
-  const mark = parseManagedComment(role.comment);
-  // An import asked for it: the role becomes a credential, keeping its password.
-  if (options.adopt && !mark && isAdoptable(role)) return undefined;
-  if (mark?.kind === 'credential') {
-    // Roles are cluster-wide: another database's credential is reachable by name from here.
-    return `Credential ${name} belongs to database ${mark.database}, not ${database}: change it through that database`;
-  }
-  if (mark) return `Role ${name} is pgcred's ${mark.kind} of database ${mark.database}, not a credential`;
-  return (
-    `Credential ${name} is not managed by pgcred on ${database}, and pgcred never changes a role it does not manage: ` +
-    'declare it in the file and apply to adopt it first'
-  );
+  // An import asks with adopt: the role becomes a credential, keeping its password.
+  return managedCredentialRefusals(database, name, credentialFacts(live), options)[0]?.message;
 }
 
 /** A role pgcred may adopt when asked: not pgcred's, not a superuser, able to log in. */
@@ -81,7 +105,8 @@ export async function inspectDatabase(spec: DatabaseSpec, ctx?: ReconcileContext
 
 /** The checks every credential-changing command makes first, in the seed's words. */
 export function refuseUnlessWritable(spec: DatabaseSpec, live: LiveState | undefined): void {
-  if (spec.role === 'follower' || live?.server.inRecovery) throw new CredentialError(FOLLOWER_MESSAGE);
+  if (spec.role === 'follower' || live?.server.inRecovery)
+    throw new CredentialError(followerRefusal(spec.name));
 }
 
 function declaredCredentials(
@@ -96,13 +121,7 @@ function declaredCredentials(
 
 /** What can be refused about a new credential before connecting anywhere. */
 export function checkCreate(spec: DatabaseSpec, name: string): void {
-  refuseUnlessWritable(spec, undefined);
-  if (name === DEFAULT_CREDENTIAL)
-    throw new CredentialError('the default credential exists with every database');
-  const problem = credentialNameProblem(name);
-  if (problem) throw new CredentialError(`--name: ${problem}`);
-  if (planLimits(spec.plan, spec.credentialLimit).defaultOnly)
-    throw new CredentialError(ESSENTIAL_TIER_MESSAGE);
+  refuse(createRefusals(spec, name));
 }
 
 /** A level name, or a level or custom grants as the model writes them. */
@@ -118,30 +137,12 @@ export async function createCredential(
   level: PermissionLevelName | Access = 'none',
   options: Pick<ApplyOptions, 'verify'> = {},
 ): Promise<ApplyResult> {
-  refuseUnlessWritable(spec, undefined);
-  if (name === DEFAULT_CREDENTIAL)
-    throw new CredentialError('the default credential exists with every database');
-  const problem = credentialNameProblem(name);
-  if (problem) throw new CredentialError(`--name: ${problem}`);
-  const limits = planLimits(spec.plan, spec.credentialLimit);
-  if (limits.defaultOnly) throw new CredentialError(ESSENTIAL_TIER_MESSAGE);
+  checkCreate(spec, name);
   return applyDatabase(ctx, spec, {
     ...options,
     credentials: [...declaredCredentials(ctx, spec, name), { name, access: accessOf(level) }],
     scope: new Set([name]),
-    check: (live) => {
-      if (live.server.inRecovery) return [FOLLOWER_MESSAGE];
-      const existing = liveCredentials(live);
-      if (existing.includes(name)) return [`credential ${name} already exists on ${spec.name}`];
-      if (live.roles.has(name))
-        return [`a role named ${name} already exists in this cluster; choose another name`];
-      if (existing.length >= limits.credentials) {
-        return [
-          `${spec.name} already has ${existing.length} credentials besides default, the most its plan (${spec.plan}) allows`,
-        ];
-      }
-      return [];
-    },
+    check: (live) => liveCreateRefusals(spec, name, credentialFacts(live)).map((r) => r.message),
   });
 }
 
@@ -156,8 +157,7 @@ export async function setPermissionLevel(
 ): Promise<ApplyResult> {
   refuseUnlessWritable(spec, undefined);
   const access = accessOf(level);
-  if (name === DEFAULT_CREDENTIAL)
-    throw new CredentialError('the default credential owns the database; its access has no level');
+  refuse(defaultLevelRefusals(name));
   return applyDatabase(ctx, spec, {
     ...(options.verify ? { verify: options.verify } : {}),
     credentials: [...declaredCredentials(ctx, spec, name), { name, access }],
@@ -171,8 +171,10 @@ export async function setPermissionLevel(
 }
 
 /**
- * `credentials:destroy`: objects it owns go to the default credential (REASSIGN
- * OWNED), its privileges go (DROP OWNED), then the role, in one transaction.
+ * `credentials:destroy`: the prune diff scoped to one credential (and its rotating
+ * username), built by diff-roles.ts: its privileges are revoked in grouped statements,
+ * objects it owns go to the default credential, what is left goes, then the role, in
+ * one transaction.
  */
 export async function destroyCredential(
   ctx: ReconcileContext,
@@ -181,88 +183,35 @@ export async function destroyCredential(
   options: Pick<ApplyOptions, 'confirm' | 'verify'> = {},
 ): Promise<ApplyResult> {
   refuseUnlessWritable(spec, undefined);
-  if (name === DEFAULT_CREDENTIAL) throw new CredentialError('Default credential cannot be destroyed.');
+  refuse(destroyRefusals(name));
   const source = credentialSource(ctx.config, spec).name;
   const apps = await attachedAppsOf(ctx, source, name);
-  if (apps.length > 0) throw new CredentialError(detachFirstMessage(name, apps));
+  if (apps.length > 0) refuse([attachedRefusal(name, apps)]);
   const result = await applyDatabase(ctx, spec, {
     ...options,
     credentials: declaredCredentials(ctx, spec, name),
     scope: new Set(),
     check: (live, owner) => {
-      if (live.server.inRecovery) return [FOLLOWER_MESSAGE];
-      if (name === owner) return ['Default credential cannot be destroyed.'];
-      const refusal = credentialRefusal(live, spec.name, name);
-      return refusal ? [refusal] : [];
+      const facts = credentialFacts(live);
+      if (facts.inRecovery) return [followerRefusal(spec.name).message];
+      return [...destroyRefusals(name, owner), ...managedCredentialRefusals(spec.name, name, facts)]
+        .slice(0, 1)
+        .map((r) => r.message);
     },
-    extra: (live, owner) => {
-      const usernames = [name, rotatingUsername(name)].filter((u) => live.roles.has(u));
-      return usernames.flatMap((username): ExtraChange[] => [
-        // REASSIGN and DROP OWNED need the privileges of the role: a CREATEROLE admin takes them; they go with it.
-        ...(live.server.isSuperuser ? [] : [borrowPrivileges('last', name, username)]),
-        {
-          when: 'last',
-          action: 'drop',
-          subject: name,
-          target: `role ${username}`,
-          description: `objects owned by ${username} are assigned to the default credential`,
-          sql: `REASSIGN OWNED BY ${quoteIdent(username)} TO ${quoteIdent(owner)}`,
-          destructive: true,
-        },
-        {
-          when: 'last',
-          action: 'drop',
-          subject: name,
-          target: `role ${username}`,
-          description: `privileges of ${username} are dropped`,
-          sql: `DROP OWNED BY ${quoteIdent(username)}`,
-          destructive: true,
-        },
-        {
-          when: 'last',
-          action: 'drop',
-          subject: name,
-          target: `role ${username}`,
-          description: `role ${username} is dropped`,
-          sql: `DROP ROLE ${quoteIdent(username)}`,
-          destructive: true,
-        },
-      ]);
-    },
+    destroy: name,
   });
   if (!result.applied) return result;
   await ctx.control.transaction(async (db) => {
-    await db.query('DELETE FROM pgcred.secrets WHERE database = $1 AND username = ANY($2)', [
+    await ctx.control.forgetCredential(
       source,
+      name,
       [name, rotatingUsername(name)],
-    ]);
-    await db.query(
-      'UPDATE pgcred.rotations SET finished_at = now(), note = $3 WHERE database = $1 AND credential = $2 AND finished_at IS NULL',
-      [source, name, 'credential destroyed'],
+      'credential destroyed',
+      db,
     );
     await ctx.control.audit({ action: 'credentials:destroy', database: spec.name, subject: name }, db);
   });
   return result;
-}
-
-/**
- * REASSIGN OWNED and DROP OWNED need the privileges of the role they name; a CREATEROLE
- * admin that is not a superuser takes them (it may: it has ADMIN OPTION on the roles it made).
- */
-function borrowPrivileges(when: 'first' | 'last', subject: string, role: string): ExtraChange {
-  return {
-    when,
-    action: 'grant-membership',
-    subject,
-    target: `role ${role}`,
-    description: `the admin role takes the privileges of ${role} to hand its objects over`,
-    sql: `GRANT ${quoteIdent(role)} TO CURRENT_USER`,
-    destructive: false,
-  };
-}
-
-export function detachFirstMessage(name: string, apps: readonly string[]): string {
-  return `Credential ${name} must be detached from the app${apps.length > 1 ? 's' : ''} ${apps.map((a) => `⬢ ${a}`).join(', ')} before destroying.`;
 }
 
 export async function attachedAppsOf(
@@ -270,17 +219,7 @@ export async function attachedAppsOf(
   database: string,
   credential: string,
 ): Promise<string[]> {
-  const { rows } = await ctx.control.client.query(
-    'SELECT DISTINCT app FROM pgcred.attachments WHERE database = $1 AND credential = $2 ORDER BY app',
-    [database, credential],
-  );
-  return rows.map((row) => row.app as string);
-}
-
-interface OwnedObject {
-  readonly kind: string;
-  readonly identity: string;
-  readonly owner: string;
+  return ctx.control.attachments.appsOf(database, credential);
 }
 
 /** What repair-default takes from whom, for the prompt: said before anything changes. */
@@ -351,50 +290,7 @@ export async function repairDefault(
     check: (live) => (live.server.inRecovery ? [FOLLOWER_MESSAGE] : []),
     prepare: (live, owner) => {
       seen = { live, owner };
-      const changes: ExtraChange[] = [];
-      const credentials = new Set(liveCredentials(live));
-      const reassigned = new Set<string>();
-      for (const object of objects) {
-        if (object.owner === owner) continue;
-        const role = live.roles.get(object.owner);
-        // Credentials hand over everything at once; superusers own system objects too, so theirs go one by one.
-        if (credentials.has(object.owner) || (role && !role.superuser && parseManagedComment(role.comment))) {
-          if (reassigned.has(object.owner)) continue;
-          reassigned.add(object.owner);
-          if (!live.server.isSuperuser) changes.push(borrowPrivileges('first', 'default', object.owner));
-          changes.push({
-            when: 'first',
-            action: 'set-owner',
-            subject: 'default',
-            target: `objects of ${object.owner}`,
-            description: `becomes the owner of every object ${object.owner} owns`,
-            sql: `REASSIGN OWNED BY ${quoteIdent(object.owner)} TO ${quoteIdent(owner)}`,
-            destructive: false,
-          });
-          if (!live.server.isSuperuser) {
-            changes.push({
-              when: 'first',
-              action: 'revoke-membership',
-              subject: 'default',
-              target: `role ${object.owner}`,
-              description: `the admin role gives the privileges of ${object.owner} back`,
-              sql: `REVOKE ${quoteIdent(object.owner)} FROM CURRENT_USER`,
-              destructive: false,
-            });
-          }
-          continue;
-        }
-        changes.push({
-          when: 'first',
-          action: 'set-owner',
-          subject: 'default',
-          target: `${object.kind} ${object.identity}`,
-          description: `becomes the owner of ${object.kind} ${object.identity} (was ${object.owner})`,
-          sql: `ALTER ${object.kind.toUpperCase()} ${object.identity} OWNER TO ${quoteIdent(owner)}`,
-          destructive: false,
-        });
-      }
-      return changes;
+      return handOverToDefault(objects, live, owner, liveCredentials(live));
     },
   });
 }

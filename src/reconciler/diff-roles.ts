@@ -1,5 +1,5 @@
 import { quoteIdent, quoteLiteral } from '../model/identifiers';
-import type { DesiredDatabase } from './diff';
+import type { DesiredDatabase, ExtraChange } from './diff';
 import type { LiveRole, LiveState } from './live-state';
 import { type ManagedKind, managedComment, parseManagedComment } from './markers';
 import { type ChangeAction, PASSWORD_PLACEHOLDER } from './plan';
@@ -328,13 +328,102 @@ function grantAdminToOwner(b: PlanBuilder, name: string, owner: string): void {
   );
 }
 
+/**
+ * Step 2 of a rotation (SPEC §4): the temporary username, with the new password, a
+ * member of the credential that acts as it (SET role), so anything it creates is the
+ * credential's. Made again over a crash: an existing one gets the password anew.
+ */
+export function planRotatingUsername(
+  b: PlanBuilder,
+  temp: string,
+  username: string,
+  database: string,
+  exists: boolean,
+): void {
+  // One phase, so the statements run in the order written: the membership before SET role names it.
+  const step = (description: string, sql: string, passwordFor?: string) =>
+    b.simple(Phase.CreateRole, exists ? 'alter' : 'create', username, `role ${temp}`, description, sql, {
+      ...(passwordFor ? { passwordFor } : {}),
+    });
+  if (exists)
+    step(
+      `rotating username ${temp} gets the new password`,
+      `ALTER ROLE ${quoteIdent(temp)} PASSWORD ${PASSWORD_PLACEHOLDER}`,
+      temp,
+    );
+  else
+    step(
+      `rotating username ${temp} is created with the new password`,
+      `CREATE ROLE ${quoteIdent(temp)} WITH ${NEW_ROLE_ATTRIBUTES} PASSWORD ${PASSWORD_PLACEHOLDER}`,
+      temp,
+    );
+  step(
+    `rotating username ${temp} is marked as managed by pgcred`,
+    `COMMENT ON ROLE ${quoteIdent(temp)} IS ${quoteLiteral(managedComment('rotating username', database))}`,
+  );
+  step(
+    `rotating username ${temp} becomes a member of ${username}`,
+    `GRANT ${quoteIdent(username)} TO ${quoteIdent(temp)}`,
+  );
+  step(
+    `rotating username ${temp} acts as ${username} (SET role)`,
+    `ALTER ROLE ${quoteIdent(temp)} SET role = ${quoteIdent(username)}`,
+  );
+}
+
+/** A role's password becomes the one apply is given for it (a rotation's new password). */
+export function planNewPassword(
+  b: PlanBuilder,
+  subject: string,
+  username: string,
+  description: string,
+): void {
+  b.simple(
+    Phase.AlterRole,
+    'reset-password',
+    subject,
+    `role ${username}`,
+    description,
+    `ALTER ROLE ${quoteIdent(username)} PASSWORD ${PASSWORD_PLACEHOLDER}`,
+    { destructive: true, passwordFor: username },
+  );
+}
+
+/**
+ * REASSIGN OWNED TO a role needs its privileges too: a CREATEROLE admin that lacks them
+ * takes them for the transaction (first) and gives them back (last).
+ */
+export function borrowRole(b: PlanBuilder, subject: string, role: string): void {
+  b.simple(
+    Phase.First,
+    'grant-membership',
+    subject,
+    `role ${role}`,
+    `the admin role takes the privileges of ${role} to hand objects to it`,
+    `GRANT ${quoteIdent(role)} TO CURRENT_USER`,
+  );
+  b.simple(
+    Phase.Last,
+    'revoke-membership',
+    subject,
+    `role ${role}`,
+    `the admin role gives the privileges of ${role} back`,
+    `REVOKE ${quoteIdent(role)} FROM CURRENT_USER`,
+  );
+}
+
+/** Who runs the plan, as the hand-over needs to know it. */
+export type AdminFacts = Pick<LiveState['server'], 'isSuperuser' | 'currentUser'>;
+
 export function dropRole(
   b: PlanBuilder,
-  live: LiveState,
+  server: AdminFacts,
   name: string,
   owner: string,
   kind: ManagedKind,
   description: string,
+  /** Who `owner` is, in words. */
+  heir = 'the default credential',
 ): void {
   const subject = kind === 'rotating username' ? name.replace(/-rotating$/, '') : name;
   // Statements name every role dropped together, and the objects are handed over
@@ -344,13 +433,13 @@ export function dropRole(
   const steps: { phase: Phase; action: ChangeAction; description: string; head: string; tail?: string }[] = [
     // REASSIGN and DROP OWNED need the privileges of the role; a CREATEROLE admin takes
     // them for the hand-over (ADMIN OPTION lets it, from 16 on), and they go with the role.
-    ...(live.server.isSuperuser
+    ...(server.isSuperuser
       ? []
       : [
           {
             phase: Phase.HandOver,
             action: 'grant-membership' as const,
-            description: `the admin role ${live.server.currentUser} takes the privileges of ${name} to hand its objects over`,
+            description: `the admin role ${server.currentUser} takes the privileges of ${name} to hand its objects over`,
             head: 'GRANT',
             tail: ' TO CURRENT_USER',
           },
@@ -359,7 +448,7 @@ export function dropRole(
       phase: Phase.HandOver,
       action: 'drop',
       description:
-        `${kind === 'rotating username' ? `rotating username ${name}` : ''} ${description}; objects it owns go to the default credential`.trim(),
+        `${kind === 'rotating username' ? `rotating username ${name}` : ''} ${description}; objects it owns go to ${heir}`.trim(),
       head: 'REASSIGN OWNED BY',
       tail: ` TO ${quoteIdent(owner)}`,
     },
@@ -382,4 +471,83 @@ export function dropRole(
       { destructive: step.action === 'drop' },
     );
   }
+}
+
+/** An object and its owner, as catalog query foreign_objects lists them. */
+export interface OwnedObject {
+  readonly kind: string;
+  readonly identity: string;
+  readonly owner: string;
+}
+
+/**
+ * credentials:repair-default's hand-over, made first in its transaction: every object
+ * goes to the default credential. Credentials and pgcred's roles hand over everything
+ * at once (REASSIGN OWNED); superusers own system objects too, so theirs go one by one.
+ */
+export function handOverToDefault(
+  objects: readonly OwnedObject[],
+  live: LiveState,
+  owner: string,
+  credentials: readonly string[],
+): ExtraChange[] {
+  const changes: ExtraChange[] = [];
+  const managed = new Set(credentials);
+  const reassigned = new Set<string>();
+  const change = (action: ChangeAction, target: string, description: string, sql: string): ExtraChange => ({
+    when: 'first',
+    action,
+    subject: 'default',
+    target,
+    description,
+    sql,
+    destructive: false,
+  });
+  for (const object of objects) {
+    if (object.owner === owner) continue;
+    const role = live.roles.get(object.owner);
+    if (managed.has(object.owner) || (role && !role.superuser && parseManagedComment(role.comment))) {
+      if (reassigned.has(object.owner)) continue;
+      reassigned.add(object.owner);
+      // REASSIGN OWNED needs the privileges of the role it names: a CREATEROLE admin that
+      // is not a superuser takes them (ADMIN OPTION on the roles it made lets it) and gives them back.
+      const borrow = !live.server.isSuperuser;
+      if (borrow)
+        changes.push(
+          change(
+            'grant-membership',
+            `role ${object.owner}`,
+            `the admin role takes the privileges of ${object.owner} to hand its objects over`,
+            `GRANT ${quoteIdent(object.owner)} TO CURRENT_USER`,
+          ),
+        );
+      changes.push(
+        change(
+          'set-owner',
+          `objects of ${object.owner}`,
+          `becomes the owner of every object ${object.owner} owns`,
+          `REASSIGN OWNED BY ${quoteIdent(object.owner)} TO ${quoteIdent(owner)}`,
+        ),
+      );
+      if (borrow)
+        changes.push(
+          change(
+            'revoke-membership',
+            `role ${object.owner}`,
+            `the admin role gives the privileges of ${object.owner} back`,
+            `REVOKE ${quoteIdent(object.owner)} FROM CURRENT_USER`,
+          ),
+        );
+      continue;
+    }
+    changes.push(
+      change(
+        'set-owner',
+        `${object.kind} ${object.identity}`,
+        `becomes the owner of ${object.kind} ${object.identity} (was ${object.owner})`,
+        `ALTER ${object.kind.toUpperCase()} ${object.identity} OWNER TO ${quoteIdent(owner)}`,
+      ),
+    );
+  }
+  return changes;
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Access, PublicPolicy } from '../model/config';
+import { rotatingUsername } from '../model/names';
 import { FOLLOWER_MESSAGE } from '../model/plans';
 import { defaultKey, type ExpandedAccess, emptyAccess, expandAccess, relationKey } from './desired';
 import { refuseWhatTheAdminCannotDo } from './diff-admin';
@@ -73,7 +74,9 @@ export interface DesiredDatabase {
    * setup, no hardening, no findings about anything else.
    */
   readonly scope?: ReadonlySet<string>;
-  /** Changes a command adds to the plan (ownership hand-over, a destroy), made in the same transaction. */
+  /** With a scope: the one managed credential pruned (credentials:destroy), its rotating username with it. */
+  readonly destroy?: string;
+  /** Changes a command adds to the plan (ownership hand-over), made in the same transaction. */
   readonly extra?: readonly ExtraChange[];
 }
 
@@ -223,7 +226,13 @@ export function diff(desired: DesiredDatabase, live: LiveState): Plan {
   const dropped: string[] = [];
   const staleLevelRoles: string[] = [];
   const undeclaredKept = new Set<string>();
-  for (const role of scope ? [] : roles.values()) {
+  // A scoped plan looks only at the credential it destroys, as prune would.
+  const candidates = !scope
+    ? [...roles.values()]
+    : desired.destroy === undefined
+      ? []
+      : [desired.destroy, rotatingUsername(desired.destroy)].flatMap((name) => roles.get(name) ?? []);
+  for (const role of candidates) {
     const mark = parseManagedComment(role.comment);
     if (!mark || mark.database !== db) continue;
     if (mark.kind === 'rotating username' && !rotatingExpected.has(role.name)) staleRotating.push(role.name);
@@ -239,7 +248,14 @@ export function diff(desired: DesiredDatabase, live: LiveState): Plan {
           `Credential ${role.name} must be detached from the app${apps.length > 1 ? 's' : ''} ${apps.map((a) => `⬢ ${a}`).join(', ')} before destroying.`,
         );
       } else if (desired.prune) {
-        dropRole(b, live, role.name, owner, 'credential', 'is destroyed (no longer declared; --prune)');
+        dropRole(
+          b,
+          live.server,
+          role.name,
+          owner,
+          'credential',
+          'is destroyed (no longer declared; --prune)',
+        );
         dropped.push(role.name);
       } else {
         b.finding({
@@ -253,13 +269,13 @@ export function diff(desired: DesiredDatabase, live: LiveState): Plan {
     }
   }
   for (const name of staleRotating) {
-    dropRole(b, live, name, owner, 'rotating username', 'is dropped: no rotation is in progress');
+    dropRole(b, live.server, name, owner, 'rotating username', 'is dropped: no rotation is in progress');
     dropped.push(name);
   }
   for (const name of staleLevelRoles) {
     dropRole(
       b,
-      live,
+      live.server,
       name,
       owner,
       'level role',
@@ -352,11 +368,9 @@ export function diff(desired: DesiredDatabase, live: LiveState): Plan {
     accesses.set(PUBLIC, emptyAccess());
     if (reaching.length > 0) b.onPublicRevoke(publicLosses(live, reaching));
   }
-  if (!scope) {
-    for (const name of rotatingExpected) if (roles.has(name)) accesses.set(name, emptyAccess());
-    // Roles about to be dropped lose their privileges in grouped statements first.
-    for (const name of dropped) accesses.set(name, emptyAccess());
-  }
+  if (!scope) for (const name of rotatingExpected) if (roles.has(name)) accesses.set(name, emptyAccess());
+  // Roles about to be dropped lose their privileges in grouped statements first.
+  for (const name of dropped) accesses.set(name, emptyAccess());
 
   // Credentials an earlier pgcred granted their level directly: this apply moves them.
   const upgraded = [...levelOf.keys()].filter((name) => {

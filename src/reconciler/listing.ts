@@ -1,5 +1,5 @@
 import type { DatabaseSpec } from '../model/config';
-import { type RotationStep, USERNAME_STATE_TEXT, usernamesAt } from '../rotation/steps';
+import { USERNAME_STATE_TEXT, usernamesAt } from '../rotation/steps';
 import { inspectDatabase, liveCredentials } from './credentials';
 import { ownerName } from './diff';
 import type { LiveState } from './live-state';
@@ -62,17 +62,9 @@ export async function listCredentials(
   const live = known ?? (await inspectDatabase(spec, ctx));
   const source = credentialSource(ctx.config, spec);
   const owner = ownerName(source, live);
-  const { rows: attachments } = await ctx.control.client.query(
-    'SELECT app, name, credential FROM pgcred.attachments WHERE database = $1 ORDER BY app, name',
-    [source.name],
-  );
-  const { rows: rotations } = await ctx.control.client.query(
-    'SELECT credential, step, force FROM pgcred.rotations WHERE database = $1 AND finished_at IS NULL',
-    [source.name],
-  );
-  const rotationOf = new Map(
-    rotations.map((r) => [r.credential as string, r as { step: RotationStep; force: boolean }]),
-  );
+  const attachments = await ctx.control.attachments.list({ database: source.name });
+  const rotations = await ctx.control.rotations.openAll(source.name);
+  const rotationOf = new Map(rotations.map((r) => [r.credential, r]));
   const stored = await ctx.control.getPasswords(source.name);
   const names = new Set(liveCredentials(live));
   const declared = source.credentials.map((c) => c.name);

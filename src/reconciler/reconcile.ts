@@ -1,9 +1,8 @@
 import type { ClientBase } from 'pg';
+import { auditDetail, executePlan, inApplyTransaction } from '../apply/apply-plan';
 import type { ControlStore } from '../control/store';
 import { CONTROL_SCHEMA } from '../control/store';
-import { faultPoint } from '../faults';
 import type { Config, DatabaseSpec } from '../model/config';
-import { quoteLiteral } from '../model/identifiers';
 import { rotatingUsername } from '../model/names';
 import { generatePassword } from '../model/password';
 import { connectAdmin, endpointOf } from './connection';
@@ -12,8 +11,7 @@ import { type DesiredCredential, type DesiredDatabase, diff, type ExtraChange, o
 import { inSnapshot, inspect } from './inspect';
 import type { LiveState } from './live-state';
 import { checkPasswords } from './passwords';
-import { concatPlans, PASSWORD_PLACEHOLDER, type Plan } from './plan';
-import { scramVerifier } from './scram';
+import { concatPlans, type Plan } from './plan';
 
 /** Everything the reconciler needs besides the database: the model, the control store, a place for progress. */
 export interface ReconcileContext {
@@ -37,6 +35,8 @@ export interface PlanOptions {
    * plan sees their result: repair-default hands objects over, then restores grants.
    */
   readonly prepare?: (live: LiveState, owner: string) => ExtraChange[];
+  /** Destroy this managed credential and its rotating username: a prune scoped to it. */
+  readonly destroy?: string;
   /** Refuse before any change (e.g. the credential is attached), computed under the lock. */
   readonly check?: (live: LiveState, owner: string) => string[];
 }
@@ -56,6 +56,8 @@ export interface ApplyOptions extends PlanOptions {
    * empty or not, before confirm: a saved plan refuses here when it is stale.
    */
   readonly verify?: (plan: Plan, live: LiveState, client: ClientBase) => Promise<void>;
+  /** The audit record's action and subject (default: apply, the database). */
+  readonly audit?: { readonly action: string; readonly subject?: string };
 }
 
 export class PlanRefusedError extends Error {
@@ -86,9 +88,6 @@ export function openAdmin(ctx: ReconcileContext, spec: DatabaseSpec) {
     ctx.progress,
   );
 }
-
-// Advisory locks are per database; one key for "pgcred is changing roles here".
-const APPLY_LOCK = [0x70676372, 0x61706c79] as const;
 
 async function desiredState(
   ctx: ReconcileContext,
@@ -122,9 +121,10 @@ async function desiredState(
     ignoreRoles: spec.ignoreRoles,
     ...(spec.public ? { publicPolicy: spec.public } : {}),
     controlSchema: CONTROL_SCHEMA,
-    rotating: rotating.map((name) => rotatingUsername(name)),
+    rotating: rotating.filter((name) => name !== options.destroy).map((name) => rotatingUsername(name)),
     passwords,
-    prune: options.prune ?? false,
+    prune: options.prune ?? options.destroy !== undefined,
+    ...(options.destroy !== undefined ? { destroy: options.destroy } : {}),
     attachedApps: attached,
     scope: options.scope,
     extra: options.extra?.(live, owner),
@@ -132,19 +132,16 @@ async function desiredState(
 }
 
 async function openRotations(control: ControlStore, database: string): Promise<string[]> {
-  const { rows } = await control.client.query(
-    'SELECT credential FROM pgcred.rotations WHERE database = $1 AND finished_at IS NULL',
-    [database],
-  );
-  return rows.map((row) => row.credential as string);
+  return (await control.rotations.openAll(database)).map((rotation) => rotation.credential);
 }
 
 async function attachedApps(control: ControlStore, database: string): Promise<Map<string, string[]>> {
-  const { rows } = await control.client.query(
-    'SELECT credential, array_agg(DISTINCT app ORDER BY app) AS apps FROM pgcred.attachments WHERE database = $1 GROUP BY credential',
-    [database],
-  );
-  return new Map(rows.map((row) => [row.credential as string, row.apps as string[]]));
+  const apps = new Map<string, string[]>();
+  for (const a of await control.attachments.list({ database })) {
+    const list = apps.get(a.credential) ?? [];
+    if (!list.includes(a.app)) apps.set(a.credential, [...list, a.app].sort());
+  }
+  return apps;
 }
 
 async function computePlan(
@@ -196,11 +193,9 @@ export interface ApplyResult {
 }
 
 /**
- * Applies one database's plan in one transaction under an advisory lock: the plan
- * is computed after the lock is held, so two applies never act on a stale view,
- * and any failure rolls everything back. The lock is a session lock taken before
- * the transaction begins: a REPEATABLE READ snapshot is taken at its first query,
- * so an apply that waited reads the state the one before it committed.
+ * Applies one database's plan through the apply module: the plan is computed after
+ * the lock is held, in the transaction that makes it, so two applies never act on a
+ * stale view, and any failure rolls everything back.
  */
 export async function applyDatabase(
   ctx: ReconcileContext,
@@ -209,95 +204,49 @@ export async function applyDatabase(
 ): Promise<ApplyResult> {
   const client = await openAdmin(ctx, spec);
   const source = credentialSource(ctx.config, spec);
-  let lost = false;
-  client.once('end', () => {
-    lost = true;
-  });
-  let locked = false;
   try {
-    await lockForApply(client, spec.name, options.lockTimeoutMs ?? 300_000, ctx.progress);
-    locked = true;
-    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
-    faultPoint('apply:locked');
-    await options.read?.(client);
-    const known = await ctx.control.getPasswords(source.name);
-    let prepared: Plan | undefined;
-    if (options.prepare) {
-      ({ plan: prepared } = await computePlan(ctx, spec, client, {
-        ...options,
-        scope: new Set(),
-        extra: options.prepare,
-      }));
-      if (prepared.errors.length > 0) throw new PlanRefusedError(spec.name, prepared.errors);
-      await execute(spec, client, prepared, (username) =>
-        passwordFor(ctx.control, source.name, username, known),
-      );
-    }
-    const { plan: main, live } = await computePlan(ctx, spec, client, options);
-    const plan = prepared ? concatPlans(prepared, main) : main;
-    if (plan.errors.length > 0) throw new PlanRefusedError(spec.name, plan.errors);
-    await options.verify?.(plan, live, client);
-    if (plan.changes.length === 0 || (options.confirm && !(await options.confirm(plan)))) {
-      await client.query('ROLLBACK');
-      return { plan, applied: false };
-    }
-    await execute(spec, client, main, (username) => passwordFor(ctx.control, source.name, username, known));
-    faultPoint('apply:before-commit');
-    await client.query('COMMIT');
-    faultPoint('apply:committed');
-    await ctx.control.audit({
-      action: 'apply',
-      database: spec.name,
-      detail: {
-        changes: plan.changes.map((c) => ({
-          action: c.action,
-          subject: c.subject,
-          target: c.target,
-          description: c.description,
-        })),
+    const result = await inApplyTransaction(
+      client,
+      {
+        label: spec.name,
+        progress: ctx.progress,
+        ...(options.lockTimeoutMs !== undefined ? { lockTimeoutMs: options.lockTimeoutMs } : {}),
       },
-    });
-    return { plan, applied: true };
-  } catch (error) {
-    if (lost) {
-      // Cut mid-apply: the server rolled the transaction back, or (cut at COMMIT) committed it whole.
-      throw new Error(
-        `lost the connection to database ${spec.name} during apply (${(error as Error).message}): ` +
-          'its transaction either committed whole or not at all; run the command again to finish',
-      );
+      async () => {
+        await options.read?.(client);
+        const known = await ctx.control.getPasswords(source.name);
+        const password = (username: string) => passwordFor(ctx.control, source.name, username, known);
+        let prepared: Plan | undefined;
+        if (options.prepare) {
+          ({ plan: prepared } = await computePlan(ctx, spec, client, {
+            ...options,
+            scope: new Set(),
+            extra: options.prepare,
+          }));
+          if (prepared.errors.length > 0) throw new PlanRefusedError(spec.name, prepared.errors);
+          await executePlan(client, spec.name, prepared, password);
+        }
+        const { plan: main, live } = await computePlan(ctx, spec, client, options);
+        const plan = prepared ? concatPlans(prepared, main) : main;
+        if (plan.errors.length > 0) throw new PlanRefusedError(spec.name, plan.errors);
+        await options.verify?.(plan, live, client);
+        if (plan.changes.length === 0 || (options.confirm && !(await options.confirm(plan))))
+          return { commit: false, value: { plan, applied: false } };
+        await executePlan(client, spec.name, main, password);
+        return { commit: true, value: { plan, applied: true } };
+      },
+    );
+    if (result.applied) {
+      await ctx.control.audit({
+        action: options.audit?.action ?? 'apply',
+        database: spec.name,
+        ...(options.audit?.subject ? { subject: options.audit.subject } : {}),
+        detail: auditDetail(result.plan),
+      });
     }
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
+    return result;
   } finally {
-    if (locked && !lost)
-      await client.query('SELECT pg_advisory_unlock($1, $2)', [...APPLY_LOCK]).catch(() => undefined);
     await client.end().catch(() => undefined);
-  }
-}
-
-/** Runs a plan's statements on the open transaction; a failure names the change and PostgreSQL's reason. */
-async function execute(
-  spec: DatabaseSpec,
-  client: ClientBase,
-  plan: Plan,
-  password: (username: string) => Promise<string>,
-): Promise<void> {
-  for (const statement of plan.statements) {
-    let sql = statement.sql;
-    if (statement.passwordFor) {
-      const verifier = scramVerifier(await password(statement.passwordFor));
-      sql = sql.slice(0, sql.length - PASSWORD_PLACEHOLDER.length) + quoteLiteral(verifier);
-    }
-    faultPoint('apply:statement');
-    try {
-      await client.query(sql);
-    } catch (error) {
-      const change = plan.changes[statement.changes[0]!];
-      throw new Error(
-        `apply of ${spec.name} failed at "${change ? `${change.subject}: ${change.description}` : statement.sql}" ` +
-          `(${statement.sql.replace(PASSWORD_PLACEHOLDER, "'…'")}): ${(error as Error).message}. Nothing was changed.`,
-      );
-    }
   }
 }
 
@@ -314,32 +263,4 @@ async function passwordFor(
   await control.setPassword(database, username, password);
   known.set(username, password);
   return password;
-}
-
-/** Takes the session-level apply lock, waiting at most timeoutMs for another apply to end. */
-async function lockForApply(
-  client: ClientBase,
-  label: string,
-  timeoutMs: number,
-  progress: (line: string) => void,
-) {
-  const { rows } = await client.query('SELECT pg_try_advisory_lock($1, $2) AS got', [...APPLY_LOCK]);
-  if (rows[0].got) return;
-  progress(`Waiting for another pgcred apply on ${label} to finish...`);
-  // The wait runs in a transaction of its own so SET LOCAL bounds it alone; a session
-  // lock taken in a transaction outlives its COMMIT.
-  await client.query('BEGIN');
-  try {
-    await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.round(timeoutMs))}`);
-    await client.query('SELECT pg_advisory_lock($1, $2)', [...APPLY_LOCK]);
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    if ((error as { code?: string }).code === '55P03') {
-      throw new Error(
-        `another pgcred apply on ${label} held its lock for more than ${Math.round(timeoutMs / 1000)} s; nothing was changed`,
-      );
-    }
-    throw error;
-  }
 }

@@ -6,11 +6,11 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import type { ClientBase } from 'pg';
 import { parseDocument } from 'yaml';
 import { MAX_CONFIG_BYTES } from '../config/load';
-import { CONTROL_SCHEMA } from '../control/store';
+import type { ControlStore } from '../control/store';
 import type { DatabaseSpec } from '../model/config';
+import { CONTROL_SCHEMA } from '../model/control-schema';
 import { rotatingUsername } from '../model/names';
 import { ownerName } from './diff';
 import type { LiveState } from './live-state';
@@ -139,18 +139,14 @@ export interface ControlFacts {
 }
 
 /** The attachments and open rotations of a database, as the control store holds them (no secret columns). */
-export async function readControlFacts(client: ClientBase, database: string): Promise<ControlFacts> {
-  const attachments = await client.query(
-    `SELECT app, name, credential, username, declared FROM ${CONTROL_SCHEMA}.attachments
-      WHERE database = $1 ORDER BY app, name`,
-    [database],
+export async function readControlFacts(control: ControlStore, database: string): Promise<ControlFacts> {
+  const attachments = (await control.attachments.list({ database })).map(
+    ({ app, name, credential, username, declared }) => ({ app, name, credential, username, declared }),
   );
-  const rotations = await client.query(
-    `SELECT credential, username, step FROM ${CONTROL_SCHEMA}.rotations
-      WHERE database = $1 AND finished_at IS NULL ORDER BY credential`,
-    [database],
-  );
-  return { attachments: attachments.rows, rotations: rotations.rows };
+  const rotations = (await control.rotations.openAll(database))
+    .map(({ credential, username, step }) => ({ credential, username, step }))
+    .sort((a, b) => (a.credential < b.credential ? -1 : a.credential > b.credential ? 1 : 0));
+  return { attachments, rotations };
 }
 
 /**

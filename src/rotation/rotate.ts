@@ -1,39 +1,30 @@
 import type { ClientBase } from 'pg';
+import { applyPlanned, type PlannedChange, type SideEffect } from '../apply/apply-plan';
 import { rememberAdminPassword, resolveCredential } from '../attachments/attachments';
 import { deliver, type RestartOutcome, recordRelease } from '../attachments/config-vars';
+import type { Rotation } from '../control/rotation-journal';
 import { faultPoint } from '../faults';
 import { type DatabaseSpec, DEFAULT_CREDENTIAL, DEFAULT_GRACE_MS } from '../model/config';
-import { quoteIdent, quoteLiteral } from '../model/identifiers';
 import { rotatingUsername } from '../model/names';
 import { generatePassword } from '../model/password';
 import { FOLLOWER_MESSAGE } from '../model/plans';
 import { CredentialError, credentialRefusal, inspectDatabase } from '../reconciler/credentials';
+import { borrowRole, dropRole, planNewPassword, planRotatingUsername } from '../reconciler/diff-roles';
 import type { LiveState } from '../reconciler/live-state';
-import { managedComment } from '../reconciler/markers';
+import type { Plan } from '../reconciler/plan';
+import { PlanBuilder } from '../reconciler/plan-builder';
 import { credentialSource, openAdmin, type ReconcileContext } from '../reconciler/reconcile';
-import { scramVerifier } from '../reconciler/scram';
 import type { RotationStep } from './steps';
 
 /**
  * Zero-downtime rotation (SPEC §4), as a journal of steps in the control store.
- * Every step is written down before its work is done and every step's work can be
- * done again, so `pgcred reconcile` finishes a rotation killed at any point.
+ * Each step is a plan, computed by a pure function from the journal entry and the
+ * live state, applied by the apply module like any other change; what cannot roll
+ * back (the apps' URLs, ending sessions) are side effects the step names. The
+ * journal moves on only once a step's plan and effects are done, and every step can
+ * be done again, so `pgcred reconcile` finishes a rotation killed at any point.
  */
-export interface Rotation {
-  readonly id: number;
-  /** The database whose credentials these are (a follower's are its primary's). */
-  readonly database: string;
-  readonly credential: string;
-  /** The role: the credential's name, or the owner for `default`. */
-  readonly username: string;
-  readonly step: RotationStep;
-  readonly force: boolean;
-  readonly graceMs: number;
-  /** How long an old username must have had no connections (see settleMs); undefined: the default. */
-  readonly settleMs?: number;
-  readonly stepAt: Date;
-  readonly startedAt: Date;
-}
+export type { Rotation } from '../control/rotation-journal';
 
 export interface RotationOptions {
   readonly force?: boolean;
@@ -87,39 +78,16 @@ export function settleMs(graceMs: number, settle?: number): number {
 
 export const DEFAULT_SETTLE_MS = 5_000;
 
-function fromRow(row: Record<string, unknown>): Rotation {
-  return {
-    id: Number(row.id),
-    database: row.database as string,
-    credential: row.credential as string,
-    username: row.username as string,
-    step: row.step as RotationStep,
-    force: row.force as boolean,
-    graceMs: Number(row.grace_ms),
-    ...(row.settle_ms === null || row.settle_ms === undefined ? {} : { settleMs: Number(row.settle_ms) }),
-    stepAt: row.step_at as Date,
-    startedAt: row.started_at as Date,
-  };
-}
-
 export async function openRotation(
   ctx: ReconcileContext,
   database: string,
   credential: string,
 ): Promise<Rotation | undefined> {
-  const { rows } = await ctx.control.client.query(
-    'SELECT * FROM pgcred.rotations WHERE database = $1 AND credential = $2 AND finished_at IS NULL',
-    [database, credential],
-  );
-  return rows[0] ? fromRow(rows[0]) : undefined;
+  return ctx.control.rotations.open(database, credential);
 }
 
 export async function openRotations(ctx: ReconcileContext, database?: string): Promise<Rotation[]> {
-  const { rows } = await ctx.control.client.query(
-    'SELECT * FROM pgcred.rotations WHERE finished_at IS NULL AND ($1::text IS NULL OR database = $1) ORDER BY id',
-    [database ?? null],
-  );
-  return rows.map(fromRow);
+  return ctx.control.rotations.openAll(database);
 }
 
 /**
@@ -149,26 +117,19 @@ export async function startRotation(
   // The default credential's password may only be in the admin URL: keep it, so the
   // store can tell apart the old password from the new one if a crash interrupts.
   await rememberAdminPassword(ctx.control, spec, source.name, username);
-  const { rows } = await ctx.control.client.query(
-    `INSERT INTO pgcred.rotations (database, credential, username, step, force, grace_ms, new_password, settle_ms)
-     VALUES ($1, $2, $3, 'journaled', $4, $5, $6, $7)
-     ON CONFLICT (database, credential) WHERE finished_at IS NULL DO NOTHING
-     RETURNING *`,
-    [
-      source.name,
-      credential,
-      username,
-      force,
-      graceMs,
-      ctx.control.key.encrypt(generatePassword(), `${source.name}/rotation/${credential}`),
-      options.settleMs ?? null,
-    ],
-  );
-  if (!rows[0]) {
+  const rotation = await ctx.control.rotations.start({
+    database: source.name,
+    credential,
+    username,
+    force,
+    graceMs,
+    newPassword: generatePassword(),
+    ...(options.settleMs !== undefined ? { settleMs: options.settleMs } : {}),
+  });
+  if (!rotation) {
     const raced = await openRotation(ctx, source.name, credential);
     return { rotation: raced!, resumed: true };
   }
-  const rotation = fromRow(rows[0]);
   faultPoint('rotation:journaled');
   await ctx.control.audit({
     action: 'rotation:start',
@@ -179,29 +140,155 @@ export async function startRotation(
   return { rotation, resumed: false };
 }
 
-async function newPassword(ctx: ReconcileContext, rotation: Rotation): Promise<string> {
-  const { rows } = await ctx.control.client.query('SELECT new_password FROM pgcred.rotations WHERE id = $1', [
-    rotation.id,
-  ]);
-  return ctx.control.key.decrypt(
-    rows[0].new_password,
-    `${rotation.database}/rotation/${rotation.credential}`,
-  );
+/** What a rotation step reads of the live database; the step is decided from it alone. */
+export interface RotationFacts {
+  /** current_database(): the rotating username's marker names it. */
+  readonly database: string;
+  readonly isSuperuser: boolean;
+  readonly currentUser: string;
+  /** The admin logs in as the rotated role (the default credential). */
+  readonly isAdmin: boolean;
+  /** `<name>-rotating` exists. */
+  readonly rotatingExists: boolean;
+  /** Connections, not pgcred's own, of the username the step waits on. */
+  readonly connections: number;
+  /** Roles a CREATEROLE admin must borrow to hand the rotating username's objects to the credential. */
+  readonly borrow: readonly string[];
+  /** How long ago the journal's step was recorded. */
+  readonly waitedMs: number;
 }
 
-async function setStep(
-  ctx: ReconcileContext,
+/** A side effect a step names: data, so the pure step function stays pure. */
+export type RotationEffect =
+  | { readonly kind: 'store-password'; readonly username: string }
+  | { readonly kind: 'end-sessions'; readonly username: string; readonly always?: boolean }
+  | { readonly kind: 'point-apps'; readonly username: string; readonly fault?: string }
+  | { readonly kind: 'keep-admin-password' }
+  | { readonly kind: 'forget-password'; readonly username: string };
+
+export interface RotationStepPlan {
+  readonly plan: Plan;
+  /** Done before the plan's transaction. */
+  readonly before: readonly RotationEffect[];
+  /** Done after its commit. */
+  readonly after: readonly RotationEffect[];
+  /** The journal's step once plan and effects are done. */
+  readonly next: RotationStep;
+  /** The audit record's action. */
+  readonly audit: string;
+  readonly description: string;
+  /** Fault points (src/faults.ts): after the commit, after the journal moved on. */
+  readonly committedFault?: string;
+  readonly recordedFault?: string;
+}
+
+/** The username a step waits to see no connections of, if any. */
+export function waitsOn(rotation: Rotation): string | undefined {
+  if (rotation.force) return undefined;
+  if (rotation.step === 'rotating-username') return rotation.username;
+  if (rotation.step === 'password-set') return rotatingUsername(rotation.username);
+  return undefined;
+}
+
+/**
+ * The next step of a rotation, from its journal entry and the live state: a plan and
+ * its side effects, or what it waits for, or nothing when it is finished. Pure.
+ */
+export function planRotationStep(
   rotation: Rotation,
-  step: RotationStep,
-  note?: string,
-): Promise<Rotation> {
-  const { rows } = await ctx.control.client.query(
-    `UPDATE pgcred.rotations SET step = $2, step_at = now(), note = coalesce($3, note),
-            finished_at = CASE WHEN $2 = 'finished' THEN now() END
-      WHERE id = $1 RETURNING *`,
-    [rotation.id, step, note ?? null],
-  );
-  return fromRow(rows[0]);
+  facts: RotationFacts,
+): RotationStepPlan | { readonly waiting: RotationWait } | undefined {
+  const { username, credential } = rotation;
+  const temp = rotatingUsername(username);
+  const b = new PlanBuilder();
+  const build = () => b.build(rotation.database, facts.database, username, 'pgcred');
+  const waiting = waitsOn(rotation);
+  if (waiting && facts.waitedMs < rotation.graceMs) {
+    if (facts.connections > 0 || facts.waitedMs < settleMs(rotation.graceMs, rotation.settleMs)) {
+      return {
+        waiting: {
+          credential,
+          waitingFor: waiting,
+          connections: facts.connections,
+          remainingMs: rotation.graceMs - facts.waitedMs,
+        },
+      };
+    }
+  }
+  switch (rotation.step) {
+    case 'journaled': {
+      if (rotation.force) {
+        planNewPassword(b, credential, username, 'gets its new password; its connections are ended');
+        return {
+          plan: build(),
+          before: [{ kind: 'store-password', username }],
+          after: [
+            { kind: 'end-sessions', username, always: true },
+            ...(facts.isAdmin ? [{ kind: 'keep-admin-password' } as const] : []),
+            { kind: 'point-apps', username },
+          ],
+          next: 'finished',
+          audit: 'rotation:force',
+          description: `${username} has its new password`,
+        };
+      }
+      // Step 2: the temporary username carries the apps while the old sessions end.
+      planRotatingUsername(b, temp, username, facts.database, facts.rotatingExists);
+      return {
+        plan: build(),
+        before: [{ kind: 'store-password', username: temp }],
+        after: [{ kind: 'point-apps', username: temp, fault: 'rotation:apps-on-rotating' }],
+        next: 'rotating-username',
+        audit: 'rotation:rotating-username',
+        description: `${temp} is active; apps use it`,
+        committedFault: 'rotation:rotating-role-created',
+        recordedFault: 'rotation:rotating-username',
+      };
+    }
+    case 'rotating-username':
+      // Step 3: the old sessions are gone (or the grace is up): the credential gets
+      // the new password, what is left of its sessions ends, the apps move back.
+      planNewPassword(b, credential, username, 'gets its new password; apps move back to it');
+      return {
+        plan: build(),
+        before: [{ kind: 'store-password', username }],
+        after: [
+          { kind: 'end-sessions', username },
+          { kind: 'point-apps', username, fault: 'rotation:apps-back' },
+        ],
+        next: 'password-set',
+        audit: 'rotation:password-set',
+        description: `${username} has its new password; apps use it again`,
+        committedFault: 'rotation:password-set-on-role',
+        recordedFault: 'rotation:password-set',
+      };
+    case 'password-set':
+      // Step 4: the temporary username goes, what it made going to the credential.
+      if (facts.rotatingExists) {
+        if (facts.borrow.includes(username)) borrowRole(b, credential, username);
+        dropRole(
+          b,
+          facts,
+          temp,
+          username,
+          'rotating username',
+          'is dropped: the rotation is over',
+          credential,
+        );
+      }
+      return {
+        plan: build(),
+        before: [{ kind: 'end-sessions', username: temp }],
+        after: [{ kind: 'forget-password', username: temp }],
+        next: 'finished',
+        audit: 'rotation:finish',
+        description: `${temp} is gone`,
+        committedFault: 'rotation:rotating-dropped',
+        recordedFault: 'rotation:finished',
+      };
+    case 'finished':
+      return undefined;
+  }
 }
 
 /**
@@ -211,37 +298,36 @@ async function setStep(
  */
 async function ownPids(ctx: ReconcileContext, admin: ClientBase): Promise<number[]> {
   const pids = [(await admin.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number];
-  pids.push((await ctx.control.client.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number);
+  pids.push(await ctx.control.backendPid());
   return pids;
 }
 
-async function connectionsOf(admin: ClientBase, username: string, own: readonly number[]): Promise<number> {
-  const { rows } = await admin.query(
-    'SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = $1 AND pid <> ALL($2::int[])',
-    [username, own],
-  );
-  return rows[0].n;
-}
-
-/**
- * What a step waits for: the old username's connections, until it has had none for
- * the settle time, or until the grace is over (then what is left is terminated).
- */
-async function stillInUse(
+async function readFacts(
   admin: ClientBase,
   rotation: Rotation,
-  username: string,
-  waited: number,
   own: readonly number[],
-): Promise<RotationWait | undefined> {
-  if (waited >= rotation.graceMs) return undefined;
-  const connections = await connectionsOf(admin, username, own);
-  if (connections === 0 && waited >= settleMs(rotation.graceMs, rotation.settleMs)) return undefined;
+): Promise<RotationFacts> {
+  const temp = rotatingUsername(rotation.username);
+  const waiting = waitsOn(rotation);
+  const { rows } = await admin.query(
+    `SELECT current_database() AS database, current_user AS current_user, me.rolsuper AS superuser,
+            EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1) AS rotating_exists,
+            (SELECT count(*)::int FROM pg_stat_activity WHERE usename = $2 AND pid <> ALL($3::int[])) AS connections,
+            (SELECT coalesce(array_agg(r.rolname), '{}') FROM pg_roles r
+              WHERE NOT me.rolsuper AND r.rolname = $4 AND NOT pg_has_role(current_user, r.oid, 'USAGE')) AS borrow
+       FROM pg_roles me WHERE me.rolname = current_user`,
+    [temp, waiting ?? null, [...own], rotation.username],
+  );
+  const row = rows[0];
   return {
-    credential: rotation.credential,
-    waitingFor: username,
-    connections,
-    remainingMs: rotation.graceMs - waited,
+    database: row.database,
+    isSuperuser: row.superuser,
+    currentUser: row.current_user,
+    isAdmin: row.current_user === rotation.username,
+    rotatingExists: row.rotating_exists,
+    connections: row.connections,
+    borrow: row.borrow,
+    waitedMs: Date.now() - rotation.stepAt.getTime(),
   };
 }
 
@@ -253,10 +339,6 @@ async function terminate(admin: ClientBase, username: string, own: readonly numb
   return rows[0].n;
 }
 
-async function setRolePassword(admin: ClientBase, username: string, password: string): Promise<void> {
-  await admin.query(`ALTER ROLE ${quoteIdent(username)} PASSWORD ${quoteLiteral(scramVerifier(password))}`);
-}
-
 /** Points every attachment of the credential at `username`, records releases and restarts the apps. */
 async function pointAttachments(
   ctx: ReconcileContext,
@@ -265,11 +347,7 @@ async function pointAttachments(
   emit: (event: RotationEvent) => void,
 ): Promise<void> {
   const apps = await ctx.control.transaction(async (db) => {
-    const { rows } = await db.query(
-      'UPDATE pgcred.attachments SET username = $3 WHERE database = $1 AND credential = $2 RETURNING app',
-      [rotation.database, rotation.credential, username],
-    );
-    const names = [...new Set(rows.map((row) => row.app as string))].sort();
+    const names = await ctx.control.attachments.pointAt(rotation.database, rotation.credential, username);
     for (const app of names) {
       await recordRelease(ctx.control, db, app, `Rotate ${rotation.credential}: use ${username}`);
     }
@@ -277,14 +355,67 @@ async function pointAttachments(
   });
   for (const app of apps) {
     const outcome = await deliver(ctx.control, app);
-    const { rows } = await ctx.control.client.query('SELECT release FROM pgcred.apps WHERE name = $1', [app]);
-    emit({ kind: 'restart', app, release: rows[0].release, outcome });
+    emit({ kind: 'restart', app, release: (await ctx.control.apps.releaseOf(app)) ?? 0, outcome });
+  }
+}
+
+/** A step's side effect, made runnable: what it does to the control store, the apps and the sessions. */
+function sideEffect(
+  ctx: ReconcileContext,
+  spec: DatabaseSpec,
+  admin: ClientBase,
+  rotation: Rotation,
+  password: string,
+  own: readonly number[],
+  emit: (event: RotationEvent) => void,
+  effect: RotationEffect,
+): SideEffect {
+  switch (effect.kind) {
+    case 'store-password':
+      return {
+        description: `the new password of ${effect.username} is stored encrypted`,
+        run: () => ctx.control.setPassword(rotation.database, effect.username, password),
+      };
+    case 'end-sessions':
+      return {
+        description: `the remaining sessions of ${effect.username} are ended`,
+        run: async () => {
+          const count = await terminate(admin, effect.username, own);
+          if (effect.always || count > 0) emit({ kind: 'terminated', username: effect.username, count });
+        },
+      };
+    case 'point-apps':
+      return {
+        description: `apps attached to ${rotation.credential} use ${effect.username} (new releases, restarts)`,
+        run: () => pointAttachments(ctx, rotation, effect.username, emit),
+        ...(effect.fault ? { fault: effect.fault } : {}),
+      };
+    case 'keep-admin-password':
+      return {
+        description: 'pgcred keeps the admin role’s new password beside its master key',
+        run: async () => {
+          // The admin URL now holds the old password; if the control store is reached
+          // through it too, only a copy outside the database lets pgcred back in.
+          ctx.control.kept?.set(spec.url, password);
+          emit({
+            kind: 'notice',
+            text:
+              `pgcred logs in to ${spec.name} as the default credential: it keeps the new password in its control store ` +
+              `(and beside its master key) and uses it from now on. Update the admin URL (pgcred credentials:url ${spec.name} prints it).`,
+          });
+        },
+      };
+    case 'forget-password':
+      return {
+        description: `the password of ${effect.username} is forgotten`,
+        run: () => ctx.control.deletePassword(rotation.database, effect.username),
+      };
   }
 }
 
 /**
- * Does the next step of a rotation if it can be done now; returns what it waits
- * for otherwise. Safe to call again after a crash at any point.
+ * Does the next steps of a rotation as far as they can be done now; returns what it
+ * waits for otherwise. Safe to call again after a crash at any point.
  */
 export async function advanceRotation(
   ctx: ReconcileContext,
@@ -310,134 +441,31 @@ async function advanceWith(
   rotation: Rotation,
   emit: (event: RotationEvent) => void,
 ): Promise<AdvanceResult> {
-  const { username } = rotation;
-  const temp = rotatingUsername(username);
-  const password = await newPassword(ctx, rotation);
-  const database = (await admin.query('SELECT current_database() AS db')).rows[0].db as string;
-  const isAdmin = (await admin.query('SELECT current_user AS u')).rows[0].u === username;
-  const now = Date.now();
-  const waited = now - rotation.stepAt.getTime();
   const own = await ownPids(ctx, admin);
-
-  switch (rotation.step) {
-    case 'journaled': {
-      if (rotation.force) {
-        await ctx.control.setPassword(rotation.database, username, password);
-        await setRolePassword(admin, username, password);
-        const count = await terminate(admin, username, own);
-        emit({ kind: 'terminated', username, count });
-        if (isAdmin) {
-          // The admin URL now holds the old password; if the control store is reached
-          // through it too, only a copy outside the database lets pgcred back in.
-          ctx.control.kept?.set(spec.url, password);
-          emit({
-            kind: 'notice',
-            text:
-              `pgcred logs in to ${spec.name} as the default credential: it keeps the new password in its control store ` +
-              `(and beside its master key) and uses it from now on. Update the admin URL (pgcred credentials:url ${spec.name} prints it).`,
-          });
-        }
-        await pointAttachments(ctx, rotation, username, emit);
-        const done = await setStep(ctx, rotation, 'finished');
-        emit({ kind: 'step', rotation: done, description: `${username} has its new password` });
-        return { rotation: done };
-      }
-      // Step 2: the temporary username, a member of the credential that acts as it
-      // (SET role), so anything it creates is owned by the credential.
-      await ctx.control.setPassword(rotation.database, temp, password);
-      const exists = (await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [temp])).rowCount! > 0;
-      await admin.query('BEGIN');
-      try {
-        if (exists) await setRolePassword(admin, temp, password);
-        else {
-          await admin.query(
-            `CREATE ROLE ${quoteIdent(temp)} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT ` +
-              `PASSWORD ${quoteLiteral(scramVerifier(password))}`,
-          );
-        }
-        await admin.query(
-          `COMMENT ON ROLE ${quoteIdent(temp)} IS ${quoteLiteral(managedComment('rotating username', database))}`,
-        );
-        await admin.query(`GRANT ${quoteIdent(username)} TO ${quoteIdent(temp)}`);
-        await admin.query(`ALTER ROLE ${quoteIdent(temp)} SET role = ${quoteIdent(username)}`);
-        await admin.query('COMMIT');
-        faultPoint('rotation:rotating-role-created');
-      } catch (error) {
-        await admin.query('ROLLBACK').catch(() => undefined);
-        throw error;
-      }
-      await pointAttachments(ctx, rotation, temp, emit);
-      faultPoint('rotation:apps-on-rotating');
-      const next = await setStep(ctx, rotation, 'rotating-username');
-      faultPoint('rotation:rotating-username');
-      emit({ kind: 'step', rotation: next, description: `${temp} is active; apps use it` });
-      return advanceWith(ctx, spec, admin, next, emit);
-    }
-    case 'rotating-username': {
-      // Step 3: once the old sessions are gone (or the grace is up), the credential
-      // gets the new password and the apps move back to it.
-      const waiting = await stillInUse(admin, rotation, username, waited, own);
-      if (waiting) return { rotation, waiting };
-      await ctx.control.setPassword(rotation.database, username, password);
-      await setRolePassword(admin, username, password);
-      faultPoint('rotation:password-set-on-role');
-      const count = await terminate(admin, username, own);
-      if (count > 0) emit({ kind: 'terminated', username, count });
-      await pointAttachments(ctx, rotation, username, emit);
-      faultPoint('rotation:apps-back');
-      const next = await setStep(ctx, rotation, 'password-set');
-      faultPoint('rotation:password-set');
-      emit({
-        kind: 'step',
-        rotation: next,
-        description: `${username} has its new password; apps use it again`,
-      });
-      return advanceWith(ctx, spec, admin, next, emit);
-    }
-    case 'password-set': {
-      // Step 4: the temporary username goes once nobody uses it.
-      const waiting = await stillInUse(admin, rotation, temp, waited, own);
-      if (waiting) return { rotation, waiting };
-      const count = await terminate(admin, temp, own);
-      if (count > 0) emit({ kind: 'terminated', username: temp, count });
-      if ((await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [temp])).rowCount! > 0) {
-        await admin.query('BEGIN');
-        try {
-          // REASSIGN and DROP OWNED need the privileges of both roles: a CREATEROLE admin
-          // that is not a superuser takes them for this transaction (ADMIN OPTION lets it).
-          const { rows } = await admin.query(
-            `SELECT r.rolname AS role FROM pg_roles r, pg_roles me
-              WHERE me.rolname = current_user AND NOT me.rolsuper AND r.rolname = ANY($1)
-                AND NOT pg_has_role(current_user, r.oid, 'USAGE')`,
-            [[temp, username]],
-          );
-          const borrowed = rows.map((row) => row.role as string);
-          for (const role of borrowed) await admin.query(`GRANT ${quoteIdent(role)} TO CURRENT_USER`);
-          await admin.query(`REASSIGN OWNED BY ${quoteIdent(temp)} TO ${quoteIdent(username)}`);
-          await admin.query(`DROP OWNED BY ${quoteIdent(temp)}`);
-          await admin.query(`DROP ROLE ${quoteIdent(temp)}`);
-          if (borrowed.includes(username))
-            await admin.query(`REVOKE ${quoteIdent(username)} FROM CURRENT_USER`);
-          await admin.query('COMMIT');
-          faultPoint('rotation:rotating-dropped');
-        } catch (error) {
-          await admin.query('ROLLBACK').catch(() => undefined);
-          throw error;
-        }
-      }
-      await ctx.control.deletePassword(rotation.database, temp);
-      const done = await setStep(ctx, rotation, 'finished');
-      faultPoint('rotation:finished');
-      await ctx.control.audit({
-        action: 'rotation:finish',
-        database: spec.name,
-        subject: rotation.credential,
-      });
-      emit({ kind: 'step', rotation: done, description: `${temp} is gone` });
-      return { rotation: done };
-    }
-    case 'finished':
-      return { rotation };
+  let current = rotation;
+  for (;;) {
+    const step = planRotationStep(current, await readFacts(admin, current, own));
+    if (!step) return { rotation: current };
+    if ('waiting' in step) return { rotation: current, waiting: step.waiting };
+    const password = await ctx.control.rotations.newPassword(current);
+    const runnable = (effects: readonly RotationEffect[]) =>
+      effects.map((effect) => sideEffect(ctx, spec, admin, current, password, own, emit, effect));
+    const planned: PlannedChange = {
+      plan: step.plan,
+      before: runnable(step.before),
+      after: runnable(step.after),
+    };
+    await applyPlanned(admin, planned, {
+      label: spec.name,
+      progress: ctx.progress,
+      password: async () => password,
+      audit: { action: step.audit, database: spec.name, subject: current.credential },
+      writeAudit: (entry) => ctx.control.audit(entry),
+      ...(step.committedFault ? { committedFault: step.committedFault } : {}),
+    });
+    current = await ctx.control.rotations.setStep(current, step.next);
+    if (step.recordedFault) faultPoint(step.recordedFault);
+    emit({ kind: 'step', rotation: current, description: step.description });
   }
 }
 

@@ -1,16 +1,8 @@
+import type { RotationStep } from '../control/rotation-journal';
 import { rotatingUsername } from '../model/names';
 
-/**
- * The rotation journal's steps, in order (SPEC §4). Each is recorded before the
- * work it names is done, and every step's work can be done again safely, so a
- * rotation killed anywhere resumes from its journal.
- *
- * - journaled: the new password is stored; nothing in the database has changed.
- * - rotating-username: `<name>-rotating` exists with the new password and the apps point at it.
- * - password-set: `<name>` has the new password and the apps point back at it.
- * - finished: `<name>-rotating` is gone.
- */
-export type RotationStep = 'journaled' | 'rotating-username' | 'password-set' | 'finished';
+/** The rotation journal's steps, in order (SPEC §4); control/rotation-journal.ts says what each means. */
+export type { RotationStep } from '../control/rotation-journal';
 
 export const ROTATION_STEPS: readonly RotationStep[] = [
   'journaled',

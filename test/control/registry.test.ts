@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { MasterKey } from '../../src/control/crypto';
-import { identityOf, registerDatabase } from '../../src/control/database-registry';
+import { identityOf } from '../../src/control/database-registry';
 import { ControlStore } from '../../src/control/store';
 import type { DatabaseSpec } from '../../src/model/config';
 import { pgcred, testKey } from '../harness/cli';
@@ -57,11 +57,10 @@ describe('the registry of databases', () => {
         ignoreRoles: [],
         credentials: [],
       };
-      await registerDatabase(control.client, spec, await identityOf(admin, db.url), 'terraform', control.key);
+      await control.databases.register(spec, await identityOf(admin, db.url), 'terraform');
       const password = await control.getPassword(terraformName, reporter);
       expect(password).toBe(decodeURIComponent(new URL(before).password));
-      const { rows } = await control.client.query('SELECT name FROM pgcred.databases ORDER BY name');
-      expect(rows).toEqual([{ name: terraformName }]);
+      expect(await control.databases.names()).toEqual([terraformName]);
       expect(await control.getPasswords(db.name)).toEqual(new Map());
     } finally {
       await admin.end();

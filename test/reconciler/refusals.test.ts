@@ -36,7 +36,7 @@ ${names.map((n) => `      - { name: ${n}, permission: read-only }`).join('\n')}
     const result = await p.run('credentials:create', 'sunny', '--name', extra);
     expect(result.status).toBe(1);
     expect(result.stderr).toContain(
-      '▸    sunny already has 60 credentials besides default, the most its plan (standard-0) allows',
+      '▸    database sunny allows at most 60 credentials besides default (plan standard-0); it has 60 and this command would make it 61',
     );
     expect(await roles()).toEqual(before);
   });

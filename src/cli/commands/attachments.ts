@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { attach, detach } from '../../attachments/attachments';
 import type { RestartOutcome } from '../../attachments/config-vars';
-import { configVars, getApp } from '../../attachments/config-vars';
 import { checkAppArgument as checkApp, checkAttachmentArgument, checkCredentialArgument } from '../arguments';
 import type { CommandContext } from '../context';
 import { UserError } from '../io';
@@ -86,9 +85,9 @@ export function registerAttachmentCommands(program: Command, context: () => Comm
       const ctx = context();
       checkApp(options.app);
       const rc = await ctx.reconcileContext();
-      const app = await getApp(rc.control.client, options.app);
+      const app = await rc.control.apps.get(options.app);
       if (!app) throw new UserError(`Couldn't find that app: ${options.app}`);
-      const vars = [...(await configVars(rc.control, options.app))].map(([name, value]) => ({
+      const vars = [...(await rc.control.apps.configVars(options.app))].map(([name, value]) => ({
         name,
         value: options.reveal ? value : mask(value),
       }));

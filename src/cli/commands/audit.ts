@@ -18,11 +18,10 @@ export function registerAudit(program: Command, context: () => CommandContext): 
         throw new UserError(`--limit: "${options.limit}" is not a number from 1 to 10000`);
       }
       const rc = await ctx.reconcileContext();
-      const { rows } = await rc.control.client.query(
-        `SELECT at, actor, action, database, subject, detail FROM pgcred.audit
-          WHERE $2::text IS NULL OR database = $2 ORDER BY id DESC LIMIT $1`,
-        [limit, options.database ?? null],
-      );
+      const rows = await rc.control.auditLog({
+        limit,
+        ...(options.database !== undefined ? { database: options.database } : {}),
+      });
       if (options.json) {
         ctx.io.stdout(`${JSON.stringify(rows, null, 2)}\n`);
         return;

@@ -1,14 +1,15 @@
 import { type Command, Option } from 'commander';
 import { DEFAULT_CREDENTIAL } from '../../model/config';
 import { PermissionLevel, type PermissionLevelName } from '../../model/permission-level';
+import { attachedRefusal, destroyRefusals } from '../../model/refusals';
 import { connectionInfoString, credentialUrl, endpointOf } from '../../reconciler/connection';
 import {
   attachedAppsOf,
   checkCreate,
   createCredential,
   destroyCredential,
-  detachFirstMessage,
   type RepairImpact,
+  refuse,
   refuseUnlessWritable,
   repairDefault,
   setPermissionLevel,
@@ -120,10 +121,10 @@ export function registerCredentialCommands(program: Command, context: () => Comm
       const spec = ctx.database(database);
       refuseUnlessWritable(spec, undefined);
       checkCredentialArgument('--name', options.name, true);
-      if (options.name === DEFAULT_CREDENTIAL) throw new UserError('Default credential cannot be destroyed.');
+      refuse(destroyRefusals(options.name));
       const rc = await ctx.reconcileContext();
       const attachedTo = await attachedAppsOf(rc, credentialSource(rc.config, spec).name, options.name);
-      if (attachedTo.length > 0) throw new UserError(detachFirstMessage(options.name, attachedTo));
+      if (attachedTo.length > 0) refuse([attachedRefusal(options.name, attachedTo)]);
       // Asked under the apply lock, after its checks: a credential that is not
       // pgcred's, or is not there, is refused before anyone is asked anything.
       const action = new ConfirmedAction(ctx, `Destroying credential ${options.name}`);

@@ -273,8 +273,8 @@ async function applyAttachments(
   // crash between the two, a failed restart) gets them now: a rerun of apply finishes the job.
   for (const app of await pendingApps(rc.control)) {
     const outcome = await deliver(rc.control, app);
-    const { rows } = await rc.control.client.query('SELECT release FROM pgcred.apps WHERE name = $1', [app]);
-    ctx.io.stderr(`Restarting ⬢ ${app}... ${restartSuffix(outcome, rows[0].release)}\n`);
+    const release = (await rc.control.apps.releaseOf(app)) ?? 0;
+    ctx.io.stderr(`Restarting ⬢ ${app}... ${restartSuffix(outcome, release)}\n`);
     if (outcome.status === 'failed') ctx.setExitStatus(1);
   }
 }

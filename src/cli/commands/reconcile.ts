@@ -59,10 +59,7 @@ export function registerReconcile(program: Command, context: () => CommandContex
         say(`Detached ${a.attachment.name} from ⬢ ${a.attachment.app} (v${a.release}).`);
       for (const app of await pendingApps(rc.control)) {
         const outcome = await deliver(rc.control, app);
-        const { rows } = await rc.control.client.query('SELECT release FROM pgcred.apps WHERE name = $1', [
-          app,
-        ]);
-        say(`Restarting ⬢ ${app}... ${restartSuffix(outcome, rows[0].release)}`);
+        say(`Restarting ⬢ ${app}... ${restartSuffix(outcome, (await rc.control.apps.releaseOf(app)) ?? 0)}`);
         if (outcome.status === 'failed') ctx.setExitStatus(1);
       }
       say('Reconciled.');

@@ -55,7 +55,7 @@ async function liveOf(
   rc: ReconcileContext,
   spec: DatabaseSpec,
   live: LiveState,
-  control = rc.control.client,
+  control = rc.control,
 ): Promise<Fingerprint> {
   const source = credentialSource(rc.config, spec);
   return liveFingerprint(
@@ -205,7 +205,7 @@ export async function surroundingsOf(
     const spec = rc.config.databases.find((db) => db.name === plan.database);
     if (!spec) continue;
     const source = credentialSource(rc.config, spec).name;
-    const facts = await readControlFacts(rc.control.client, source);
+    const facts = await readControlFacts(rc.control, source);
     const reset = new Set(
       plan.changes.filter((c) => c.action === 'reset-password' || c.action === 'drop').map((c) => c.subject),
     );

@@ -1,0 +1,214 @@
+import type { ClientBase } from 'pg';
+import type { AuditEntry } from '../control/audit-log';
+import { faultPoint } from '../faults';
+import { quoteLiteral } from '../model/identifiers';
+import { PASSWORD_PLACEHOLDER, type Plan } from '../reconciler/plan';
+import { scramVerifier } from '../reconciler/scram';
+
+/**
+ * The one place pgcred changes a database: a Plan's statements, run in one
+ * transaction under the apply lock, each failure named by the change it makes,
+ * then one audit record. What cannot roll back (ending sessions, writing env files,
+ * restarting apps) is a side effect the plan's caller names; it runs before the
+ * transaction begins or after it commits, never inside it.
+ */
+
+// Advisory locks are per database; one key for "pgcred is changing roles here".
+const APPLY_LOCK = [0x70676372, 0x61706c79] as const;
+
+/** Something a plan does that is not a statement of its transaction. */
+export interface SideEffect {
+  /** What it does, in words, for the audit log. */
+  readonly description: string;
+  readonly run: () => Promise<void>;
+  /** A fault point passed once it ran (src/faults.ts). */
+  readonly fault?: string;
+}
+
+/** A plan and what it does around its transaction. */
+export interface PlannedChange {
+  readonly plan: Plan;
+  /** Run in order before the transaction begins (store a password first, so a crash keeps it). */
+  readonly before?: readonly SideEffect[];
+  /** Run in order after COMMIT (end sessions, point apps at a username). */
+  readonly after?: readonly SideEffect[];
+}
+
+/** A plan with no statement: a change that is side effects only (promoting a follower). */
+export function emptyPlan(spec: { readonly name: string; readonly executor: Plan['executor'] }): Plan {
+  return {
+    database: spec.name,
+    executor: spec.executor,
+    changes: [],
+    statements: [],
+    findings: [],
+    errors: [],
+  };
+}
+
+export interface TransactionOptions {
+  /** The database, as the config names it: errors and progress name it. */
+  readonly label: string;
+  readonly progress: (line: string) => void;
+  /** How long to wait for another apply of the same database (default 5 minutes). */
+  readonly lockTimeoutMs?: number;
+}
+
+/**
+ * Runs `work` under the session-level apply lock in one REPEATABLE READ transaction;
+ * it commits when work says so and rolls back otherwise, or on any error. The lock is
+ * taken before the transaction begins: its snapshot is taken at its first query, so an
+ * apply that waited reads the state the one before it committed.
+ */
+export async function inApplyTransaction<T>(
+  client: ClientBase,
+  options: TransactionOptions,
+  work: () => Promise<{ readonly commit: boolean; readonly value: T }>,
+): Promise<T> {
+  let lost = false;
+  const onEnd = () => {
+    lost = true;
+  };
+  client.once('end', onEnd);
+  let locked = false;
+  try {
+    await lockForApply(client, options.label, options.lockTimeoutMs ?? 300_000, options.progress);
+    locked = true;
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+    faultPoint('apply:locked');
+    const { commit, value } = await work();
+    if (!commit) {
+      await client.query('ROLLBACK');
+      return value;
+    }
+    faultPoint('apply:before-commit');
+    await client.query('COMMIT');
+    faultPoint('apply:committed');
+    return value;
+  } catch (error) {
+    if (lost) {
+      // Cut mid-apply: the server rolled the transaction back, or (cut at COMMIT) committed it whole.
+      throw new Error(
+        `lost the connection to database ${options.label} during apply (${(error as Error).message}): ` +
+          'its transaction either committed whole or not at all; run the command again to finish',
+      );
+    }
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.removeListener('end', onEnd);
+    if (locked && !lost)
+      await client.query('SELECT pg_advisory_unlock($1, $2)', [...APPLY_LOCK]).catch(() => undefined);
+  }
+}
+
+/** Runs a plan's statements on the open transaction; a failure names the change and PostgreSQL's reason. */
+export async function executePlan(
+  client: ClientBase,
+  label: string,
+  plan: Plan,
+  password: (username: string) => Promise<string>,
+): Promise<void> {
+  for (const statement of plan.statements) {
+    let sql = statement.sql;
+    if (statement.passwordFor) {
+      const verifier = scramVerifier(await password(statement.passwordFor));
+      sql = sql.slice(0, sql.length - PASSWORD_PLACEHOLDER.length) + quoteLiteral(verifier);
+    }
+    faultPoint('apply:statement');
+    try {
+      await client.query(sql);
+    } catch (error) {
+      const change = plan.changes[statement.changes[0]!];
+      throw new Error(
+        `apply of ${label} failed at "${change ? `${change.subject}: ${change.description}` : statement.sql}" ` +
+          `(${statement.sql.replace(PASSWORD_PLACEHOLDER, "'…'")}): ${(error as Error).message}. Nothing was changed.`,
+      );
+    }
+  }
+}
+
+/** A plan's changes as the audit log keeps them: in words and statements, never a secret. */
+export function auditDetail(plan: Plan, effects: readonly SideEffect[] = []): Record<string, unknown> {
+  return {
+    changes: plan.changes.map((c) => ({
+      action: c.action,
+      subject: c.subject,
+      target: c.target,
+      description: c.description,
+    })),
+    ...(plan.statements.length > 0 ? { statements: plan.statements.map((s) => s.sql) } : {}),
+    ...(effects.length > 0 ? { effects: effects.map((e) => e.description) } : {}),
+  };
+}
+
+export interface ApplyPlannedOptions extends TransactionOptions {
+  readonly password: (username: string) => Promise<string>;
+  /** The audit record, written after the change; its detail gets the plan's changes. */
+  readonly audit?: AuditEntry;
+  readonly writeAudit: (entry: AuditEntry) => Promise<void>;
+  /** A fault point passed right after COMMIT. */
+  readonly committedFault?: string;
+}
+
+/**
+ * Applies a planned change whole: its side effects before, its plan in one transaction
+ * under the lock, its side effects after, then its audit record. Every step of it may
+ * run again after a crash: the caller's journal says which planned change is next.
+ */
+export async function applyPlanned(
+  client: ClientBase,
+  planned: PlannedChange,
+  options: ApplyPlannedOptions,
+): Promise<void> {
+  const run = async (effects: readonly SideEffect[]) => {
+    for (const effect of effects) {
+      await effect.run();
+      if (effect.fault) faultPoint(effect.fault);
+    }
+  };
+  await run(planned.before ?? []);
+  if (planned.plan.statements.length > 0) {
+    await inApplyTransaction(client, options, async () => {
+      await executePlan(client, options.label, planned.plan, options.password);
+      return { commit: true, value: undefined };
+    });
+    if (options.committedFault) faultPoint(options.committedFault);
+  }
+  await run(planned.after ?? []);
+  if (options.audit) {
+    const effects = [...(planned.before ?? []), ...(planned.after ?? [])];
+    await options.writeAudit({
+      ...options.audit,
+      detail: { ...auditDetail(planned.plan, effects), ...options.audit.detail },
+    });
+  }
+}
+
+/** Takes the session-level apply lock, waiting at most timeoutMs for another apply to end. */
+async function lockForApply(
+  client: ClientBase,
+  label: string,
+  timeoutMs: number,
+  progress: (line: string) => void,
+) {
+  const { rows } = await client.query('SELECT pg_try_advisory_lock($1, $2) AS got', [...APPLY_LOCK]);
+  if (rows[0].got) return;
+  progress(`Waiting for another pgcred apply on ${label} to finish...`);
+  // The wait runs in a transaction of its own so SET LOCAL bounds it alone; a session
+  // lock taken in a transaction outlives its COMMIT.
+  await client.query('BEGIN');
+  try {
+    await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.round(timeoutMs))}`);
+    await client.query('SELECT pg_advisory_lock($1, $2)', [...APPLY_LOCK]);
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    if ((error as { code?: string }).code === '55P03') {
+      throw new Error(
+        `another pgcred apply on ${label} held its lock for more than ${Math.round(timeoutMs / 1000)} s; nothing was changed`,
+      );
+    }
+    throw error;
+  }
+}
