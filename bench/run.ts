@@ -17,8 +17,8 @@ import { performance } from 'node:perf_hooks';
 import { Client } from 'pg';
 import type { PostgresServer } from '../src/embedded/server';
 import { generatePassword } from '../src/model/password';
+import { scramVerifier } from '../src/postgres/scram';
 import { inspect } from '../src/reconciler/inspect';
-import { scramVerifier } from '../src/reconciler/scram';
 import {
   groupedChange,
   groupedCreate,

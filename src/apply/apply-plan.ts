@@ -2,8 +2,8 @@ import type { ClientBase } from 'pg';
 import type { AuditEntry } from '../control/audit-log';
 import { faultPoint } from '../faults';
 import { quoteLiteral } from '../model/identifiers';
-import { PASSWORD_PLACEHOLDER, type Plan } from '../reconciler/plan';
-import { scramVerifier } from '../reconciler/scram';
+import { PASSWORD_PLACEHOLDER, type Plan } from '../model/plan';
+import { scramVerifier } from '../postgres/scram';
 
 /**
  * The one place pgcred changes a database: a Plan's statements, run in one

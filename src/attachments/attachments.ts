@@ -3,12 +3,12 @@ import { faultPoint } from '../faults';
 import { chooseAttachmentName, configVarName } from '../model/colors';
 import { type DatabaseSpec, DEFAULT_CREDENTIAL } from '../model/config';
 import { ATTACHMENT_NAME_PATTERN } from '../model/names';
-import { endpointOf } from '../reconciler/connection';
+import { usernamesAt } from '../model/rotation-steps';
+import { endpointOf } from '../postgres/connection';
 import { inspectDatabase, liveCredentials } from '../reconciler/credentials';
 import { ownerName } from '../reconciler/diff';
 import type { LiveState } from '../reconciler/live-state';
 import { credentialSource, type ReconcileContext } from '../reconciler/reconcile';
-import { usernamesAt } from '../rotation/steps';
 import { deliver, type RestartOutcome, recordRelease } from './config-vars';
 
 export class AttachmentError extends Error {

@@ -17,7 +17,7 @@ import { faultPoint } from '../faults';
 import { configVarName } from '../model/colors';
 import type { AppSpec } from '../model/config';
 import { formatDuration } from '../model/duration';
-import { credentialUrl } from '../reconciler/connection';
+import { credentialUrl } from '../postgres/connection';
 
 /**
  * Config vars: what an app sees. Every change bumps the app's release, rewrites

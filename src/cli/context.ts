@@ -12,7 +12,7 @@ import { KeptPasswords } from '../control/kept-passwords';
 import { ControlStore } from '../control/store';
 import type { Config, DatabaseSpec } from '../model/config';
 import { showName } from '../model/names';
-import { connectAdmin } from '../reconciler/connection';
+import { connectAdmin } from '../postgres/connection';
 import type { ReconcileContext } from '../reconciler/reconcile';
 import { type Io, UserError } from './io';
 

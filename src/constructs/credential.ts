@@ -1,5 +1,3 @@
-import { DefaultPrivileges } from '@cdktf/provider-postgresql/lib/default-privileges';
-import { Grant as PostgresqlGrant } from '@cdktf/provider-postgresql/lib/grant';
 import { GrantRole } from '@cdktf/provider-postgresql/lib/grant-role';
 import { Role } from '@cdktf/provider-postgresql/lib/role';
 import { Construct } from 'constructs';
@@ -9,6 +7,7 @@ import type { Database } from './database';
 import { Grant, type GrantResult, type SequenceGrantPrivilege } from './grant';
 import { Manifest } from './manifest';
 import { Permission } from './permission';
+import { addPrivilegeResources } from './privilege-resources';
 import { PgcredCredential } from './provider-pgcred';
 import type { Rotation } from './rotation';
 import { type TerraformPrivileges, terraformPrivileges } from './terraform-privileges';
@@ -179,31 +178,13 @@ export class Credential extends Construct implements ICredential {
       ? terraformPrivileges({ kind: 'level', level: 'none' }, this.database.schemas)
       : this.terraformPrivileges();
     if (!privileges) return;
-    for (const grant of privileges.grants) {
-      new PostgresqlGrant(this, grant.id, {
-        provider,
-        database,
-        role: role.name,
-        objectType: grant.objectType,
-        schema: grant.schema,
-        objects: grant.objects.length > 0 ? [...grant.objects] : undefined,
-        columns: grant.columns ? [...grant.columns] : undefined,
-        privileges: [...grant.privileges],
-      });
-    }
+    addPrivilegeResources(
+      this,
+      { provider, database, role: role.name, owner: this.database.owner! }, // always named for the postgresql provider
+      privileges,
+    );
     for (const group of this.memberOf) {
       new GrantRole(this, `Member-${group}`, { provider, role: role.name, grantRole: group });
-    }
-    for (const defaults of privileges.defaults) {
-      new DefaultPrivileges(this, defaults.id, {
-        provider,
-        database,
-        role: role.name,
-        owner: this.database.owner!, // always named for the postgresql provider
-        objectType: defaults.objectType,
-        schema: defaults.schema,
-        privileges: [...defaults.privileges],
-      });
     }
   }
 

@@ -1,4 +1,3 @@
-import { DefaultPrivileges } from '@cdktf/provider-postgresql/lib/default-privileges';
 import { Grant as PostgresqlGrant } from '@cdktf/provider-postgresql/lib/grant';
 import { Role } from '@cdktf/provider-postgresql/lib/role';
 import { Construct } from 'constructs';
@@ -8,12 +7,13 @@ import { type DatabaseSpec, DEFAULT_CREDENTIAL, type Executor, type PublicPolicy
 import { CONTROL_SCHEMA } from '../model/control-schema';
 import { parseSchemaName } from '../model/identifiers';
 import { levelRoleName, ROLE_LEVELS, type RoleLevel } from '../model/level-roles';
-import { derivedOwnerName } from '../reconciler/diff';
+import { derivedOwnerName } from '../model/names';
 import type { AdminConnection, BoundAdminConnection } from './admin-connection';
 import { Credential, type CredentialOptions, type ICredential } from './credential';
 import { DatabasePlan } from './database-plan';
 import { DatabaseRole, type IDatabaseSource } from './database-role';
 import { Manifest } from './manifest';
+import { addPrivilegeResources } from './privilege-resources';
 import { terraformPrivileges } from './terraform-privileges';
 import { pgcredProviderOf, type TerraformProviderName } from './terraform-target';
 
@@ -257,34 +257,19 @@ export class Database extends Construct implements IDatabaseSource {
       });
       this.levelRoles.set(level, role);
       const privileges = terraformPrivileges({ kind: 'level', level }, this.schemas);
-      for (const grant of privileges.grants) {
-        // CONNECT stays on each credential: a level role is never a way in.
-        const wanted =
-          grant.objectType === 'database'
-            ? grant.privileges.filter((p) => p !== 'CONNECT')
-            : grant.privileges;
-        if (wanted.length === 0) continue;
-        new PostgresqlGrant(this, `${id}-${grant.id}`, {
-          provider,
-          database,
-          role: role.name,
-          objectType: grant.objectType,
-          schema: grant.schema,
-          objects: grant.objects.length > 0 ? [...grant.objects] : undefined,
-          privileges: [...wanted],
-        });
-      }
-      for (const defaults of privileges.defaults) {
-        new DefaultPrivileges(this, `${id}-${defaults.id}`, {
-          provider,
-          database,
-          role: role.name,
-          owner: this.owner!, // always named for the postgresql provider
-          objectType: defaults.objectType,
-          schema: defaults.schema,
-          privileges: [...defaults.privileges],
-        });
-      }
+      addPrivilegeResources(
+        this,
+        { provider, database, role: role.name, owner: this.owner!, idPrefix: id },
+        {
+          ...privileges,
+          // CONNECT stays on each credential: a level role is never a way in.
+          grants: privileges.grants.map((grant) =>
+            grant.objectType === 'database'
+              ? { ...grant, privileges: grant.privileges.filter((p) => p !== 'CONNECT') }
+              : grant,
+          ),
+        },
+      );
     }
   }
 

@@ -1,7 +1,7 @@
+import { expandAccess, splitColumnKey, splitDefaultKey, splitRelationKey } from '../model/access';
 import type { Access } from '../model/config';
 import { displayQualified } from '../model/identifiers';
 import { comparePrivileges } from '../model/permission-level';
-import { expandAccess, splitColumnKey, splitDefaultKey, splitRelationKey } from '../reconciler/desired';
 
 /**
  * A credential's access as the resources of @cdktf/provider-postgresql describe it.

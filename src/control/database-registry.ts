@@ -1,7 +1,7 @@
 import type { ClientBase } from 'pg';
 import type { DatabaseSpec } from '../model/config';
 import { CONTROL_SCHEMA as S } from '../model/control-schema';
-import { endpointOf } from '../reconciler/connection';
+import { endpointOf } from '../postgres/connection';
 import type { MasterKey } from './crypto';
 
 /**

@@ -1,7 +1,5 @@
 import type { ClientBase } from 'pg';
 import { CONTROL_SCHEMA as S } from '../model/control-schema';
-import type { MasterKey } from './crypto';
-
 /**
  * The rotation journal's steps, in order (SPEC §4). Each is recorded once the work
  * before it is done, and every step's work can be done again safely, so a rotation
@@ -12,7 +10,10 @@ import type { MasterKey } from './crypto';
  * - password-set: `<name>` has the new password and the apps point back at it.
  * - finished: `<name>-rotating` is gone.
  */
-export type RotationStep = 'journaled' | 'rotating-username' | 'password-set' | 'finished';
+import type { RotationStep } from '../model/rotation-steps';
+import type { MasterKey } from './crypto';
+
+export type { RotationStep };
 
 /** One rotation, as the journal (pgcred.rotations) holds it. */
 export interface Rotation {

@@ -1,9 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { Client, type ClientBase } from 'pg';
+import type { Client, ClientBase } from 'pg';
 import { CONTROL_SCHEMA as S } from '../model/control-schema';
+import { describeConnectionError, openClient } from '../postgres/connection';
 import { projectFile } from '../project';
-import { describeConnectionError, withPassword } from '../reconciler/connection';
 import { AppRepository } from './apps';
 import { AttachmentRepository } from './attachments';
 import { type AuditEntry, type AuditRecord, readAudit, writeAudit } from './audit-log';
@@ -80,21 +80,7 @@ export class ControlStore {
     actor = defaultActor(),
     options: { readonly kept?: KeptPasswords; readonly readOnly?: boolean } = {},
   ): Promise<ControlStore> {
-    const connect = async (password?: string) => {
-      const client = new Client({
-        // pg lets a connection string's password win over a `password` option.
-        connectionString: password ? withPassword(url, password) : url,
-        application_name: 'pgcred control',
-      });
-      client.on('error', () => undefined);
-      try {
-        await client.connect();
-        return client;
-      } catch (error) {
-        await client.end().catch(() => undefined);
-        throw error;
-      }
-    };
+    const connect = (password?: string) => openClient(url, 'pgcred control', password);
     let client: Client;
     try {
       client = await connect();

@@ -16,8 +16,8 @@ import fastifyRateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import type { PermissionLevelName } from '../model/permission-level';
 import { PermissionLevel } from '../model/permission-level';
+import { subjectOrder } from '../model/plan';
 import { projectFile } from '../project';
-import { subjectOrder } from '../reconciler/plan';
 import { type DashboardService, refusalMessage } from './service';
 import { Views } from './views';
 

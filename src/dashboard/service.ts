@@ -9,8 +9,10 @@ import type { AuditRecord } from '../control/audit-log';
 import { type Access, type DatabaseSpec, DEFAULT_CREDENTIAL, DEFAULT_GRACE_MS } from '../model/config';
 import { formatDuration, parseDuration } from '../model/duration';
 import type { PermissionLevelName } from '../model/permission-level';
+import { hasDrift, type Plan } from '../model/plan';
 import { ESSENTIAL_TIER_MESSAGE, FOLLOWER_MESSAGE, planLimits } from '../model/plans';
-import { connectionInfoString, credentialUrl, endpointOf } from '../reconciler/connection';
+import { USERNAME_STATE_TEXT, usernamesAt } from '../model/rotation-steps';
+import { connectionInfoString, credentialUrl, endpointOf } from '../postgres/connection';
 import {
   CredentialError,
   createCredential,
@@ -21,7 +23,6 @@ import {
 } from '../reconciler/credentials';
 import { findLogin, type ListedCredential, listCredentials } from '../reconciler/listing';
 import type { LiveState } from '../reconciler/live-state';
-import { hasDrift, type Plan } from '../reconciler/plan';
 import {
   credentialSource,
   openAdmin,
@@ -37,7 +38,6 @@ import {
   statementDifference,
 } from '../reconciler/saved-plan';
 import { advanceRotation, openRotations, startRotation } from '../rotation/rotate';
-import { USERNAME_STATE_TEXT, usernamesAt } from '../rotation/steps';
 import { accessMatrix, levelOf, type Matrix } from './matrix';
 
 /** A refusal the page shows as it is (Heroku's wording where the CLI has it). */

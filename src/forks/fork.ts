@@ -1,7 +1,7 @@
 import { applyPlanned, emptyPlan, type PlannedChange, type SideEffect } from '../apply/apply-plan';
 import type { AuditEntry } from '../control/audit-log';
 import type { CredentialSpec, DatabaseSpec } from '../model/config';
-import { endpointOf } from '../reconciler/connection';
+import { endpointOf } from '../postgres/connection';
 import { CredentialError, liveCredentials } from '../reconciler/credentials';
 import { ownerName } from '../reconciler/diff';
 import { inspect } from '../reconciler/inspect';

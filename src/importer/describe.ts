@@ -1,3 +1,4 @@
+import { expandAccess, routineKey } from '../model/access';
 import type { Access, GrantOn, GrantSpec } from '../model/config';
 import { CONTROL_SCHEMA } from '../model/control-schema';
 import {
@@ -8,7 +9,7 @@ import {
 } from '../model/identifiers';
 import { credentialNameProblem, reservedRoleProblem } from '../model/names';
 import { comparePrivileges, PermissionLevel } from '../model/permission-level';
-import { expandAccess, routineKey } from '../reconciler/desired';
+import type { Change, Plan } from '../model/plan';
 import { type DesiredCredential, type DesiredDatabase, derivedOwnerName, diff } from '../reconciler/diff';
 import { creatorRoles, memberships } from '../reconciler/diff-public';
 import { OWNER_MEMBERSHIPS } from '../reconciler/diff-roles';
@@ -23,7 +24,6 @@ import type {
   RelationClass,
 } from '../reconciler/live-state';
 import { managedComment, parseManagedComment } from '../reconciler/markers';
-import type { Change, Plan } from '../reconciler/plan';
 import { PlanBuilder } from '../reconciler/plan-builder';
 import { withLevelRolesWrittenOut } from './level-form';
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { connectAdmin } from '../postgres/connection';
 import { projectFile } from '../project';
-import { connectAdmin } from '../reconciler/connection';
 import { inSnapshot, inspect } from '../reconciler/inspect';
 import type { LiveState } from '../reconciler/live-state';
 import {

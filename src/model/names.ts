@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 /**
  * Credential names: letters, digits, '-' and '_', at most 50 characters, so that
  * `<name>-rotating` (59 bytes) still fits PostgreSQL's 63-byte identifiers.
@@ -60,3 +61,15 @@ export function rotatingUsername(credential: string): string {
 export const APP_NAME_PATTERN = /^[a-z][a-z0-9-]{1,29}$/;
 export const ATTACHMENT_NAME_PATTERN = /^[A-Z][A-Z0-9_]{0,49}$/;
 export const DATABASE_NAME_PATTERN = /^[A-Za-z0-9_-]{1,63}$/;
+
+/**
+ * Heroku's default usernames look random; pgcred derives one from the database
+ * name so that every run, and every machine, agrees on it without storing it.
+ */
+export function derivedOwnerName(database: string): string {
+  const digest = createHash('sha256').update(`pgcred-default:${database}`).digest();
+  let name = 'u';
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+  for (let i = 0; name.length < 14; i++) name += alphabet[digest[i]! % alphabet.length];
+  return name;
+}

@@ -1,10 +1,10 @@
 import type { Access, DatabaseSpec } from '../model/config';
 import { PermissionLevel, type PermissionLevelName } from '../model/permission-level';
+import type { Change, Plan } from '../model/plan';
+import { usernamesAt } from '../model/rotation-steps';
 import { isAdoptable, liveCredentials } from '../reconciler/credentials';
-import type { Change, Plan } from '../reconciler/plan';
 import { planDatabase } from '../reconciler/reconcile';
 import { openRotations } from '../rotation/rotate';
-import { usernamesAt } from '../rotation/steps';
 import { driftOf } from './drift-words';
 import type { ProviderSession } from './session';
 

@@ -1,5 +1,5 @@
 import { DEFAULT_CREDENTIAL } from '../model/config';
-import { connectionInfoString, credentialUrl, endpointOf } from '../reconciler/connection';
+import { connectionInfoString, credentialUrl, endpointOf } from '../postgres/connection';
 import { activeLogin } from '../reconciler/listing';
 import { type Diagnostic, error } from './diagnostics';
 import type { DataSourceOperations, ResourceResult } from './operations';

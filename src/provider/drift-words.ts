@@ -1,5 +1,5 @@
 import type { Access } from '../model/config';
-import type { Change } from '../reconciler/plan';
+import type { Change } from '../model/plan';
 
 /**
  * The `drift` attribute says what is wrong in the live database, while the plan

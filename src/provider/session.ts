@@ -3,7 +3,7 @@ import { MasterKey } from '../control/crypto';
 import { type DatabaseIdentity, identityOf } from '../control/database-registry';
 import { ControlStore } from '../control/store';
 import type { Config, DatabaseSpec } from '../model/config';
-import { describeConnectionError, whereOf } from '../reconciler/connection';
+import { describeConnectionError, whereOf } from '../postgres/connection';
 import { inspectDatabase } from '../reconciler/credentials';
 import type { LiveState } from '../reconciler/live-state';
 import { applyDatabase, openAdmin, planDatabase, type ReconcileContext } from '../reconciler/reconcile';

@@ -1,6 +1,7 @@
 import type { Access, DatabaseSpec } from '../model/config';
 import { rotatingUsername } from '../model/names';
 import { PermissionLevel, type PermissionLevelName } from '../model/permission-level';
+import type { Plan } from '../model/plan';
 import { FOLLOWER_MESSAGE } from '../model/plans';
 import {
   attachedRefusal,
@@ -13,13 +14,12 @@ import {
   managedCredentialRefusals,
   type Refusal,
 } from '../model/refusals';
-import { connectAdmin } from './connection';
+import { connectAdmin } from '../postgres/connection';
 import type { DesiredCredential } from './diff';
 import { handOverToDefault, type OwnedObject } from './diff-roles';
 import { catalogSql, inspect } from './inspect';
 import type { LiveRole, LiveState } from './live-state';
 import { parseManagedComment } from './markers';
-import type { Plan } from './plan';
 import {
   type ApplyOptions,
   type ApplyResult,

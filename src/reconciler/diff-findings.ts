@@ -1,5 +1,5 @@
+import { columnKey, type ExpandedAccess, routineKey, splitColumnKey } from '../model/access';
 import { displayIdent, displayQualified, displayRoutine } from '../model/identifiers';
-import { columnKey, type ExpandedAccess, routineKey, splitColumnKey } from './desired';
 import type { DesiredDatabase } from './diff';
 import { CLASS_NOUN, listNames } from './diff-privileges';
 import type { LiveState } from './live-state';

@@ -1,5 +1,3 @@
-import { displayIdent, displayQualified, quoteIdent, quoteQualified } from '../model/identifiers';
-import { comparePrivileges } from '../model/permission-level';
 import {
   columnKey,
   defaultKey,
@@ -9,7 +7,9 @@ import {
   splitColumnKey,
   splitDefaultKey,
   splitRelationKey,
-} from './desired';
+} from '../model/access';
+import { displayIdent, displayQualified, quoteIdent, quoteQualified } from '../model/identifiers';
+import { comparePrivileges } from '../model/permission-level';
 import type {
   AclEntry,
   DefaultObjectType,

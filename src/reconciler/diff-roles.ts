@@ -1,8 +1,8 @@
 import { quoteIdent, quoteLiteral } from '../model/identifiers';
+import { type ChangeAction, PASSWORD_PLACEHOLDER } from '../model/plan';
 import type { DesiredDatabase, ExtraChange } from './diff';
 import type { LiveRole, LiveState } from './live-state';
 import { type ManagedKind, managedComment, parseManagedComment } from './markers';
-import { type ChangeAction, PASSWORD_PLACEHOLDER } from './plan';
 import { Phase, type PlanBuilder } from './plan-builder';
 
 // The diff's role part: the default credential, each credential's role, and the

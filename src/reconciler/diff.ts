@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
+import { defaultKey, type ExpandedAccess, emptyAccess, expandAccess, relationKey } from '../model/access';
 import type { Access, PublicPolicy } from '../model/config';
-import { rotatingUsername } from '../model/names';
+import { derivedOwnerName, rotatingUsername } from '../model/names';
+import type { ChangeAction, ExecutorName, Plan } from '../model/plan';
 import { FOLLOWER_MESSAGE } from '../model/plans';
-import { defaultKey, type ExpandedAccess, emptyAccess, expandAccess, relationKey } from './desired';
 import { refuseWhatTheAdminCannotDo } from './diff-admin';
 import {
   reportForeignOwners,
@@ -31,7 +31,6 @@ import {
 } from './level-roles';
 import type { DefaultObjectType, LiveState, RelationClass } from './live-state';
 import { parseManagedComment } from './markers';
-import type { ChangeAction, ExecutorName, Plan } from './plan';
 import { Phase, PlanBuilder, PUBLIC } from './plan-builder';
 
 /** What pgcred knows of a password: the live one matches, was changed by hand, or pgcred never had it. */
@@ -98,17 +97,7 @@ function connectOnly(): ExpandedAccess {
   return access;
 }
 
-/**
- * Heroku's default usernames look random; pgcred derives one from the database
- * name so that every run, and every machine, agrees on it without storing it.
- */
-export function derivedOwnerName(database: string): string {
-  const digest = createHash('sha256').update(`pgcred-default:${database}`).digest();
-  let name = 'u';
-  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
-  for (let i = 0; name.length < 14; i++) name += alphabet[digest[i]! % alphabet.length];
-  return name;
-}
+export { derivedOwnerName };
 
 /** The default credential's username: declared, else the live owner if it is an ordinary role, else derived. */
 export function ownerName(

@@ -1,14 +1,14 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { DatabaseSpec } from '../model/config';
 import { DEFAULT_CREDENTIAL } from '../model/config';
-import { endpointOf } from './connection';
+import { endpointOf } from '../postgres/connection';
+import { verifyScram } from '../postgres/scram';
 import { CredentialError, refuseUnlessWritable } from './credentials';
 import { ownerName } from './diff';
 import { catalogSql, inspect } from './inspect';
 import { parseManagedComment } from './markers';
 import { tryLogin } from './passwords';
 import { credentialSource, openAdmin, type ReconcileContext } from './reconcile';
-import { verifyScram } from './scram';
 
 export type VerifiedBy = 'SCRAM verifier' | 'md5 hash' | 'logging in';
 

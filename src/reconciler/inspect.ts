@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { ClientBase } from 'pg';
+import { routineKey } from '../model/access';
 import { type QualifiedName, quoteIdent, quoteRoutine, type RoutineSignature } from '../model/identifiers';
 import { projectFile } from '../project';
-import { routineKey } from './desired';
 import {
   type AclEntry,
   type ColumnPrivilege,

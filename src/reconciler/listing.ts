@@ -1,5 +1,5 @@
 import type { DatabaseSpec } from '../model/config';
-import { USERNAME_STATE_TEXT, usernamesAt } from '../rotation/steps';
+import { USERNAME_STATE_TEXT, usernamesAt } from '../model/rotation-steps';
 import { inspectDatabase, liveCredentials } from './credentials';
 import { ownerName } from './diff';
 import type { LiveState } from './live-state';

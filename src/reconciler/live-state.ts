@@ -6,7 +6,9 @@ export type { ColumnPrivilege, DeclaredRoutine, LiveRoutine, RoutinePrivilege } 
  * What inspection finds in one database: plain data, so the diff that reads it is
  * a pure function and its tests can write it out by hand.
  */
-export type RelationClass = 'tables' | 'sequences';
+import type { DefaultObjectType, RelationClass } from '../model/access';
+
+export type { DefaultObjectType, RelationClass };
 
 export interface AclEntry {
   /** null is PUBLIC */
@@ -76,8 +78,6 @@ export interface RelationPrivilegeGroup {
   /** The relations that lack it, when few do. */
   readonly lacking?: readonly string[];
 }
-
-export type DefaultObjectType = 'tables' | 'sequences' | 'schemas';
 
 export interface DefaultPrivilegeEntry {
   readonly owner: string;

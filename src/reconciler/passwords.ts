@@ -1,9 +1,9 @@
 import { Client, type ClientBase } from 'pg';
-import type { Endpoint } from './connection';
+import type { Endpoint } from '../postgres/connection';
+import { verifyScram } from '../postgres/scram';
 import type { PasswordStatus } from './diff';
 import { catalogSql } from './inspect';
 import type { LiveState } from './live-state';
-import { verifyScram } from './scram';
 
 /**
  * Whether each known password still opens its role. A superuser admin checks the

@@ -1,6 +1,6 @@
 import { quoteIdent } from '../model/identifiers';
 import { comparePrivileges } from '../model/permission-level';
-import type { Change, ChangeAction, ExecutorName, Finding, Plan, Statement } from './plan';
+import type { Change, ChangeAction, ExecutorName, Finding, Plan, Statement } from '../model/plan';
 
 // How the diff builds a plan: changes in words as it finds them, then grants and
 // revokes grouped into as few statements as the catalog allows, in a safe order.

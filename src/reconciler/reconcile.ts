@@ -2,16 +2,16 @@ import type { ClientBase } from 'pg';
 import { auditDetail, executePlan, inApplyTransaction } from '../apply/apply-plan';
 import type { ControlStore } from '../control/store';
 import { CONTROL_SCHEMA } from '../control/store';
+import { declaredColumnsOf, declaredObjectsOf, declaredRoutinesOf } from '../model/access';
 import type { Config, DatabaseSpec } from '../model/config';
 import { rotatingUsername } from '../model/names';
 import { generatePassword } from '../model/password';
-import { connectAdmin, endpointOf } from './connection';
-import { declaredColumnsOf, declaredObjectsOf, declaredRoutinesOf } from './desired';
+import { concatPlans, type Plan } from '../model/plan';
+import { connectAdmin, endpointOf } from '../postgres/connection';
 import { type DesiredCredential, type DesiredDatabase, diff, type ExtraChange, ownerName } from './diff';
 import { inSnapshot, inspect } from './inspect';
 import type { LiveState } from './live-state';
 import { checkPasswords } from './passwords';
-import { concatPlans, type Plan } from './plan';
 
 /** Everything the reconciler needs besides the database: the model, the control store, a place for progress. */
 export interface ReconcileContext {

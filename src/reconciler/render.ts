@@ -1,5 +1,5 @@
-import type { Change, Finding, FindingSeverity, Plan } from './plan';
-import { driftFindings, notices, responsibleFor, subjectOrder } from './plan';
+import type { Change, Finding, FindingSeverity, Plan } from '../model/plan';
+import { driftFindings, notices, responsibleFor, subjectOrder } from '../model/plan';
 
 /**
  * Terraform's markers: + adds, ~ changes in place, - takes away, -/+ replaces (a

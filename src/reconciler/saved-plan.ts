@@ -12,10 +12,10 @@ import type { ControlStore } from '../control/store';
 import type { DatabaseSpec } from '../model/config';
 import { CONTROL_SCHEMA } from '../model/control-schema';
 import { rotatingUsername } from '../model/names';
+import type { Plan, Statement } from '../model/plan';
 import { ownerName } from './diff';
 import type { LiveState } from './live-state';
 import { parseManagedComment } from './markers';
-import type { Plan, Statement } from './plan';
 import { type PlanJson, planJson } from './render';
 
 export const SAVED_PLAN_FORMAT = 'pgcred-plan/1';

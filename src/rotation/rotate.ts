@@ -7,14 +7,14 @@ import { faultPoint } from '../faults';
 import { type DatabaseSpec, DEFAULT_CREDENTIAL, DEFAULT_GRACE_MS } from '../model/config';
 import { rotatingUsername } from '../model/names';
 import { generatePassword } from '../model/password';
+import type { Plan } from '../model/plan';
 import { FOLLOWER_MESSAGE } from '../model/plans';
+import type { RotationStep } from '../model/rotation-steps';
 import { CredentialError, credentialRefusal, inspectDatabase } from '../reconciler/credentials';
 import { borrowRole, dropRole, planNewPassword, planRotatingUsername } from '../reconciler/diff-roles';
 import type { LiveState } from '../reconciler/live-state';
-import type { Plan } from '../reconciler/plan';
 import { PlanBuilder } from '../reconciler/plan-builder';
 import { credentialSource, openAdmin, type ReconcileContext } from '../reconciler/reconcile';
-import type { RotationStep } from './steps';
 
 /**
  * Zero-downtime rotation (SPEC §4), as a journal of steps in the control store.

@@ -1,8 +1,8 @@
 import type { Access } from '../../src/model/config';
+import { hasDrift, type Plan } from '../../src/model/plan';
 import { diff } from '../../src/reconciler/diff';
 import type { LiveState } from '../../src/reconciler/live-state';
 import { managedComment } from '../../src/reconciler/markers';
-import { hasDrift, type Plan } from '../../src/reconciler/plan';
 import { desired, liveState, OWNER, role } from './live-fixture';
 
 // The pure diff on databases pgcred did not set up: roles it does not manage keep

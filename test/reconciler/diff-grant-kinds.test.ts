@@ -1,7 +1,7 @@
 import type { Access, GrantSpec } from '../../src/model/config';
+import type { Plan } from '../../src/model/plan';
 import { diff } from '../../src/reconciler/diff';
 import type { LiveRoutine, LiveState } from '../../src/reconciler/live-state';
-import type { Plan } from '../../src/reconciler/plan';
 import { desired, liveState, managed, OWNER, role } from './live-fixture';
 
 // The grant kinds real databases need besides levels: CREATE on a schema, columns,

@@ -1,8 +1,8 @@
 import type { Access } from '../../src/model/config';
+import type { Plan } from '../../src/model/plan';
 import { diff } from '../../src/reconciler/diff';
 import type { DefinerFunction } from '../../src/reconciler/live-state';
 import { managedComment } from '../../src/reconciler/markers';
-import type { Plan } from '../../src/reconciler/plan';
 import {
   atLevel,
   desired,

@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { endpointOf } from '../../src/reconciler/connection';
+import { endpointOf } from '../../src/postgres/connection';
 import { inspect } from '../../src/reconciler/inspect';
 import { checkPasswords } from '../../src/reconciler/passwords';
 import { createTestDatabase, dropRoles, type TestDatabase, uniqueName } from '../harness/pg';

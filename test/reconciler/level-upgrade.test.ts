@@ -1,9 +1,9 @@
 import { Client } from 'pg';
 import { CONTROL_SCHEMA } from '../../src/control/store';
 import { levelRoleName } from '../../src/model/level-roles';
+import { PASSWORD_PLACEHOLDER } from '../../src/model/plan';
 import { type DesiredDatabase, diff } from '../../src/reconciler/diff';
 import { inspect } from '../../src/reconciler/inspect';
-import { PASSWORD_PLACEHOLDER } from '../../src/reconciler/plan';
 import { AppLoop } from '../brownfield/app-loop';
 import { tryAs } from '../harness/pg';
 import { createProject, type Project } from '../harness/project';

@@ -1,5 +1,5 @@
+import type { Change, ChangeAction, Finding, Plan } from '../../src/model/plan';
 import { diff } from '../../src/reconciler/diff';
-import type { Change, ChangeAction, Finding, Plan } from '../../src/reconciler/plan';
 import { changeLine, planJson, renderMarkdown, renderText } from '../../src/reconciler/render';
 import { desired, liveState, managed } from './live-fixture';
 

@@ -1,8 +1,9 @@
 import { type Command, Option } from 'commander';
 import { DEFAULT_CREDENTIAL } from '../../model/config';
 import { PermissionLevel, type PermissionLevelName } from '../../model/permission-level';
+import { type FindingKind, notices } from '../../model/plan';
 import { attachedRefusal, destroyRefusals } from '../../model/refusals';
-import { connectionInfoString, credentialUrl, endpointOf } from '../../reconciler/connection';
+import { connectionInfoString, credentialUrl, endpointOf } from '../../postgres/connection';
 import {
   attachedAppsOf,
   checkCreate,
@@ -15,7 +16,6 @@ import {
   setPermissionLevel,
 } from '../../reconciler/credentials';
 import { findLogin, listCredentials, renderListing } from '../../reconciler/listing';
-import { type FindingKind, notices } from '../../reconciler/plan';
 import { credentialSource, planDatabaseWithLive } from '../../reconciler/reconcile';
 import { checkCredentialArgument } from '../arguments';
 import type { CommandContext } from '../context';

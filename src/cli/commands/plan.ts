@@ -3,9 +3,9 @@ import { syncDeclaredAttachments } from '../../attachments/attachments';
 import { deliver, pendingApps, syncDeclaredApps } from '../../attachments/config-vars';
 import { loadManifest } from '../../config/manifest';
 import type { DatabaseSpec } from '../../model/config';
+import { hasDrift, type Plan } from '../../model/plan';
 import { inspectDatabase, refuseUnlessWritable } from '../../reconciler/credentials';
 import type { LiveState } from '../../reconciler/live-state';
-import { hasDrift, type Plan } from '../../reconciler/plan';
 import { applyDatabase, planDatabase, type ReconcileContext } from '../../reconciler/reconcile';
 import {
   COMMENT_LIMIT,

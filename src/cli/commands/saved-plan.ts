@@ -4,8 +4,8 @@ import { syncDeclaredAttachments } from '../../attachments/attachments';
 import { loadConfigFile } from '../../config/load';
 import { loadManifest } from '../../config/manifest';
 import type { DatabaseSpec } from '../../model/config';
+import type { Plan } from '../../model/plan';
 import type { LiveState } from '../../reconciler/live-state';
-import type { Plan } from '../../reconciler/plan';
 import {
   applyDatabase,
   credentialSource,

@@ -1,8 +1,7 @@
-import type { RotationStep } from '../control/rotation-journal';
-import { rotatingUsername } from '../model/names';
+import { rotatingUsername } from './names';
 
 /** The rotation journal's steps, in order (SPEC §4); control/rotation-journal.ts says what each means. */
-export type { RotationStep } from '../control/rotation-journal';
+export type RotationStep = 'journaled' | 'rotating-username' | 'password-set' | 'finished';
 
 export const ROTATION_STEPS: readonly RotationStep[] = [
   'journaled',

@@ -1,12 +1,16 @@
-import type { Access, GrantSpec } from '../model/config';
+import type { Access, GrantSpec } from './config';
 import {
   parseQualifiedName,
   parseRoutineSignature,
   parseSchemaName,
   type RoutineSignature,
-} from '../model/identifiers';
-import { PermissionLevel, SEQUENCE_PRIVILEGES, TABLE_PRIVILEGES } from '../model/permission-level';
-import type { DefaultObjectType, RelationClass } from './live-state';
+} from './identifiers';
+import { PermissionLevel, SEQUENCE_PRIVILEGES, TABLE_PRIVILEGES } from './permission-level';
+/** The relation classes a level covers schema-wide. */
+export type RelationClass = 'tables' | 'sequences';
+
+/** What default privileges cover. */
+export type DefaultObjectType = 'tables' | 'sequences' | 'schemas';
 
 /**
  * A credential's access expanded into flat, comparable privileges over the schemas

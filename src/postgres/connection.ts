@@ -1,6 +1,27 @@
 import { Client } from 'pg';
 
 /**
+ * One connection, closed again when it fails to open. A connect timeout bounds a
+ * host that accepts and never answers (node-postgres has none by default).
+ */
+export async function openClient(url: string, applicationName: string, password?: string): Promise<Client> {
+  const client = new Client({
+    // pg lets a connection string's password win over a `password` option.
+    connectionString: password ? withPassword(url, password) : url,
+    application_name: applicationName,
+    connectionTimeoutMillis: 15_000,
+  });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    return client;
+  } catch (error) {
+    await client.end().catch(() => undefined);
+    throw error;
+  }
+}
+
+/**
  * Opens the admin connection of a database; errors name the database, never the URL.
  *
  * When pgcred logs in as the default credential and has rotated it, the URL's
@@ -13,22 +34,7 @@ export async function connectAdmin(
   storedPassword?: (user: string) => Promise<string | undefined>,
   warn?: (line: string) => void,
 ): Promise<Client> {
-  const open = async (password?: string) => {
-    const client = new Client({
-      // pg lets a connection string's password win over a `password` option.
-      connectionString: password ? withPassword(url, password) : url,
-      application_name: 'pgcred',
-      connectionTimeoutMillis: 15_000,
-    });
-    client.on('error', () => undefined);
-    try {
-      await client.connect();
-      return client;
-    } catch (error) {
-      await client.end().catch(() => undefined);
-      throw error;
-    }
-  };
+  const open = (password?: string) => openClient(url, 'pgcred', password);
   try {
     return await open();
   } catch (error) {
