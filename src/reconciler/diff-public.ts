@@ -210,16 +210,12 @@ export function creatorRoles(
   }
   for (const schema of live.schemas) {
     if (schema.name === desired.controlSchema) continue;
-    // A credential declared with CREATE on a schema makes objects there too (one that
-    // holds CREATE without declaring it is about to lose it).
     for (const e of schema.acl)
-      if (
-        e.grantee &&
-        e.privilege === 'CREATE' &&
-        (unmanaged.has(e.grantee) ||
-          (declared.has(e.grantee) && declaresCreate(desired, e.grantee, schema.name)))
-      )
-        creators.add(e.grantee);
+      if (e.grantee && e.privilege === 'CREATE' && unmanaged.has(e.grantee)) creators.add(e.grantee);
+    // A credential declared with CREATE on a schema makes objects there too, from the
+    // apply that grants it (one that holds CREATE without declaring it is about to lose it).
+    for (const name of declared)
+      if (declaresCreate(desired, name, schema.name)) creators.add(name);
   }
   const ignored = new Set(desired.ignoreRoles);
   const adminRoles = memberships(live, s.currentUser);

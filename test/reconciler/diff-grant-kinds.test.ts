@@ -2,7 +2,7 @@ import type { Access, GrantSpec } from '../../src/model/config';
 import type { Plan } from '../../src/model/plan';
 import { diff } from '../../src/reconciler/diff';
 import type { LiveRoutine, LiveState } from '../../src/reconciler/live-state';
-import { desired, liveState, managed, OWNER, role } from './live-fixture';
+import { desired, liveState, managed, OWNER, RO, RW, role } from './live-fixture';
 
 // The grant kinds real databases need besides levels: CREATE on a schema, columns,
 // routines and memberships in group roles, each declared, converged and revoked.
@@ -29,7 +29,16 @@ describe('diff (pure): schema CREATE, columns, routines and group memberships', 
       'CREATE on a schema is granted with USAGE',
       grants({ privileges: ['USAGE', 'CREATE'], on: 'schema', objects: ['public'] }),
       { server: connected },
-      [ADMIN, 'GRANT USAGE, CREATE ON SCHEMA "public" TO "c"'],
+      [
+        ADMIN,
+        // What c creates there is covered by the levels from this apply on.
+        `ALTER DEFAULT PRIVILEGES FOR ROLE "c" GRANT SELECT ON TABLES TO "${RO}"`,
+        `ALTER DEFAULT PRIVILEGES FOR ROLE "c" GRANT SELECT ON SEQUENCES TO "${RO}"`,
+        `ALTER DEFAULT PRIVILEGES FOR ROLE "c" GRANT USAGE ON SCHEMAS TO "${RO}", "${RW}"`,
+        `ALTER DEFAULT PRIVILEGES FOR ROLE "c" GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON TABLES TO "${RW}"`,
+        `ALTER DEFAULT PRIVILEGES FOR ROLE "c" GRANT USAGE, SELECT ON SEQUENCES TO "${RW}"`,
+        'GRANT USAGE, CREATE ON SCHEMA "public" TO "c"',
+      ],
       false,
     ],
     [
