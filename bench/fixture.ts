@@ -42,6 +42,11 @@ export function changedLevel(level: PermissionLevelName): PermissionLevelName {
   return LEVELS[(LEVELS.indexOf(level) + 1) % LEVELS.length]!;
 }
 
+/** The destroy case's table and sequence that each credential owns, which destroy must hand over. */
+export function ownedObjects(name: string): { table: string; sequence: string } {
+  return { table: `s001.owned_${name}`, sequence: `s001.owned_${name}_seq` };
+}
+
 export function schemaNames(size: Size): string[] {
   return Array.from({ length: size.schemas }, (_, s) => `s${String(s + 1).padStart(3, '0')}`);
 }
@@ -82,6 +87,8 @@ export function configYaml(creds: readonly BenchCredential[]): string {
     '    url: ${DATABASE_ADMIN_URL}',
     '    plan: standard-0',
     `    owner: ${OWNER}`,
+    // Heroku's own limit since 2024: the add-one case declares a 61st credential.
+    '    credentialLimit: 120',
     lines.length > 0 ? '    credentials:' : '    credentials: []',
     ...lines,
     '',

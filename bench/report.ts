@@ -11,8 +11,13 @@ export interface Measured {
   readonly samples: readonly Sample[];
   /** Runs stopped at the time limit (their time counts as the limit). */
   readonly cut?: number;
-  /** Whether it left the same end state as pgcred: all of it, or the relations' privileges only. */
-  readonly endState?: 'same' | 'relations' | 'different';
+  /**
+   * Whether it left pgcred's end state: `same` form (every privilege held by the same
+   * roles, the same roles and memberships), `same access` in another form (what each
+   * credential can do, directly or through a role it inherits, is equal), the same
+   * access on relations only, or different.
+   */
+  readonly endState?: 'same' | 'same access' | 'same access on relations' | 'different';
 }
 
 export interface CaseResult {

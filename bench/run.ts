@@ -20,13 +20,19 @@ import { generatePassword } from '../src/model/password';
 import { scramVerifier } from '../src/postgres/scram';
 import { inspect } from '../src/reconciler/inspect';
 import {
+  groupedAdd,
   groupedChange,
   groupedCreate,
   groupedDestroy,
+  handWrittenAdd,
   handWrittenChange,
   handWrittenCreate,
   handWrittenDestroy,
   handWrittenRotate,
+  levelRoleAdd,
+  levelRoleChange,
+  levelRoleCreate,
+  levelRoleDestroy,
 } from './baselines';
 import { keepAsTemplate, removeTemplate, startCopy, startFresh, type Template } from './cluster';
 import {
@@ -36,6 +42,7 @@ import {
   credentials,
   DATABASE,
   OWNER,
+  ownedObjects,
   relationCounts,
   SIZES,
   type Size,
@@ -50,7 +57,7 @@ const SELECTED = (process.env.BENCH_SIZES ?? 'S,M,L').split(',').map((s) => s.tr
 /** Runs of each pgcred case and grouped baseline: 3, or 2 at L, where one run of a case takes minutes. */
 const runsOf = (size: Size) =>
   process.env.BENCH_RUNS !== undefined ? Number(process.env.BENCH_RUNS) : size.name === 'L' ? 2 : 3;
-/** Cases to run, by a word of their name (cold, drift, level, rotate, prune, credentials:destroy); default all. */
+/** Cases to run, by a word of their name (cold, drift, level, add, rotate, prune, credentials:destroy); default all. */
 const CASES = process.env.BENCH_CASES?.split(',').map((c) => c.trim().toLowerCase());
 const wanted = (name: string) => !CASES || CASES.some((c) => name.toLowerCase().includes(c));
 /**
@@ -94,13 +101,26 @@ async function endState(server: PostgresServer): Promise<EndState> {
   return withClient(server, async (c) => (await c.query(END_STATE_SQL)).rows[0]);
 }
 
+/** The digests of the form (who holds what directly, the roles as written); the rest are access. */
+const EFFECTIVE = ['effective_relations', 'effective_other'];
+
 function compare(pgcred: EndState | undefined, other: EndState): Measured['endState'] {
   if (!pgcred) return undefined;
   const keys = Object.keys(pgcred);
   if (keys.every((k) => pgcred[k] === other[k])) return 'same';
-  if (pgcred.relations === other.relations) return 'relations';
+  log(`    end state differs from pgcred's in ${keys.filter((k) => pgcred[k] !== other[k]).join(', ')}`);
+  if (EFFECTIVE.every((k) => pgcred[k] === other[k])) return 'same access';
+  if (pgcred.effective_relations === other.effective_relations) return 'same access on relations';
   return 'different';
 }
+
+/** The worst of the runs' end states. */
+const END_STATES: readonly NonNullable<Measured['endState']>[] = [
+  'different',
+  'same access on relations',
+  'same access',
+  'same',
+];
 
 /** The fixture: built once per size, then copied for every run. */
 async function buildFixture(size: Size): Promise<Template> {
@@ -172,11 +192,7 @@ class Collector {
   }
   result(reference?: EndState): Measured {
     const states = this.states.map((s) => compare(reference, s));
-    const endState = states.includes('different')
-      ? 'different'
-      : states.includes('relations')
-        ? 'relations'
-        : states[0];
+    const endState = END_STATES.find((e) => states.includes(e));
     return {
       label: this.label,
       samples: this.samples,
@@ -186,21 +202,31 @@ class Collector {
   }
 }
 
+/** A baseline: a psql script, on the case's template or on one of its own. */
+interface Baseline {
+  readonly label: string;
+  readonly script: string;
+  /** Where it starts: the per-credential baselines start from the state they applied themselves. */
+  readonly template?: Template;
+  /** 'hand': statement by statement, run hand-runs times and stopped at the limit; 'sql': one transaction. */
+  readonly kind: 'sql' | 'hand';
+}
+
+const LEVEL_ROLE_SQL = 'level-role SQL (psql, one transaction)';
+const PER_CREDENTIAL_SQL = 'per-credential grouped SQL (psql, one transaction)';
+const HAND_WRITTEN = 'hand-written script (psql)';
+
 /**
- * A case measured three ways on fresh copies of one template: pgcred, the grouped
- * SQL and the hand-written script, interleaved so that no one of them gets the
- * machine's quiet minutes.
+ * A case measured on fresh copies of its template: pgcred and each baseline,
+ * interleaved so that no one of them gets the machine's quiet minutes.
  */
-async function threeWay(
+async function measureCase(
   size: Size,
   name: string,
   template: Template,
   runs: {
     pgcred: (server: PostgresServer) => Promise<Sample>;
-    grouped?: string;
-    groupedLabel?: string;
-    hand: string;
-    handLabel?: string;
+    baselines: readonly Baseline[];
     prepare?: (server: PostgresServer) => Promise<void>;
     before?: () => void;
     after?: () => void;
@@ -208,11 +234,9 @@ async function threeWay(
 ): Promise<CaseResult> {
   log(`${size.name} ${name}`);
   const pgcred = new Collector('pgcred');
-  const grouped = new Collector(runs.groupedLabel ?? 'grouped SQL (psql, one transaction)');
-  const hand = new Collector(runs.handLabel ?? 'hand-written script (psql)');
+  const collectors = runs.baselines.map((b) => new Collector(b.label));
   const RUNS = runsOf(size);
   const HAND_RUNS = handRunsOf(size);
-  const limited = (server: PostgresServer, script: string) => psql(server, script, false, handLimitOf(size));
   for (let i = 0; i < Math.max(RUNS, HAND_RUNS); i++) {
     if (i < RUNS) {
       runs.before?.();
@@ -220,12 +244,15 @@ async function threeWay(
       // the runs of one kind do the same thing.
       pgcred.add(await onCopy(template, runs.pgcred, runs.prepare, i === 0));
       runs.after?.();
-      if (runs.grouped) {
-        const script = runs.grouped;
-        grouped.add(await onCopy(template, (s) => psql(s, script, true), runs.prepare, i === 0));
-      }
     }
-    if (i < HAND_RUNS) hand.add(await onCopy(template, (s) => limited(s, runs.hand), runs.prepare, i === 0));
+    for (const [b, baseline] of runs.baselines.entries()) {
+      if (i >= (baseline.kind === 'hand' ? HAND_RUNS : RUNS)) continue;
+      const run = (s: PostgresServer) =>
+        baseline.kind === 'hand'
+          ? psql(s, baseline.script, false, handLimitOf(size))
+          : psql(s, baseline.script, true);
+      collectors[b]!.add(await onCopy(baseline.template ?? template, run, runs.prepare, i === 0));
+    }
   }
   const reference = pgcred.states[0];
   return {
@@ -233,8 +260,7 @@ async function threeWay(
     name,
     measured: [
       pgcred.result(),
-      ...(runs.grouped ? [grouped.result(reference)] : []),
-      ...(hand.samples.length > 0 ? [hand.result(reference)] : []),
+      ...collectors.filter((c) => c.samples.length > 0).map((c) => c.result(reference)),
     ],
   };
 }
@@ -281,33 +307,41 @@ async function driftCase(size: Size, applied: Template, project: Project): Promi
 async function giveOwnedObjects(server: PostgresServer, creds: readonly BenchCredential[]): Promise<void> {
   await withClient(server, async (c) => {
     for (const cred of creds) {
-      await c.query(`CREATE TABLE s001.owned_${cred.name} (id int)`);
-      await c.query(`ALTER TABLE s001.owned_${cred.name} OWNER TO ${cred.name}`);
-      await c.query(`CREATE SEQUENCE s001.owned_${cred.name}_seq`);
-      await c.query(`ALTER SEQUENCE s001.owned_${cred.name}_seq OWNER TO ${cred.name}`);
+      const { table, sequence } = ownedObjects(cred.name);
+      await c.query(`CREATE TABLE ${table} (id int)`);
+      await c.query(`ALTER TABLE ${table} OWNER TO ${cred.name}`);
+      await c.query(`CREATE SEQUENCE ${sequence}`);
+      await c.query(`ALTER SEQUENCE ${sequence} OWNER TO ${cred.name}`);
     }
   });
 }
+
+/** The credential the add-one case declares besides the 60. */
+const ADDED: BenchCredential = { name: 'bench_61', level: 'read-write' };
 
 async function benchSize(size: Size): Promise<CaseResult[]> {
   const creds = credentials();
   const changed = creds.map((c) => ({ name: c.name, level: changedLevel(c.level) }));
   const schemas = schemaNames(size);
   const project = new Project(randomBytes(32).toString('hex'));
-  const passwords = new Map(creds.map((c) => [c.name, generatePassword()]));
+  const passwords = new Map([...creds, ADDED].map((c) => [c.name, generatePassword()]));
   passwords.set(OWNER, generatePassword());
-  const verifiers = new Map(creds.map((c) => [c.name, scramVerifier(passwords.get(c.name)!)]));
+  const verifiers = new Map([...creds, ADDED].map((c) => [c.name, scramVerifier(passwords.get(c.name)!)]));
   const results: CaseResult[] = [];
   const fixture = await buildFixture(size);
   let applied: Template | undefined;
+  let perCredential: Template | undefined;
   try {
     project.writeConfig(configYaml(creds));
     if (wanted('cold apply'))
       results.push(
-        await threeWay(size, 'cold apply', fixture, {
+        await measureCase(size, 'cold apply', fixture, {
           pgcred: (s) => project.pgcred(s, ['apply', '--yes']),
-          grouped: groupedCreate(creds, schemas, verifiers),
-          hand: handWrittenCreate(creds, schemas, passwords),
+          baselines: [
+            { label: LEVEL_ROLE_SQL, script: levelRoleCreate(creds, schemas, verifiers), kind: 'sql' },
+            { label: PER_CREDENTIAL_SQL, script: groupedCreate(creds, schemas, verifiers), kind: 'sql' },
+            { label: HAND_WRITTEN, script: handWrittenCreate(creds, schemas, passwords), kind: 'hand' },
+          ],
         }),
       );
 
@@ -319,18 +353,60 @@ async function benchSize(size: Size): Promise<CaseResult[]> {
     await project.pgcred(server, ['credentials:rotate', DATABASE, '--confirm', DATABASE]);
     await project.pgcred(server, ['drift']);
     applied = await keepAsTemplate(server);
+    // What the per-credential baselines start from: the same credentials, granted their
+    // levels directly, as the per-credential grouped SQL leaves them.
+    const direct = await startCopy(fixture);
+    await psql(direct, groupedCreate(creds, schemas, verifiers), true);
+    perCredential = await keepAsTemplate(direct);
     removeTemplate(fixture);
 
     if (wanted('no-op drift')) results.push(await driftCase(size, applied, project));
 
     if (wanted('level change'))
       results.push(
-        await threeWay(size, 'level change (all 60)', applied, {
+        await measureCase(size, 'level change (all 60)', applied, {
           pgcred: (s) => project.pgcred(s, ['apply', '--yes']),
           before: () => project.writeConfig(configYaml(changed)),
           after: () => project.writeConfig(configYaml(creds)),
-          grouped: groupedChange(creds, changed, schemas),
-          hand: handWrittenChange(changed, schemas),
+          baselines: [
+            { label: LEVEL_ROLE_SQL, script: levelRoleChange(creds, changed), kind: 'sql' },
+            {
+              label: PER_CREDENTIAL_SQL,
+              script: groupedChange(creds, changed, schemas),
+              template: perCredential,
+              kind: 'sql',
+            },
+            {
+              label: HAND_WRITTEN,
+              script: handWrittenChange(changed, schemas),
+              template: perCredential,
+              kind: 'hand',
+            },
+          ],
+        }),
+      );
+
+    if (wanted('add one read-write credential'))
+      results.push(
+        await measureCase(size, 'add one read-write credential', applied, {
+          pgcred: (s) => project.pgcred(s, ['apply', '--yes']),
+          before: () => project.writeConfig(configYaml([...creds, ADDED])),
+          after: () => project.writeConfig(configYaml(creds)),
+          baselines: [
+            { label: LEVEL_ROLE_SQL, script: levelRoleAdd(ADDED, verifiers), kind: 'sql' },
+            {
+              label: PER_CREDENTIAL_SQL,
+              script: groupedAdd(ADDED, schemas, verifiers),
+              template: perCredential,
+              kind: 'sql',
+            },
+            {
+              label: HAND_WRITTEN,
+              script: handWrittenAdd(ADDED, schemas, passwords),
+              template: perCredential,
+              kind: 'hand',
+            },
+          ],
         }),
       );
 
@@ -338,25 +414,37 @@ async function benchSize(size: Size): Promise<CaseResult[]> {
     const rotateScript = handWrittenRotate(everyone, passwords);
     if (wanted('rotate --all --force'))
       results.push(
-        await threeWay(size, 'rotate --all --force', applied, {
+        await measureCase(size, 'rotate --all --force', applied, {
           pgcred: (s) =>
             project.pgcred(s, ['credentials:rotate', DATABASE, '--all', '--force', '--confirm', DATABASE]),
-          grouped: rotateScript,
-          groupedLabel: 'ALTER ROLE ... PASSWORD per credential (psql, one transaction)',
-          hand: rotateScript,
-          handLabel: 'ALTER ROLE ... PASSWORD per credential (psql)',
+          baselines: [
+            {
+              label: 'ALTER ROLE ... PASSWORD per credential (psql, one transaction)',
+              script: rotateScript,
+              kind: 'sql',
+            },
+            { label: 'ALTER ROLE ... PASSWORD per credential (psql)', script: rotateScript, kind: 'hand' },
+          ],
         }),
       );
 
     if (wanted('destroy (all 60, owning objects)'))
       results.push(
-        await threeWay(size, 'destroy (all 60, owning objects)', applied, {
+        await measureCase(size, 'destroy (all 60, owning objects)', applied, {
           pgcred: (s) => project.pgcred(s, ['apply', '--prune', '--yes']),
           before: () => project.writeConfig(configYaml([])),
           after: () => project.writeConfig(configYaml(creds)),
           prepare: (s) => giveOwnedObjects(s, creds),
-          grouped: groupedDestroy(creds, schemas),
-          hand: handWrittenDestroy(creds),
+          baselines: [
+            { label: LEVEL_ROLE_SQL, script: levelRoleDestroy(creds), kind: 'sql' },
+            {
+              label: PER_CREDENTIAL_SQL,
+              script: groupedDestroy(creds, schemas),
+              template: perCredential,
+              kind: 'sql',
+            },
+            { label: HAND_WRITTEN, script: handWrittenDestroy(creds), template: perCredential, kind: 'hand' },
+          ],
         }),
       );
 
@@ -364,16 +452,25 @@ async function benchSize(size: Size): Promise<CaseResult[]> {
     const one = creds[0]!;
     if (wanted('credentials:destroy (one, owning objects)'))
       results.push(
-        await threeWay(size, 'credentials:destroy (one, owning objects)', applied, {
+        await measureCase(size, 'credentials:destroy (one, owning objects)', applied, {
           pgcred: (s) =>
             project.pgcred(s, ['credentials:destroy', DATABASE, '--name', one.name, '--confirm', DATABASE]),
           prepare: (s) => giveOwnedObjects(s, [one]),
-          grouped: groupedDestroy([one], schemas),
-          hand: handWrittenDestroy([one]),
+          baselines: [
+            { label: LEVEL_ROLE_SQL, script: levelRoleDestroy([one]), kind: 'sql' },
+            {
+              label: PER_CREDENTIAL_SQL,
+              script: groupedDestroy([one], schemas),
+              template: perCredential,
+              kind: 'sql',
+            },
+            { label: HAND_WRITTEN, script: handWrittenDestroy([one]), template: perCredential, kind: 'hand' },
+          ],
         }),
       );
   } finally {
     if (applied) removeTemplate(applied);
+    if (perCredential) removeTemplate(perCredential);
     removeTemplate(fixture);
     project.remove();
   }

@@ -5,9 +5,6 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { Client } from 'pg';
 import { loadManifest } from '../../config/manifest';
-import { checkBind, DashboardConfigError, startDashboard } from '../../dashboard/server';
-import { DashboardService } from '../../dashboard/service';
-import { startPostgres } from '../../embedded/server';
 import { projectFile } from '../../project';
 import { CommandContext } from '../context';
 import type { Io } from '../io';
@@ -28,6 +25,12 @@ interface DashboardFlags {
  * file (or a manifest), on 127.0.0.1 unless told otherwise (and then only with TLS),
  * behind a sign-in token printed once at start (or PGCRED_DASHBOARD_TOKEN).
  */
+/**
+ * The dashboard's server (fastify and its plugins) is loaded when the command runs:
+ * loaded with the command tree, it made every other command start some 150 ms later.
+ */
+const dashboardServer = () => import('../../dashboard/server');
+
 export function registerDashboard(program: Command, context: () => CommandContext): void {
   program
     .command('dashboard')
@@ -61,6 +64,7 @@ export function registerDashboard(program: Command, context: () => CommandContex
       if (!Number.isInteger(port) || port < 0 || port > 65535)
         throw new UserError(`--port: "${flags.port}" is not a port number`);
       if (!!flags.tlsCert !== !!flags.tlsKey) throw new UserError('--tls-cert and --tls-key go together');
+      const { checkBind } = await dashboardServer();
       try {
         checkBind(flags.host, !!flags.tlsCert);
       } catch (error) {
@@ -90,6 +94,8 @@ async function serve(
   const fromEnv = env.PGCRED_DASHBOARD_TOKEN;
   const token = fromEnv || randomBytes(24).toString('base64url');
   const rc = await ctx.reconcileContext();
+  const { DashboardConfigError, startDashboard } = await dashboardServer();
+  const { DashboardService } = await import('../../dashboard/service');
   const service = new DashboardService(rc, { configPath: ctx.configPath });
   let dashboard: Awaited<ReturnType<typeof startDashboard>>;
   try {
@@ -134,6 +140,7 @@ async function serveDemo(
   tls: { cert: Buffer; key: Buffer } | undefined,
 ): Promise<void> {
   const { runCli } = await import('../main');
+  const { startPostgres } = await import('../../embedded/server');
   io.stderr('Starting a private PostgreSQL (scram-sha-256, loopback only)...\n');
   const server = await startPostgres();
   const work = mkdtempSync(join(tmpdir(), 'pgcred-dashboard-demo-'));
