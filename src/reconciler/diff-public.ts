@@ -214,8 +214,7 @@ export function creatorRoles(
       if (e.grantee && e.privilege === 'CREATE' && unmanaged.has(e.grantee)) creators.add(e.grantee);
     // A credential declared with CREATE on a schema makes objects there too, from the
     // apply that grants it (one that holds CREATE without declaring it is about to lose it).
-    for (const name of declared)
-      if (declaresCreate(desired, name, schema.name)) creators.add(name);
+    for (const name of declared) if (declaresCreate(desired, name, schema.name)) creators.add(name);
   }
   const ignored = new Set(desired.ignoreRoles);
   const adminRoles = memberships(live, s.currentUser);
