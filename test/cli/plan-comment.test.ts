@@ -51,7 +51,7 @@ ${lines.join('\n')}
     const lines = md.split('\n');
     expect(lines[0]).toBe('## pgcred plan');
     expect(lines[2]).toMatch(
-      /^- 🔻 `sunny`: \d+ changes, \d+ destructive, 0 drift findings, \d+ notices? · default gains \d+, changes 1; c00\\_\w+ gains \d+; .*; \d+ more$/,
+      /^- 🔻 `sunny`: \d+ changes, \d+ destructive, 0 drift findings, \d+ notices? · default gains \d+, changes \d+; c00\\_\w+ gains \d+; .*; \d+ more$/,
     );
     expect(lines[3]).toMatch(/^<details>|^$/);
     expect(md.indexOf('<details><summary><b>sunny</b>')).toBeGreaterThan(md.indexOf('`sunny`:'));

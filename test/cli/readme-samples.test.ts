@@ -319,7 +319,15 @@ attachments:
     try {
       const plan = await pgcred(['plan']);
       expectExit(plan, 0);
-      expectSample('level-change', plan.output);
+      if (server.majorVersion >= 16) expectSample('level-change', plan.output);
+      // Before 16 a membership has no options and one grantor: the same plan, plainer statements.
+      else
+        expect(plan.output).toBe(
+          normalise(readmeSample('level-change').text).replace(
+            / WITH INHERIT TRUE, SET FALSE GRANTED BY "[^"]+"| GRANTED BY "[^"]+"/g,
+            '',
+          ),
+        );
     } finally {
       writeFileSync(join(dir, 'pgcred.yaml'), FILE);
       await sql('sunny', 'GRANT CONNECT ON DATABASE sunny TO shop_app');
