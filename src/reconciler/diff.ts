@@ -290,9 +290,9 @@ export function diff(desired: DesiredDatabase, live: LiveState): Plan {
   // are declared at (their level is the membership and the level role's privileges),
   // and creates any that is missing; the others' drift is the whole-database plan's.
   const scopedLevels = new Set(
-    desired.credentials
-      .filter((c) => scope?.has(c.name) && c.access.kind === 'level')
-      .map((c) => (c.access.kind === 'level' ? c.access.level : undefined)),
+    desired.credentials.flatMap((c) =>
+      scope?.has(c.name) && c.access.kind === 'level' ? [c.access.level] : [],
+    ),
   );
   for (const [level, name] of levelRoles) {
     if (scope && roles.has(name) && !scopedLevels.has(level)) continue;
@@ -362,12 +362,15 @@ export function diff(desired: DesiredDatabase, live: LiveState): Plan {
   for (const name of dropped) accesses.set(name, emptyAccess());
 
   // Credentials an earlier pgcred granted their level directly: this apply moves them.
+  const holdingWholeSchemas = new Set(
+    live.relationPrivileges.filter((g) => g.total > 0 && g.holding === g.total).map((g) => g.grantee),
+  );
   const upgraded = [...levelOf.keys()].filter((name) => {
     const role = roles.get(name);
     return (
       role !== undefined &&
       !role.memberOf.some((m) => levelRoleSet.has(m.role)) &&
-      live.relationPrivileges.some((g) => g.grantee === name && g.total > 0 && g.holding === g.total)
+      holdingWholeSchemas.has(name)
     );
   });
   if (!scope && upgraded.length > 0) {

@@ -356,9 +356,11 @@ databases:
       expect(await checkpoint()).toEqual([]);
     });
 
-    it('drift exits 0 right after apply and reconcile', async () => {
+    it('drift exits 0 right after apply and reconcile, and writes nothing', async () => {
+      const before = await catalogSnapshot(shop);
       const drift = await cli(['drift']);
       expect(outcome(drift)).toMatchObject({ status: 0 });
+      expect(await catalogSnapshot(shop)).toEqual(before);
     });
 
     it('drift --strict exits 2 on the notices (the default credential has a password pgcred does not know) while drift exits 0', async () => {
