@@ -44,6 +44,7 @@ import {
   OWNER,
   ownedObjects,
   relationCounts,
+  relationNames,
   SIZES,
   type Size,
   schemaNames,
@@ -338,7 +339,11 @@ async function benchSize(size: Size): Promise<CaseResult[]> {
         await measureCase(size, 'cold apply', fixture, {
           pgcred: (s) => project.pgcred(s, ['apply', '--yes']),
           baselines: [
-            { label: LEVEL_ROLE_SQL, script: levelRoleCreate(creds, schemas, verifiers), kind: 'sql' },
+            {
+              label: LEVEL_ROLE_SQL,
+              script: levelRoleCreate(creds, schemas, verifiers, relationNames(size)),
+              kind: 'sql',
+            },
             { label: PER_CREDENTIAL_SQL, script: groupedCreate(creds, schemas, verifiers), kind: 'sql' },
             { label: HAND_WRITTEN, script: handWrittenCreate(creds, schemas, passwords), kind: 'hand' },
           ],

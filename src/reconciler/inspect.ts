@@ -43,6 +43,11 @@ export interface InspectOptions {
   readonly declaredRoutines?: readonly RoutineSignature[];
   /** The default credential's username when the file names one (else the database owner's is assumed). */
   readonly owner?: string;
+  /**
+   * Read every column's ACL, so that a column granted to PUBLIC alone is seen too (import
+   * describes those). Plan and drift find columns through the roles their ACLs name.
+   */
+  readonly allColumns?: boolean;
 }
 
 /**
@@ -102,7 +107,9 @@ export async function inspect(client: ClientBase, options: InspectOptions = {}):
           ])
         ).rows
       : [];
-  const columnPrivileges = (await client.query(catalogSql('column_privileges'))).rows;
+  const columnPrivileges = (
+    await client.query(catalogSql(options.allColumns ? 'column_privileges_all' : 'column_privileges'))
+  ).rows;
   const columns = options.declaredColumns ?? [];
   const declaredColumns =
     columns.length > 0

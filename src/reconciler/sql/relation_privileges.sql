@@ -31,13 +31,21 @@ item AS MATERIALIZED (
 ),
 -- The relations of ACLs that at most $1 relations share. Usually there are none, and
 -- then the hash join ends before pg_class is read a second time.
+rare AS MATERIALIZED (
+  SELECT id, relnamespace, class, acl FROM acls WHERE relations <= $1
+),
+-- Relations of the rare ACLs' schemas only: pg_class is read again, but each row outside
+-- those schemas costs one integer comparison, not the ACL computed, hashed and compared.
 few AS MATERIALIZED (
   SELECT a.id, a.relnamespace, a.class, array_agg(c.relname::text ORDER BY c.relname) AS names
-    FROM (SELECT id, relnamespace, class, acl FROM acls WHERE relations <= $1) a
-    JOIN pg_class c ON c.relnamespace = a.relnamespace
-   WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
-     AND CASE WHEN c.relkind = 'S' THEN 'sequences' ELSE 'tables' END = a.class
-     AND coalesce(c.relacl, acldefault(CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END::"char", c.relowner)) = a.acl
+    FROM (SELECT c.relname, c.relnamespace,
+                 CASE WHEN c.relkind = 'S' THEN 'sequences' ELSE 'tables' END AS class,
+                 coalesce(c.relacl, acldefault(CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END::"char", c.relowner)) AS acl
+            FROM pg_class c
+           WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
+             AND c.relnamespace = ANY (ARRAY(SELECT DISTINCT relnamespace FROM rare))
+          OFFSET 0) c
+    JOIN rare a ON a.relnamespace = c.relnamespace AND a.class = c.class AND a.acl = c.acl
    GROUP BY a.id, a.relnamespace, a.class
 )
 -- held: a privilege, and on how many relations of the schema and class.
