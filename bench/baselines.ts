@@ -231,7 +231,7 @@ export function levelRoleCreate(
   creds: readonly BenchCredential[],
   schemas: readonly string[],
   verifiers: ReadonlyMap<string, string>,
-  relations: { tables: readonly string[]; sequences: readonly string[] },
+  relations?: { tables: readonly string[]; sequences: readonly string[] },
 ): string {
   const levels = LEVEL_ROLES.map((level) => ({
     name: levelRoleName(DATABASE, level),
