@@ -12,7 +12,7 @@ import { KeptPasswords } from '../control/kept-passwords';
 import { ControlStore } from '../control/store';
 import type { Config, DatabaseSpec } from '../model/config';
 import { showName } from '../model/names';
-import { connectAdmin } from '../postgres/connection';
+import { connectAdmin, connectTimeoutFrom, setConnectTimeout } from '../postgres/connection';
 import type { ReconcileContext } from '../reconciler/reconcile';
 import { type Io, UserError } from './io';
 
@@ -40,7 +40,14 @@ export class CommandContext {
   constructor(
     readonly io: Io,
     private readonly options: GlobalOptions,
-  ) {}
+  ) {
+    // Every connection this command opens (admin, control store, password checks) is bounded.
+    try {
+      setConnectTimeout(connectTimeoutFrom(io.env));
+    } catch (error) {
+      throw new UserError((error as Error).message);
+    }
+  }
 
   get hasConfigFile(): boolean {
     return existsSync(this.configPath);

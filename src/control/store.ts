@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { readdirSync, readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import type { Client, ClientBase } from 'pg';
@@ -42,9 +43,12 @@ export type { AuditEntry } from './audit-log';
  * apps, attachments, config vars, the rotation journal and the audit log.
  */
 export class ControlStore {
+  // Private: the control store's SQL lives in src/control; others use its repositories.
+  private readonly client: Client;
+  private readonly gate = new TransactionGate();
+
   private constructor(
-    // Private: the control store's SQL lives in src/control; others use its repositories.
-    private readonly client: Client,
+    raw: Client,
     readonly key: MasterKey,
     /** The database (PostgreSQL name) that holds the store. */
     readonly database: string,
@@ -60,6 +64,10 @@ export class ControlStore {
     /** Read-only only: the store did not exist; apply will create it. */
     readonly missing = false,
   ) {
+    // One connection serves every database of a fleet: while one of them is inside
+    // transaction(), the others' statements wait for it rather than join it.
+    const client = this.gate.guard(raw);
+    this.client = client;
     this.apps = new AppRepository(client, key);
     this.attachments = new AttachmentRepository(client);
     this.databases = new DatabaseRegistry(client, key);
@@ -223,14 +231,62 @@ export class ControlStore {
 
   /** Runs `work` in one transaction of the control store. */
   async transaction<T>(work: (db: ClientBase) => Promise<T>): Promise<T> {
-    await this.client.query('BEGIN');
+    return this.gate.transaction(async () => {
+      await this.client.query('BEGIN');
+      try {
+        const result = await work(this.client);
+        await this.client.query('COMMIT');
+        return result;
+      } catch (error) {
+        await this.client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+    });
+  }
+}
+
+/**
+ * Keeps the store's one connection's transactions to whoever opened them. Jobs of a
+ * fleet share the connection; a statement from outside the open transaction (told
+ * apart by AsyncLocalStorage) waits until it ends, so it can neither be rolled back
+ * with someone else's work nor see it half done.
+ */
+class TransactionGate {
+  private readonly context = new AsyncLocalStorage<symbol>();
+  private open?: { readonly token: symbol; readonly ended: Promise<void> };
+
+  private inside(): boolean {
+    return this.open !== undefined && this.context.getStore() === this.open.token;
+  }
+
+  /** The client, with query() waiting for a transaction that is not the caller's. */
+  guard(client: Client): Client {
+    return new Proxy(client, {
+      get: (target, property) => {
+        const value = Reflect.get(target, property, target);
+        if (property !== 'query') return typeof value === 'function' ? value.bind(target) : value;
+        return async (...args: unknown[]) => {
+          while (this.open && !this.inside()) await this.open.ended;
+          return (target.query as (...a: unknown[]) => unknown)(...args);
+        };
+      },
+    });
+  }
+
+  async transaction<T>(work: () => Promise<T>): Promise<T> {
+    if (this.inside()) return work();
+    while (this.open) await this.open.ended;
+    let end: () => void = () => undefined;
+    const ended = new Promise<void>((resolve) => {
+      end = resolve;
+    });
+    const token = Symbol('control-store transaction');
+    this.open = { token, ended };
     try {
-      const result = await work(this.client);
-      await this.client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await this.client.query('ROLLBACK').catch(() => undefined);
-      throw error;
+      return await this.context.run(token, work);
+    } finally {
+      this.open = undefined;
+      end();
     }
   }
 }

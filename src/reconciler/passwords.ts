@@ -1,5 +1,5 @@
 import { Client, type ClientBase } from 'pg';
-import type { Endpoint } from '../postgres/connection';
+import { connectTimeout, connectWithin, type Endpoint } from '../postgres/connection';
 import { verifyScram } from '../postgres/scram';
 import type { PasswordStatus } from './diff';
 import { catalogSql } from './inspect';
@@ -47,12 +47,12 @@ export async function tryLogin(endpoint: Endpoint, user: string, password: strin
     database: endpoint.database,
     user,
     password,
-    connectionTimeoutMillis: 10_000,
+    connectionTimeoutMillis: connectTimeout(),
     application_name: 'pgcred password check',
   });
   client.on('error', () => undefined);
   try {
-    await client.connect();
+    await connectWithin(client);
     return 'ok';
   } catch (error) {
     const code = (error as { code?: string }).code;
