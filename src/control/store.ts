@@ -254,6 +254,7 @@ export class ControlStore {
 class TransactionGate {
   private readonly context = new AsyncLocalStorage<symbol>();
   private open?: { readonly token: symbol; readonly ended: Promise<void> };
+  private tail: Promise<unknown> = Promise.resolve();
 
   private inside(): boolean {
     return this.open !== undefined && this.context.getStore() === this.open.token;
@@ -267,7 +268,12 @@ class TransactionGate {
         if (property !== 'query') return typeof value === 'function' ? value.bind(target) : value;
         return async (...args: unknown[]) => {
           while (this.open && !this.inside()) await this.open.ended;
-          return (target.query as (...a: unknown[]) => unknown)(...args);
+          // One statement at a time on the connection (pg deprecates overlapping calls).
+          const result = this.tail.then(() =>
+            (target.query as (...a: unknown[]) => Promise<unknown>)(...args),
+          );
+          this.tail = result.catch(() => undefined);
+          return result;
         };
       },
     });

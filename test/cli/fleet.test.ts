@@ -1,0 +1,190 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import { type PostgresServer, startPostgres } from '../../src/embedded/server';
+import { type CliResult, configDir, pgcred, testKey } from '../harness/cli';
+import {
+  createTestDatabase,
+  dropLevelRolesOf,
+  dropRoles,
+  type TestDatabase,
+  testServer,
+  uniqueName,
+  withClient,
+} from '../harness/pg';
+
+/**
+ * A fleet over several clusters: the test server, a second PostgreSQL started here,
+ * a port where nothing listens (a cluster that is down) and a server that accepts
+ * connections and never answers. What one database does must not stop the others.
+ */
+describe('a fleet of databases over several clusters', () => {
+  const suffix = uniqueName('').slice(1);
+  const n = (base: string) => `${base}_${suffix}`;
+  let second: PostgresServer;
+  let silent: Server;
+  const sockets: Socket[] = [];
+  let downPort: number;
+  let a1: TestDatabase;
+  let a2: TestDatabase;
+  let b1: string;
+  let dir: string;
+  let env: NodeJS.ProcessEnv;
+  const run = (...args: string[]): Promise<CliResult> => pgcred(args, { cwd: dir, env });
+
+  const freePort = () =>
+    new Promise<number>((resolve) => {
+      const probe = createServer();
+      probe.listen(0, '127.0.0.1', () => {
+        const port = (probe.address() as { port: number }).port;
+        probe.close(() => resolve(port));
+      });
+    });
+
+  beforeAll(async () => {
+    second = await startPostgres({ binDir: testServer().binDir });
+    b1 = n('fleet_b1');
+    await withClient(second.url(), (c) => c.query(`CREATE DATABASE "${b1}"`));
+    a1 = await createTestDatabase('fleet_a1');
+    a2 = await createTestDatabase('fleet_a2');
+    silent = createServer((socket) => {
+      sockets.push(socket); // accepted, never answered
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', () => resolve()));
+    const silentPort = (silent.address() as { port: number }).port;
+    downPort = await freePort();
+    const s = testServer();
+    const wrongPassword = `postgres://postgres:not-the-password@${s.host}:${s.port}/${a2.name}`;
+    const db = (name: string, url: string, extra: string) =>
+      `  - name: ${name}\n    url: ${url}\n    owner: ${name}_owner\n${extra}`;
+    const yaml = [
+      'version: 1',
+      'databases:',
+      db(
+        n('a1'),
+        a1.url,
+        `    cluster: alpha\n    tags: [good]\n    credentials: [ { name: ${n('analyst')}, permission: read-only } ]\n`,
+      ),
+      db(
+        n('b1'),
+        second.url(b1),
+        `    cluster: beta\n    tags: [good]\n    credentials: [ { name: ${n('reporter')}, permission: read-only } ]\n`,
+      ),
+      db(n('wrong'), wrongPassword, '    cluster: alpha\n    tags: [broken]\n'),
+      db(
+        n('down'),
+        `postgres://postgres:x@127.0.0.1:${downPort}/postgres`,
+        '    cluster: gamma\n    tags: [broken]\n',
+      ),
+      db(n('silent'), `postgres://postgres:x@127.0.0.1:${silentPort}/postgres`, '    tags: [broken]\n'),
+    ].join('\n');
+    dir = configDir(`${yaml}\n`);
+    env = { PGCRED_MASTER_KEY: testKey(), PGCRED_CONTROL_URL: a1.url, PGCRED_CONNECT_TIMEOUT: '1' };
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise<void>((resolve) => silent.close(() => resolve()));
+    await second.stop();
+    await a1.drop();
+    await a2.drop();
+    await dropLevelRolesOf(n('a1'));
+    await dropRoles([n('analyst'), `${n('analyst')}-rotating`, `${n('a1')}_owner`]);
+  });
+
+  const rolesOn = async (url: string) =>
+    withClient(url, async (c) => (await c.query('SELECT rolname FROM pg_roles')).rows.map((r) => r.rolname));
+
+  it('applies the databases it can reach and reports the three it cannot, each on its own line', async () => {
+    const result = await run('apply', '--yes', '--parallel', '3');
+    expect(result.status).toBe(1);
+    const errors = result.stderr.split('\n').filter((line) => line.startsWith(' ▸    '));
+    expect(errors).toEqual([
+      expect.stringMatching(new RegExp(`^ ▸    ${n('wrong')}: .*password authentication failed`)),
+      expect.stringMatching(new RegExp(`^ ▸    ${n('down')}: .*connection refused`)),
+      expect.stringMatching(new RegExp(`^ ▸    ${n('silent')}: .*no answer within 1 s`)),
+    ]);
+    expect(result.stderr).toContain(`to ${n('a1')} in one transaction.`);
+    expect(result.stderr).toContain(`to ${n('b1')} in one transaction.`);
+    expect(result.stderr).not.toContain('not-the-password');
+    // The summary leads the report; only what changed or failed is listed.
+    expect(result.stdout).toMatch(/Databases\s*│\s*Applied\s*│\s*Failed/);
+    expect(result.stdout).toMatch(/│\s*5\s*│\s*2\s*│\s*3\s*│/);
+    expect(result.stdout).toContain(`${n('down')} (cluster gamma) failed: `);
+    expect(result.stdout).toContain(`${n('silent')} (cluster 127.0.0.1:`);
+    expect(await rolesOn(a1.url)).toContain(n('analyst'));
+    expect(await rolesOn(second.url())).toContain(n('reporter'));
+  });
+
+  it('gives drift exit codes over the fleet: 0 in sync, 2 drifted, 1 when any database errored', async () => {
+    const good = await run('drift', '--tag', 'good');
+    expect(good.stderr).toBe('');
+    expect(good.status).toBe(0);
+    expect(good.stdout).toMatch(/│\s*2\s*│\s*2\s*│\s*0\s*│\s*0\s*│/);
+    expect(good.stdout).toContain('Nothing needs attention.');
+
+    await withClient(second.url(b1), (c) =>
+      c.query(`ALTER ROLE "${n('reporter')}" PASSWORD 'changed-out-of-band-1'`),
+    );
+    const drifted = await run('drift', '--database', `${n('a1')},${n('b1')}`, '--format', 'json');
+    expect(drifted.status).toBe(2);
+    const records = JSON.parse(drifted.stdout).databases as Record<string, unknown>[];
+    expect(records.map((r) => [r.database, r.cluster, r.status])).toEqual([
+      [n('a1'), 'alpha', 'ok'],
+      [n('b1'), 'beta', 'drifted'],
+    ]);
+    expect(drifted.stderr).toContain(`Drift found in ${n('b1')}.`);
+
+    const all = await run('drift', '--format', 'json', '--parallel', '5');
+    expect(all.status).toBe(1);
+    const statuses = (JSON.parse(all.stdout).databases as { database: string; status: string }[]).map((r) => [
+      r.database,
+      r.status,
+    ]);
+    expect(statuses).toEqual([
+      [n('a1'), 'ok'],
+      [n('b1'), 'drifted'],
+      [n('wrong'), 'error'],
+      [n('down'), 'error'],
+      [n('silent'), 'error'],
+    ]);
+    expect(all.stdout).not.toContain('not-the-password');
+
+    const cluster = await run('drift', '--cluster', 'beta');
+    expect(cluster.status).toBe(2);
+    expect(cluster.stdout).toContain(`Drift for ${n('b1')}`);
+    expect(cluster.stdout).not.toContain(n('a1'));
+  });
+
+  it('refuses a bad --parallel or an unknown selector with one line, before connecting', async () => {
+    for (const [args, line] of [
+      [['--parallel', '0'], '--parallel: "0" is not a whole number from 1 to 64 (databases at a time)'],
+      [['--parallel', 'many'], '--parallel: "many" is not a whole number from 1 to 64 (databases at a time)'],
+      [['--cluster', 'delta'], `--cluster: no database of ${dir}/pgcred.yaml is on cluster "delta"`],
+      [['--tag', 'nope'], `--tag: no database of ${dir}/pgcred.yaml has tag "nope"`],
+      [['--database', 'nope'], `--database: unknown database "nope": ${dir}/pgcred.yaml declares`],
+    ] as const) {
+      for (const command of ['apply', 'drift']) {
+        const result = await pgcred([command, ...args], {
+          cwd: dir,
+          env: { ...env, PGCRED_CONTROL_URL: `postgres://postgres:x@127.0.0.1:${downPort}/postgres` },
+        });
+        expect(result.status).toBe(1);
+        expect(result.stderr.trim().split('\n')).toHaveLength(1);
+        expect(result.stderr.trim()).toContain(line);
+        expect(result.stdout).toBe('');
+      }
+    }
+    const badTimeout = await pgcred(['drift'], { cwd: dir, env: { ...env, PGCRED_CONNECT_TIMEOUT: 'soon' } });
+    expect(badTimeout.status).toBe(1);
+    expect(badTimeout.stderr.trim()).toBe(
+      '▸    PGCRED_CONNECT_TIMEOUT: "soon" is not a number of seconds from 0.001 to 3600',
+    );
+  });
+
+  it('keeps working with the argument form for one database', async () => {
+    const result = await run('drift', n('a1'));
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain(`Drift for ${n('a1')}`);
+    expect(result.stdout).not.toContain('Databases');
+    expect((await run('drift', n('a1'), '--tag', 'good')).status).toBe(1);
+  });
+});
