@@ -108,8 +108,9 @@ describe('a fleet of databases over several clusters', () => {
     // The summary leads the report; only what changed or failed is listed.
     expect(result.stdout).toMatch(/Databases\s*│\s*Applied\s*│\s*Failed/);
     expect(result.stdout).toMatch(/│\s*5\s*│\s*2\s*│\s*3\s*│/);
-    expect(result.stdout).toContain(`${n('down')} (cluster gamma) failed: `);
-    expect(result.stdout).toContain(`${n('silent')} (cluster 127.0.0.1:`);
+    expect(result.stdout).toContain('Failed (3):\n');
+    expect(result.stdout).toContain(`  ✗ ${n('down')} (cluster gamma): cannot connect`);
+    expect(result.stdout).toContain(`  ✗ ${n('silent')} (cluster 127.0.0.1:`);
     expect(await rolesOn(a1.url)).toContain(n('analyst'));
     expect(await rolesOn(second.url())).toContain(n('reporter'));
   });
@@ -186,5 +187,60 @@ describe('a fleet of databases over several clusters', () => {
     expect(result.stdout).toContain(`Drift for ${n('a1')}`);
     expect(result.stdout).not.toContain('Databases');
     expect((await run('drift', n('a1'), '--tag', 'good')).status).toBe(1);
+  });
+});
+
+describe('parallel applies on one cluster', () => {
+  const suffix = uniqueName('').slice(1);
+  const n = (base: string) => `${base}_${suffix}`;
+  const dbs: TestDatabase[] = [];
+  const file = (names: readonly string[], credential: (i: number) => string) =>
+    `version: 1\ndatabases:\n${names
+      .map(
+        (name, i) =>
+          `  - name: ${name}\n    url: ${dbs[i]!.url}\n    owner: ${name}_owner\n    credentials: [ { name: ${credential(i)}, permission: read-only } ]\n`,
+      )
+      .join('')}`;
+
+  beforeAll(async () => {
+    for (let i = 0; i < 4; i++) dbs.push(await createTestDatabase(`par${i}`));
+  });
+  afterAll(async () => {
+    for (const db of dbs) await db.drop();
+    const names = [0, 1, 2, 3].map((i) => n(`p${i}`));
+    for (const name of names) await dropLevelRolesOf(name);
+    await dropRoles([
+      ...names.map((name) => `${name}_owner`),
+      ...[0, 1, 2, 3].map((i) => n(`cred${i}`)),
+      n('shared'),
+    ]);
+  });
+
+  it('two applies at once on one cluster both succeed, and a name both claim goes to one with a clear refusal for the other', async () => {
+    const env = { PGCRED_MASTER_KEY: testKey() };
+    // Two infra repos, each with two databases of the same cluster, applied at the same time.
+    const first = configDir(file([n('p0'), n('p1')], (i) => n(`cred${i}`)));
+    const second = configDir(
+      `version: 1\ndatabases:\n${[2, 3]
+        .map(
+          (i) =>
+            `  - name: ${n(`p${i}`)}\n    url: ${dbs[i]!.url}\n    owner: ${n(`p${i}`)}_owner\n    credentials: [ { name: ${n(`cred${i}`)}, permission: read-only }, { name: ${n('shared')}, permission: none } ]\n`,
+        )
+        .join('')}`,
+    );
+    const [a, b] = await Promise.all([
+      pgcred(['apply', '--yes'], { cwd: first, env }),
+      pgcred(['apply', '--yes', '--parallel', '2'], { cwd: second, env }),
+    ]);
+    expect(a.stderr).not.toContain('▸');
+    expect(a.status).toBe(0);
+    // p2 and p3 both declare `shared`: roles are cluster-wide, so one of them has it.
+    expect(b.status).toBe(1);
+    const refused = b.stderr.split('\n').filter((line) => line.startsWith(' ▸    '));
+    expect(refused).toHaveLength(1);
+    expect(refused[0]).toMatch(
+      new RegExp(`role ${n('shared')} is already a credential of database ".*" in this cluster`),
+    );
+    expect(b.stderr).not.toMatch(/duplicate key|already exists|tuple concurrently/);
   });
 });

@@ -147,12 +147,13 @@ function fleetOutput(
       ['Failed', failed.length],
     ]),
   ];
-  for (const outcome of outcomes) {
-    if (outcome.error !== undefined)
-      parts.push(`${outcome.spec.name} (cluster ${outcome.cluster}) failed: ${outcome.error}\n`);
-    else if (outcome.value && report.attention(outcome.value))
+  for (const outcome of outcomes)
+    if (outcome.value && report.attention(outcome.value))
       parts.push(renderText(outcome.value, { title: report.title }));
-  }
+  if (failed.length > 0)
+    parts.push(
+      `Failed (${failed.length}):\n${failed.map((o) => `  ✗ ${o.spec.name} (cluster ${o.cluster}): ${o.error}\n`).join('')}`,
+    );
   if (parts.length === 1) parts.push('Nothing needs attention.\n');
   ctx.io.stdout(parts.join('\n'));
 }
