@@ -1,4 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
+import type { Io } from '../../src/cli/io';
+import { runCli } from '../../src/cli/main';
 import { type PostgresServer, startPostgres } from '../../src/embedded/server';
 import { type CliResult, configDir, pgcred, testKey } from '../harness/cli';
 import {
@@ -10,6 +12,7 @@ import {
   uniqueName,
   withClient,
 } from '../harness/pg';
+import { readmeSample, rebase, rebasing, writeRebased } from '../harness/readme';
 
 /**
  * A fleet over several clusters: the test server, a second PostgreSQL started here,
@@ -28,7 +31,35 @@ describe('a fleet of databases over several clusters', () => {
   let b1: string;
   let dir: string;
   let env: NodeJS.ProcessEnv;
+  let silentPort: number;
   const run = (...args: string[]): Promise<CliResult> => pgcred(args, { cwd: dir, env });
+
+  /** What a terminal shows, stdout and stderr in the order written, with this run's names and ports made stable. */
+  const consoleOf = async (args: readonly string[]): Promise<string> => {
+    let output = '';
+    const io: Io = {
+      stdout: (text) => {
+        output += text;
+      },
+      stderr: (text) => {
+        output += text;
+      },
+      env: { PATH: process.env.PATH, ...env },
+      cwd: dir,
+      interactive: false,
+      prompt: async () => '',
+    };
+    await runCli(args, io);
+    const hosts: [number, string][] = [
+      [testServer().port, '10.0.0.1:5432'],
+      [second.port, '10.0.0.2:5432'],
+      [downPort, '10.0.0.3:5432'],
+      [silentPort, '10.0.0.4:5432'],
+    ];
+    let text = output.split(`_${suffix}`).join('');
+    for (const [port, host] of hosts) text = text.split(`127.0.0.1:${port}`).join(host);
+    return text;
+  };
 
   const freePort = () =>
     new Promise<number>((resolve) => {
@@ -49,7 +80,7 @@ describe('a fleet of databases over several clusters', () => {
       sockets.push(socket); // accepted, never answered
     });
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', () => resolve()));
-    const silentPort = (silent.address() as { port: number }).port;
+    silentPort = (silent.address() as { port: number }).port;
     downPort = await freePort();
     const s = testServer();
     const wrongPassword = `postgres://postgres:not-the-password@${s.host}:${s.port}/${a2.name}`;
@@ -59,35 +90,36 @@ describe('a fleet of databases over several clusters', () => {
       'version: 1',
       'databases:',
       db(
-        n('a1'),
+        n('db17'),
         a1.url,
-        `    cluster: alpha\n    tags: [good]\n    credentials: [ { name: ${n('analyst')}, permission: read-only } ]\n`,
+        `    cluster: eu-1\n    tags: [good]\n    credentials: [ { name: ${n('analyst')}, permission: read-only } ]\n`,
       ),
       db(
-        n('b1'),
+        n('db18'),
         second.url(b1),
-        `    cluster: beta\n    tags: [good]\n    credentials: [ { name: ${n('reporter')}, permission: read-only } ]\n`,
+        `    cluster: eu-2\n    tags: [good]\n    credentials: [ { name: ${n('reporter')}, permission: read-only } ]\n`,
       ),
-      db(n('wrong'), wrongPassword, '    cluster: alpha\n    tags: [broken]\n'),
+      db(n('db19'), wrongPassword, '    cluster: eu-1\n    tags: [broken]\n'),
       db(
-        n('down'),
+        n('db30'),
         `postgres://postgres:x@127.0.0.1:${downPort}/postgres`,
-        '    cluster: gamma\n    tags: [broken]\n',
+        '    cluster: eu-3\n    tags: [broken]\n',
       ),
-      db(n('silent'), `postgres://postgres:x@127.0.0.1:${silentPort}/postgres`, '    tags: [broken]\n'),
+      db(n('db40'), `postgres://postgres:x@127.0.0.1:${silentPort}/postgres`, '    tags: [broken]\n'),
     ].join('\n');
     dir = configDir(`${yaml}\n`);
     env = { PGCRED_MASTER_KEY: testKey(), PGCRED_CONTROL_URL: a1.url, PGCRED_CONNECT_TIMEOUT: '1' };
   }, 120_000);
 
   afterAll(async () => {
+    writeRebased();
     for (const socket of sockets) socket.destroy();
     await new Promise<void>((resolve) => silent.close(() => resolve()));
     await second.stop();
     await a1.drop();
     await a2.drop();
-    await dropLevelRolesOf(n('a1'));
-    await dropRoles([n('analyst'), `${n('analyst')}-rotating`, `${n('a1')}_owner`]);
+    await dropLevelRolesOf(n('db17'));
+    await dropRoles([n('analyst'), `${n('analyst')}-rotating`, `${n('db17')}_owner`]);
   });
 
   const rolesOn = async (url: string) =>
@@ -98,19 +130,19 @@ describe('a fleet of databases over several clusters', () => {
     expect(result.status).toBe(1);
     const errors = result.stderr.split('\n').filter((line) => line.startsWith(' ▸    '));
     expect(errors).toEqual([
-      expect.stringMatching(new RegExp(`^ ▸    ${n('wrong')}: .*password authentication failed`)),
-      expect.stringMatching(new RegExp(`^ ▸    ${n('down')}: .*connection refused`)),
-      expect.stringMatching(new RegExp(`^ ▸    ${n('silent')}: .*no answer within 1 s`)),
+      expect.stringMatching(new RegExp(`^ ▸    ${n('db19')}: .*password authentication failed`)),
+      expect.stringMatching(new RegExp(`^ ▸    ${n('db30')}: .*connection refused`)),
+      expect.stringMatching(new RegExp(`^ ▸    ${n('db40')}: .*no answer within 1 s`)),
     ]);
-    expect(result.stderr).toContain(`to ${n('a1')} in one transaction.`);
-    expect(result.stderr).toContain(`to ${n('b1')} in one transaction.`);
+    expect(result.stderr).toContain(`to ${n('db17')} in one transaction.`);
+    expect(result.stderr).toContain(`to ${n('db18')} in one transaction.`);
     expect(result.stderr).not.toContain('not-the-password');
     // The summary leads the report; only what changed or failed is listed.
     expect(result.stdout).toMatch(/Databases\s*│\s*Applied\s*│\s*Failed/);
     expect(result.stdout).toMatch(/│\s*5\s*│\s*2\s*│\s*3\s*│/);
     expect(result.stdout).toContain('Failed (3):\n');
-    expect(result.stdout).toContain(`  ✗ ${n('down')} (cluster gamma): cannot connect`);
-    expect(result.stdout).toContain(`  ✗ ${n('silent')} (cluster 127.0.0.1:`);
+    expect(result.stdout).toContain(`  ✗ ${n('db30')} (cluster eu-3): cannot connect`);
+    expect(result.stdout).toContain(`  ✗ ${n('db40')} (cluster 127.0.0.1:`);
     expect(await rolesOn(a1.url)).toContain(n('analyst'));
     expect(await rolesOn(second.url())).toContain(n('reporter'));
   });
@@ -125,14 +157,14 @@ describe('a fleet of databases over several clusters', () => {
     await withClient(second.url(b1), (c) =>
       c.query(`ALTER ROLE "${n('reporter')}" PASSWORD 'changed-out-of-band-1'`),
     );
-    const drifted = await run('drift', '--database', `${n('a1')},${n('b1')}`, '--format', 'json');
+    const drifted = await run('drift', '--database', `${n('db17')},${n('db18')}`, '--format', 'json');
     expect(drifted.status).toBe(2);
     const records = JSON.parse(drifted.stdout).databases as Record<string, unknown>[];
     expect(records.map((r) => [r.database, r.cluster, r.status])).toEqual([
-      [n('a1'), 'alpha', 'ok'],
-      [n('b1'), 'beta', 'drifted'],
+      [n('db17'), 'eu-1', 'ok'],
+      [n('db18'), 'eu-2', 'drifted'],
     ]);
-    expect(drifted.stderr).toContain(`Drift found in ${n('b1')}.`);
+    expect(drifted.stderr).toContain(`Drift found in ${n('db18')}.`);
 
     const all = await run('drift', '--format', 'json', '--parallel', '5');
     expect(all.status).toBe(1);
@@ -141,18 +173,23 @@ describe('a fleet of databases over several clusters', () => {
       r.status,
     ]);
     expect(statuses).toEqual([
-      [n('a1'), 'ok'],
-      [n('b1'), 'drifted'],
-      [n('wrong'), 'error'],
-      [n('down'), 'error'],
-      [n('silent'), 'error'],
+      [n('db17'), 'ok'],
+      [n('db18'), 'drifted'],
+      [n('db19'), 'error'],
+      [n('db30'), 'error'],
+      [n('db40'), 'error'],
     ]);
     expect(all.stdout).not.toContain('not-the-password');
 
-    const cluster = await run('drift', '--cluster', 'beta');
+    // The README's sample of a fleet's drift report.
+    const shown = `$ PGCRED_CONNECT_TIMEOUT=1 pgcred drift\n${await consoleOf(['drift'])}`;
+    if (rebasing) rebase('fleet-drift', shown);
+    else expect(shown).toBe(readmeSample('fleet-drift').text);
+
+    const cluster = await run('drift', '--cluster', 'eu-2');
     expect(cluster.status).toBe(2);
-    expect(cluster.stdout).toContain(`Drift for ${n('b1')}`);
-    expect(cluster.stdout).not.toContain(n('a1'));
+    expect(cluster.stdout).toContain(`Drift for ${n('db18')}`);
+    expect(cluster.stdout).not.toContain(n('db17'));
   });
 
   it('refuses a bad --parallel or an unknown selector with one line, before connecting', async () => {
@@ -182,11 +219,11 @@ describe('a fleet of databases over several clusters', () => {
   });
 
   it('keeps working with the argument form for one database', async () => {
-    const result = await run('drift', n('a1'));
+    const result = await run('drift', n('db17'));
     expect(result.status).toBe(0);
-    expect(result.stdout).toContain(`Drift for ${n('a1')}`);
+    expect(result.stdout).toContain(`Drift for ${n('db17')}`);
     expect(result.stdout).not.toContain('Databases');
-    expect((await run('drift', n('a1'), '--tag', 'good')).status).toBe(1);
+    expect((await run('drift', n('db17'), '--tag', 'good')).status).toBe(1);
   });
 });
 
