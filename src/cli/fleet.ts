@@ -19,11 +19,11 @@ import { type Io, UserError } from './io';
 export const DEFAULT_PARALLEL = 4;
 export const MAX_PARALLEL = 64;
 
-export function parseParallel(value: string): number {
+export function parseParallel(value: string, flag = '--parallel'): number {
   const n = Number(value);
   if (!/^\d+$/.test(value.trim()) || !Number.isInteger(n) || n < 1 || n > MAX_PARALLEL)
     throw new UserError(
-      `--parallel: ${showName(value)} is not a whole number from 1 to ${MAX_PARALLEL} (databases at a time)`,
+      `${flag}: ${showName(value)} is not a whole number from 1 to ${MAX_PARALLEL} (databases at a time)`,
     );
   return n;
 }
@@ -56,8 +56,14 @@ export function addFleetOptions(command: Command): Command {
     )
     .addOption(
       new Option('--parallel <n>', 'databases worked on at a time')
-        .argParser(parseParallel)
+        .argParser((value) => parseParallel(value))
         .default(DEFAULT_PARALLEL),
+    )
+    .addOption(
+      new Option(
+        '--per-cluster <n>',
+        'databases of one cluster worked on at a time, its connection budget (default: --parallel)',
+      ).argParser((value) => parseParallel(value, '--per-cluster')),
     );
 }
 
@@ -66,6 +72,7 @@ export interface FleetSelection {
   readonly cluster?: readonly string[];
   readonly tag?: readonly string[];
   readonly parallel: number;
+  readonly perCluster?: number;
 }
 
 /** The cluster a database is on: its declared `cluster`, else HOST:PORT of its admin URL. */
@@ -161,6 +168,8 @@ export interface FleetRun {
    * thrown as it is (one database: the command fails with its message, as it always did).
    */
   readonly isolate: boolean;
+  /** At most this many databases of one cluster at a time (its connection budget); default: parallel. */
+  readonly perCluster?: number;
   /** Whether a finished job drifted, for the progress display. */
   readonly drifted?: (value: unknown) => boolean;
   /** Progress and error lines go here, in the file's order (default: the command's stderr). */
@@ -194,22 +203,42 @@ export async function runFleet<T>(
   };
   // One at a time, lines can be printed as they come: the order is the file's anyway.
   const direct = !progress.active && (specs.length === 1 || run.parallel === 1);
-  let next = 0;
+  // Jobs start in the file's order, skipping a database whose cluster has used its budget.
+  const clusters = specs.map(clusterOf);
+  const perCluster = run.perCluster ?? run.parallel;
+  const pending = specs.map((_, i) => i);
+  const running = new Map<string, number>();
+  let waiting: (() => void)[] = [];
+  const wakeAll = () => {
+    const woken = waiting;
+    waiting = [];
+    for (const wake of woken) wake();
+  };
   const worker = async () => {
-    while (next < specs.length) {
-      const index = next++;
+    for (;;) {
+      if (pending.length === 0) return;
+      const at = pending.findIndex((i) => (running.get(clusters[i]!) ?? 0) < perCluster);
+      if (at < 0) {
+        await new Promise<void>((resolve) => waiting.push(resolve));
+        continue;
+      }
+      const index = pending.splice(at, 1)[0]!;
       const spec = specs[index]!;
-      const cluster = clusterOf(spec);
+      const cluster = clusters[index]!;
+      running.set(cluster, (running.get(cluster) ?? 0) + 1);
       let outcome: FleetOutcome<T>;
       try {
         const value = await job(spec, (line) => (direct ? write(line) : held[index]!.push(line)));
         outcome = { spec, cluster, value };
       } catch (error) {
         if (!run.isolate) {
-          next = specs.length; // no new jobs; the ones running finish
+          pending.length = 0; // no new jobs; the ones running finish
           throw error;
         }
         outcome = { spec, cluster, error: errorLine(error) };
+      } finally {
+        running.set(cluster, running.get(cluster)! - 1);
+        wakeAll();
       }
       outcomes[index] = outcome;
       progress.tick(

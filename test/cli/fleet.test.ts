@@ -196,6 +196,10 @@ describe('a fleet of databases over several clusters', () => {
     for (const [args, line] of [
       [['--parallel', '0'], '--parallel: "0" is not a whole number from 1 to 64 (databases at a time)'],
       [['--parallel', 'many'], '--parallel: "many" is not a whole number from 1 to 64 (databases at a time)'],
+      [
+        ['--per-cluster', '-1'],
+        '--per-cluster: "-1" is not a whole number from 1 to 64 (databases at a time)',
+      ],
       [['--cluster', 'delta'], `--cluster: no database of ${dir}/pgcred.yaml is on cluster "delta"`],
       [['--tag', 'nope'], `--tag: no database of ${dir}/pgcred.yaml has tag "nope"`],
       [['--database', 'nope'], `--database: unknown database "nope": ${dir}/pgcred.yaml declares`],

@@ -210,7 +210,12 @@ export function registerPlanCommands(program: Command, context: () => CommandCon
         const outcomes = await runFleet(
           ctx,
           specs,
-          { parallel: options.parallel, isolate: specs.length > 1, drifted: (p) => hasDrift(p as Plan) },
+          {
+            parallel: options.parallel,
+            perCluster: options.perCluster,
+            isolate: specs.length > 1,
+            drifted: (p) => hasDrift(p as Plan),
+          },
           (spec, say) => planDatabase({ ...rc, progress: say }, spec, { prune: options.prune }),
         );
         const plans = outcomes.flatMap((o) => (o.value ? [o.value] : []));
@@ -281,7 +286,7 @@ export function registerPlanCommands(program: Command, context: () => CommandCon
         const outcomes = await runFleet(
           ctx,
           specs,
-          { parallel: options.parallel, isolate: specs.length > 1 },
+          { parallel: options.parallel, perCluster: options.perCluster, isolate: specs.length > 1 },
           async (spec, say) => {
             if (spec.role === 'follower') {
               say(
@@ -375,7 +380,12 @@ export function registerPlanCommands(program: Command, context: () => CommandCon
         const outcomes = await runFleet(
           ctx,
           specs,
-          { parallel: options.parallel, isolate: specs.length > 1, drifted: (p) => drifted(p as Plan) },
+          {
+            parallel: options.parallel,
+            perCluster: options.perCluster,
+            isolate: specs.length > 1,
+            drifted: (p) => drifted(p as Plan),
+          },
           async (spec, say) => {
             const plan = await planDatabase({ ...rc, progress: say }, spec);
             // A follower cannot be changed, but it can drift from its primary's declaration.

@@ -30,7 +30,7 @@ export function registerReconcile(program: Command, context: () => CommandContex
     const outcomes = await runFleet(
       ctx,
       specs,
-      { parallel: options.parallel, isolate: specs.length > 1 },
+      { parallel: options.parallel, perCluster: options.perCluster, isolate: specs.length > 1 },
       async (spec, tell) => {
         const job = { ...rc, progress: tell };
         const result = await applyDatabase(job, spec, {});
