@@ -38,6 +38,14 @@ function migrations(): Migration[] {
 
 export type { AuditEntry } from './audit-log';
 
+/** The control store's database could not be connected to (down, refused, no answer, wrong password). */
+export class ControlUnreachableError extends Error {
+  constructor(readonly reason: string) {
+    super(`cannot reach the control store: ${reason}`);
+    this.name = 'ControlUnreachableError';
+  }
+}
+
 /**
  * The control store, in a `pgcred` schema of a PostgreSQL database: passwords,
  * apps, attachments, config vars, the rotation journal and the audit log.
@@ -63,6 +71,11 @@ export class ControlStore {
     readonly readOnly = false,
     /** Read-only only: the store did not exist; apply will create it. */
     readonly missing = false,
+    /**
+     * Why the store could not be reached, for drift, which checks privileges without it
+     * (and reports the password checks it could not make). Every query fails.
+     */
+    readonly unreachable?: string,
   ) {
     // One connection serves every database of a fleet: while one of them is inside
     // transaction(), the others' statements wait for it rather than join it.
@@ -96,7 +109,7 @@ export class ControlStore {
       // The URL's password may be one pgcred rotated away; it kept the new one.
       const kept = (error as { code?: string }).code === '28P01' ? options.kept?.get(url) : undefined;
       const retried = kept ? await connect(kept).catch(() => undefined) : undefined;
-      if (!retried) throw new Error(`cannot reach the control store: ${describeConnectionError(error)}`);
+      if (!retried) throw new ControlUnreachableError(describeConnectionError(error));
       client = retried;
     }
     try {
@@ -117,6 +130,18 @@ export class ControlStore {
       await client.end().catch(() => undefined);
       throw error;
     }
+  }
+
+  /**
+   * A store that is down, for a command that can do without it (drift): it holds no
+   * password, rotation or attachment, and anything that needs one fails with `reason`.
+   */
+  static unreachable(key: MasterKey, reason: string, kept?: KeptPasswords): ControlStore {
+    const fail = async () => {
+      throw new Error(`the control store is unreachable (${reason})`);
+    };
+    const none = { query: fail, end: async () => undefined, on: () => none } as unknown as Client;
+    return new ControlStore(none, key, 'unknown', defaultActor(), kept, true, false, reason);
   }
 
   async close(): Promise<void> {

@@ -91,7 +91,9 @@ export function openAdmin(ctx: ReconcileContext, spec: DatabaseSpec) {
   return connectAdmin(
     spec.url,
     spec.name,
-    async (user) => (await ctx.control.getPassword(source, user)) ?? ctx.control.kept?.get(spec.url),
+    async (user) =>
+      (ctx.control.unreachable ? undefined : await ctx.control.getPassword(source, user)) ??
+      ctx.control.kept?.get(spec.url),
     ctx.progress,
   );
 }
@@ -105,8 +107,11 @@ async function desiredState(
 ): Promise<DesiredDatabase> {
   const source = credentialSource(ctx.config, spec);
   const owner = ownerName(source, live);
-  const known = await ctx.control.getPasswords(source.name);
-  const rotating = await openRotations(ctx.control, source.name);
+  // Without the control store (drift while it is down) nothing is known: the
+  // privileges are checked, the passwords are reported as not checked.
+  const down = ctx.control.unreachable !== undefined;
+  const known = down ? new Map<string, string>() : await ctx.control.getPasswords(source.name);
+  const rotating = down ? [] : await openRotations(ctx.control, source.name);
   const credentials =
     options.credentials ??
     source.credentials.map((c) => ({
@@ -119,7 +124,9 @@ async function desiredState(
   if (owner === live.server.currentUser && adminPassword && !known.has(owner))
     known.set(owner, decodeURIComponent(adminPassword));
   const passwords = await checkPasswords(client, live, endpointOf(spec.url), known, names);
-  const attached = await attachedApps(ctx.control, source.name);
+  if (down)
+    for (const [name, status] of passwords) if (status === 'unknown') passwords.set(name, 'unchecked');
+  const attached = down ? new Map<string, string[]>() : await attachedApps(ctx.control, source.name);
   return {
     name: source.name,
     executor: spec.executor,

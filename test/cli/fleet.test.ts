@@ -229,6 +229,42 @@ describe('a fleet of databases over several clusters', () => {
     expect(result.stdout).not.toContain('Databases');
     expect((await run('drift', n('db17'), '--tag', 'good')).status).toBe(1);
   });
+
+  it('checks privileges everywhere while the control store is down, says which passwords it could not check, and exits 1', async () => {
+    await a1.sql(
+      `REVOKE "pgcred:read-only:${n('db17')}" FROM "${n('analyst')}" GRANTED BY "${n('db17')}_owner"`,
+    );
+    const down = { ...env, PGCRED_CONTROL_URL: `postgres://postgres:x@127.0.0.1:${downPort}/postgres` };
+    const drift = await pgcred(['drift', '--tag', 'good', '--format', 'json'], { cwd: dir, env: down });
+    expect(drift.status).toBe(1);
+    expect(drift.stderr).toContain(
+      'The control store is unreachable (connection refused): privileges are checked, passwords are not.',
+    );
+    expect(drift.stderr).toContain(
+      'Passwords were not checked: the control store is unreachable (connection refused).',
+    );
+    const records = JSON.parse(drift.stdout).databases as {
+      database: string;
+      status: string;
+      changes: { description: string }[];
+      findings: { kind: string; subject: string }[];
+    }[];
+    expect(records.map((r) => [r.database, r.status])).toEqual([
+      [n('db17'), 'drifted'],
+      [n('db18'), 'ok'],
+    ]);
+    expect(records[0]!.changes.map((c) => c.description)).toContainEqual(
+      expect.stringContaining(`member of level role pgcred:read-only:${n('db17')}`),
+    );
+    expect(records[1]!.findings.filter((f) => f.kind === 'password-unchecked').map((f) => f.subject)).toEqual(
+      expect.arrayContaining([n('reporter')]),
+    );
+    // Changing commands refuse, before any change.
+    const apply = await pgcred(['apply', '--yes', '--tag', 'good'], { cwd: dir, env: down });
+    expect(apply.status).toBe(1);
+    expect(apply.stderr.trim()).toBe('▸    cannot reach the control store: connection refused');
+    expect((await run('drift', n('db17'))).status).toBe(2);
+  });
 });
 
 describe('parallel applies on one cluster', () => {
