@@ -1,3 +1,5 @@
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { Presets, SingleBar } from 'cli-progress';
 import Table from 'cli-table3';
 import { type Command, Option } from 'commander';
@@ -321,4 +323,74 @@ export function serial(): <T>(work: () => Promise<T>) => Promise<T> {
     tail = result.catch(() => undefined);
     return result;
   };
+}
+
+/**
+ * What an apply over a fleet has finished, so an interrupted run (a crash, a
+ * deploy's timeout, Ctrl-C) can be resumed with `--resume` rather than begun again:
+ * `.pgcred/fleet-run.json` beside the file, written after each database, removed when
+ * a run ends with every database applied. It holds database names only.
+ */
+export class RunJournal {
+  private constructor(
+    private readonly path: string,
+    private readonly command: string,
+    private readonly done: Set<string>,
+  ) {}
+
+  static pathFor(configPath: string): string {
+    return join(dirname(configPath), '.pgcred', 'fleet-run.json');
+  }
+
+  /** A new run: forgets what an earlier one finished. */
+  static begin(configPath: string, command: string): RunJournal {
+    const journal = new RunJournal(RunJournal.pathFor(configPath), command, new Set());
+    journal.write();
+    return journal;
+  }
+
+  /** The interrupted run of `command` on this file; bad input when there is none. */
+  static resume(configPath: string, command: string): RunJournal {
+    const path = RunJournal.pathFor(configPath);
+    let saved: { command?: unknown; done?: unknown };
+    try {
+      saved = JSON.parse(readFileSync(path, 'utf8'));
+    } catch {
+      throw new UserError(
+        `--resume: no interrupted ${command} of ${configPath} to resume (${path} is missing)`,
+      );
+    }
+    if (saved.command !== command || !Array.isArray(saved.done))
+      throw new UserError(
+        `--resume: ${path} is not the journal of an interrupted ${command}; run without --resume`,
+      );
+    return new RunJournal(path, command, new Set(saved.done.map(String)));
+  }
+
+  has(name: string): boolean {
+    return this.done.has(name);
+  }
+
+  get size(): number {
+    return this.done.size;
+  }
+
+  finished(name: string): void {
+    this.done.add(name);
+    this.write();
+  }
+
+  /** The run is over with nothing left to do. */
+  end(): void {
+    rmSync(this.path, { force: true });
+  }
+
+  private write(): void {
+    mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
+    const temp = `${this.path}.${process.pid}.tmp`;
+    writeFileSync(temp, `${JSON.stringify({ command: this.command, done: [...this.done] }, null, 2)}\n`, {
+      mode: 0o600,
+    });
+    renameSync(temp, this.path);
+  }
 }

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { syncDeclaredAttachments } from '../../attachments/attachments';
 import { deliver, pendingApps, syncDeclaredApps } from '../../attachments/config-vars';
@@ -21,6 +22,7 @@ import {
   type FleetSelection,
   type FleetStatus,
   fleetExit,
+  RunJournal,
   runFleet,
   selectDatabases,
   serial,
@@ -252,11 +254,18 @@ export function registerPlanCommands(program: Command, context: () => CommandCon
     .option('--manifest <path>', 'read the manifest that cdktf synth wrote instead of pgcred.yaml')
     .option('--prune', 'destroy managed credentials that are no longer declared')
     .option('-y, --yes', 'apply destructive changes without asking')
+    .option('--resume', 'apply only the databases an interrupted apply of this file did not finish')
     .addOption(formatOption())
     .action(
       async (
         database: string | undefined,
-        options: Selected & { manifest?: string; prune?: boolean; yes?: boolean; format: Format },
+        options: Selected & {
+          manifest?: string;
+          prune?: boolean;
+          yes?: boolean;
+          resume?: boolean;
+          format: Format;
+        },
       ) => {
         const ctx = context();
         if (isPlanFileArgument(ctx, database)) {
@@ -267,10 +276,23 @@ export function registerPlanCommands(program: Command, context: () => CommandCon
           output(ctx, applied, options.format, 'Applied');
           return;
         }
-        const specs = targets(ctx, database, options);
+        if (options.resume && database !== undefined)
+          throw new UserError('--resume: resumes an apply over the file; name no database');
+        const selected = targets(ctx, database, options);
         // Named explicitly, a follower is refused as every credential-changing command is.
-        if (database !== undefined) refuseUnlessWritable(specs[0]!, undefined);
+        if (database !== undefined) refuseUnlessWritable(selected[0]!, undefined);
+        const journalOf = options.manifest ? resolve(ctx.io.cwd, options.manifest) : ctx.configPath;
+        const resumed = options.resume ? RunJournal.resume(journalOf, 'apply') : undefined;
+        const specs = resumed ? selected.filter((spec) => !resumed.has(spec.name)) : selected;
         const rc = await ctx.reconcileContext();
+        if (resumed)
+          ctx.io.stderr(
+            `Resuming the interrupted apply: ${selected.length - specs.length} of ${selected.length} databases were applied before; applying the other ${specs.length}.\n`,
+          );
+        // What a fleet's apply has finished, for --resume after an interruption.
+        const journal =
+          resumed ??
+          (database === undefined && selected.length > 1 ? RunJournal.begin(journalOf, 'apply') : undefined);
         // Attachments the file no longer declares go first: a credential that --prune
         // destroys in the same change would still be held by them.
         if (rc.config.attachments.length > 0 || rc.config.apps.length > 0) {
@@ -292,6 +314,7 @@ export function registerPlanCommands(program: Command, context: () => CommandCon
               say(
                 `Skipping ${spec.name}: a follower gets its credentials from ${spec.source} by replication.`,
               );
+              journal?.finished(spec.name);
               return undefined;
             }
             const result = await applyDatabase({ ...rc, progress: say }, spec, {
@@ -325,10 +348,16 @@ export function registerPlanCommands(program: Command, context: () => CommandCon
                 ? `Applied ${result.plan.changes.length} change${result.plan.changes.length === 1 ? '' : 's'} to ${spec.name} in one transaction.`
                 : `${spec.name} already matches the declaration.`,
             );
+            journal?.finished(spec.name);
             return result;
           },
         );
         const failed = new Set(outcomes.filter((o) => o.error !== undefined).map((o) => o.spec.name));
+        if (failed.size === 0) journal?.end();
+        else if (journal)
+          ctx.io.stderr(
+            `${failed.size} of ${specs.length} databases failed; pgcred apply --resume applies them (and only them) once they are fixed.\n`,
+          );
         await applyAttachments(
           ctx,
           rc,
