@@ -111,7 +111,7 @@ describe('a fleet of databases over several clusters', () => {
       db(n('db40'), `postgres://postgres:x@127.0.0.1:${silentPort}/postgres`, '    tags: [broken]\n'),
     ].join('\n');
     dir = configDir(`${yaml}\n`);
-    env = { PGCRED_MASTER_KEY: testKey(), PGCRED_CONTROL_URL: a1.url, PGCRED_CONNECT_TIMEOUT: '1' };
+    env = { PGCRED_MASTER_KEY: testKey(), PGCRED_CONTROL_URL: a1.url, PGCRED_CONNECT_TIMEOUT: '2' };
   }, 120_000);
 
   afterAll(async () => {
@@ -136,7 +136,7 @@ describe('a fleet of databases over several clusters', () => {
     expect(errors).toEqual([
       expect.stringMatching(new RegExp(`^ ▸    ${n('db19')}: .*password authentication failed`)),
       expect.stringMatching(new RegExp(`^ ▸    ${n('db30')}: .*connection refused`)),
-      expect.stringMatching(new RegExp(`^ ▸    ${n('db40')}: .*no answer within 1 s`)),
+      expect.stringMatching(new RegExp(`^ ▸    ${n('db40')}: .*no answer within 2 s`)),
     ]);
     expect(result.stderr).toContain(`to ${n('db17')} in one transaction.`);
     expect(result.stderr).toContain(`to ${n('db18')} in one transaction.`);
@@ -186,7 +186,7 @@ describe('a fleet of databases over several clusters', () => {
     expect(all.stdout).not.toContain('not-the-password');
 
     // The README's sample of a fleet's drift report.
-    const shown = `$ PGCRED_CONNECT_TIMEOUT=1 pgcred drift\n${await consoleOf(['drift'])}`;
+    const shown = `$ PGCRED_CONNECT_TIMEOUT=2 pgcred drift\n${await consoleOf(['drift'])}`;
     if (rebasing) rebase('fleet-drift', shown);
     else expect(shown).toBe(readmeSample('fleet-drift').text);
 
