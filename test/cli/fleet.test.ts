@@ -295,6 +295,18 @@ describe('a fleet of databases over several clusters', () => {
       `▸    --resume: no interrupted apply of ${fresh}/pgcred.yaml to resume (${fresh}/.pgcred/fleet-run.json is missing)`,
     );
   });
+
+  it('reconciles the fleet: repairs what it reaches, names what it cannot, exits 1', async () => {
+    const result = await run('reconcile', '--parallel', '5');
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(`${n('db17')}: repaired 1 change.`);
+    expect(result.stderr.split('\n').filter((line) => line.startsWith(' ▸    '))).toEqual([
+      expect.stringMatching(new RegExp(`^ ▸    ${n('db30')}: .*connection refused`)),
+      expect.stringMatching(new RegExp(`^ ▸    ${n('db40')}: .*no answer within 2 s`)),
+    ]);
+    expect(result.stderr).toContain(`Reconciled, except ${n('db30')}, ${n('db40')}.`);
+    expect((await run('drift', '--tag', 'good')).status).toBe(0);
+  });
 });
 
 describe('parallel applies on one cluster', () => {
