@@ -270,6 +270,8 @@ export function registerPlanCommands(program: Command, context: () => CommandCon
         const ctx = context();
         if (isPlanFileArgument(ctx, database)) {
           if (options.prune) throw new UserError('a saved plan keeps the --prune it was planned with');
+          if (options.resume)
+            throw new UserError('--resume: resumes an apply over the file, not a saved plan');
           const applied = await applySaved(ctx, database, options, (rc, specs) =>
             applyAttachments(ctx, rc, specs),
           );
