@@ -51,6 +51,24 @@ export function schemaNames(size: Size): string[] {
   return Array.from({ length: size.schemas }, (_, s) => `s${String(s + 1).padStart(3, '0')}`);
 }
 
+/**
+ * Every relation of a size's schemas by name, as ON ALL TABLES / SEQUENCES IN SCHEMA would
+ * find them: the tables and views, and the identity sequences.
+ */
+export function relationNames(size: Size): { tables: string[]; sequences: string[] } {
+  const tables: string[] = [];
+  const sequences: string[] = [];
+  for (const schema of schemaNames(size)) {
+    for (let t = 1; t <= size.tables; t++) {
+      const n = String(t).padStart(4, '0');
+      tables.push(`${schema}.t${n}`);
+      if (t % VIEW_EVERY === 0) tables.push(`${schema}.v${n}`);
+      sequences.push(`${schema}.t${n}_id_seq`);
+    }
+  }
+  return { tables, sequences };
+}
+
 /** How many relations a size has, by class, for the report. */
 export function relationCounts(size: Size): { tables: number; views: number; sequences: number } {
   const perSchemaViews = Math.floor(size.tables / VIEW_EVERY);

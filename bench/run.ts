@@ -3,6 +3,7 @@
  *
  *   npm run bench                      S, M and L; writes BENCHMARKS.md and bench/results.json
  *   BENCH_SIZES=L npm run bench         one size; the others' last results are kept beside it
+ *   BENCH_CASES=cold,drift npm run bench  some cases; the others' last results are kept beside them
  *   BENCH_RUNS=5 BENCH_HAND_RUNS=1 BENCH_HAND_LIMIT_S=300 BENCH_CASES=drift,rotate npm run bench
  *
  * Every run starts a copy of a stopped template cluster, so no run pays for the
@@ -44,6 +45,7 @@ import {
   OWNER,
   ownedObjects,
   relationCounts,
+  relationNames,
   SIZES,
   type Size,
   schemaNames,
@@ -338,7 +340,11 @@ async function benchSize(size: Size): Promise<CaseResult[]> {
         await measureCase(size, 'cold apply', fixture, {
           pgcred: (s) => project.pgcred(s, ['apply', '--yes']),
           baselines: [
-            { label: LEVEL_ROLE_SQL, script: levelRoleCreate(creds, schemas, verifiers), kind: 'sql' },
+            {
+              label: LEVEL_ROLE_SQL,
+              script: levelRoleCreate(creds, schemas, verifiers, relationNames(size)),
+              kind: 'sql',
+            },
             { label: PER_CREDENTIAL_SQL, script: groupedCreate(creds, schemas, verifiers), kind: 'sql' },
             { label: HAND_WRITTEN, script: handWrittenCreate(creds, schemas, passwords), kind: 'hand' },
           ],
@@ -531,7 +537,12 @@ async function main(): Promise<void> {
     },
     sizes: [...kept, ...sizeRuns].sort((a, b) => order(a.name) - order(b.name)),
     results: [
-      ...(previous?.results ?? []).filter((r) => kept.some((k) => k.name === r.size)),
+      ...(previous?.results ?? []).filter(
+        (r) =>
+          kept.some((k) => k.name === r.size) ||
+          // BENCH_CASES runs part of a size: its other cases keep their last results.
+          (CASES !== undefined && !results.some((now) => now.size === r.size && now.name === r.name)),
+      ),
       ...results,
     ].sort((a, b) => order(a.size) - order(b.size)),
   };

@@ -1,9 +1,23 @@
+import { readFileSync } from 'node:fs';
 import type { ClientBase } from 'pg';
 import type { AuditEntry } from '../control/audit-log';
 import { faultPoint } from '../faults';
 import { quoteLiteral } from '../model/identifiers';
-import { PASSWORD_PLACEHOLDER, type Plan } from '../model/plan';
+import { type InSchemas, PASSWORD_PLACEHOLDER, type Plan } from '../model/plan';
 import { scramVerifier } from '../postgres/scram';
+import { projectFile } from '../project';
+
+const sqlCache = new Map<string, string>();
+
+/** The apply module's own catalog SQL, in .sql files beside it; read once per process. */
+function applySql(name: string): string {
+  let text = sqlCache.get(name);
+  if (text === undefined) {
+    text = readFileSync(projectFile('src', 'apply', 'sql', `${name}.sql`), 'utf8');
+    sqlCache.set(name, text);
+  }
+  return text;
+}
 
 /**
  * The one place pgcred changes a database: a Plan's statements, run in one
@@ -145,6 +159,29 @@ export async function inApplyTransaction<T>(
   }
 }
 
+/**
+ * The relations each IN SCHEMA statement names, read once for the whole plan before its
+ * first statement: no statement of a plan creates or drops a relation, so they are the
+ * ones each statement would find when it runs.
+ */
+async function relationsInSchemas(client: ClientBase, plan: Plan): Promise<(target: InSchemas) => string[]> {
+  const schemas = new Set(plan.statements.flatMap((s) => s.inSchemas?.schemas ?? []));
+  const byClass = new Map<string, string[]>();
+  if (schemas.size > 0) {
+    const { rows } = await client.query<{ schema: string; class: string; name: string }>(
+      applySql('relations_in_schemas'),
+      [[...schemas]],
+    );
+    for (const row of rows) {
+      const key = `${row.class}\u0000${row.schema}`;
+      const names = byClass.get(key);
+      if (names) names.push(row.name);
+      else byClass.set(key, [row.name]);
+    }
+  }
+  return (target) => target.schemas.flatMap((schema) => byClass.get(`${target.class}\u0000${schema}`) ?? []);
+}
+
 /** Runs a plan's statements on the open transaction; a failure names the change and PostgreSQL's reason. */
 export async function executePlan(
   client: ClientBase,
@@ -152,15 +189,24 @@ export async function executePlan(
   plan: Plan,
   password: (username: string) => Promise<string>,
 ): Promise<void> {
+  const relationsOf = await relationsInSchemas(client, plan);
   for (const statement of plan.statements) {
-    let sql = statement.sql;
+    let sql: string | undefined = statement.sql;
     if (statement.passwordFor) {
       const verifier = scramVerifier(await password(statement.passwordFor));
       sql = sql.slice(0, sql.length - PASSWORD_PLACEHOLDER.length) + quoteLiteral(verifier);
     }
     faultPoint('apply:statement');
     try {
-      await client.query(sql);
+      if (statement.inSchemas) {
+        // The same relations as IN SCHEMA, in this transaction's snapshot, found in one pass.
+        const names = relationsOf(statement.inSchemas);
+        sql =
+          names.length > 0
+            ? `${statement.inSchemas.head} ${names.join(', ')} ${statement.inSchemas.tail}`
+            : undefined;
+      }
+      if (sql !== undefined) await client.query(sql);
     } catch (error) {
       const change = plan.changes[statement.changes[0]!];
       throw new Error(

@@ -27,7 +27,7 @@ export async function importDatabase(url: string, options: ImportOptions): Promi
   const client = await connectAdmin(url, options.name);
   try {
     const { live, facts } = await inSnapshot(client, async () => {
-      const live: LiveState = await inspect(client);
+      const live: LiveState = await inspect(client, { allColumns: true });
       const owner = live.server.owner;
       const roleObjects = (await client.query<RoleObjects>(sql('role_objects'))).rows;
       const ownerGains = (await client.query<OwnerGain>(sql('owner_gains'), [owner])).rows;

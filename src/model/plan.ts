@@ -33,7 +33,24 @@ export interface Statement {
   readonly sql: string;
   /** Set when sql ends in PASSWORD :'password': apply puts this role's SCRAM verifier there. */
   readonly passwordFor?: string;
+  /** Set when sql is `GRANT/REVOKE ... ON ALL TABLES/SEQUENCES IN SCHEMA`: how apply names the relations instead. */
+  readonly inSchemas?: InSchemas;
   readonly changes: readonly number[];
+}
+
+/**
+ * `GRANT SELECT ON ALL TABLES IN SCHEMA a, b TO r` as its parts, so that apply can run
+ * `GRANT SELECT ON TABLE a.t1, a.t2, ... TO r` on the same relations: PostgreSQL finds
+ * the relations of ALL TABLES IN SCHEMA by reading the whole of pg_class once per schema
+ * named, and at 100,000 tables that reading is most of a cold apply.
+ */
+export interface InSchemas {
+  readonly class: 'tables' | 'sequences';
+  readonly schemas: readonly string[];
+  /** `GRANT SELECT ON TABLE`: what comes before the relations. */
+  readonly head: string;
+  /** `TO r`: what comes after them. */
+  readonly tail: string;
 }
 
 export type FindingKind =

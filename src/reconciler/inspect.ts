@@ -22,6 +22,19 @@ import {
 } from './live-state';
 import { mergeRelationRows, type RelationPrivilegeRow } from './relation-groups';
 
+/** A row of relation_details.sql; which fields are set depends on its kind. */
+interface RelationDetailRow {
+  readonly kind: 'few' | 'owned' | 'rls';
+  readonly id: string | null;
+  readonly schema: string;
+  readonly name: string | null;
+  readonly owner: string | null;
+  readonly object_kind: string | null;
+  readonly count: number | null;
+  readonly names: string[] | null;
+  readonly policy_roles: string[] | null;
+}
+
 const sqlCache = new Map<string, string>();
 
 /** Catalog SQL lives in .sql files beside the inspector; read once per process. */
@@ -43,6 +56,11 @@ export interface InspectOptions {
   readonly declaredRoutines?: readonly RoutineSignature[];
   /** The default credential's username when the file names one (else the database owner's is assumed). */
   readonly owner?: string;
+  /**
+   * Read every column's ACL, so that a column granted to PUBLIC alone is seen too (import
+   * describes those). Plan and drift find columns through the roles their ACLs name.
+   */
+  readonly allColumns?: boolean;
 }
 
 /**
@@ -90,9 +108,43 @@ export async function inspect(client: ClientBase, options: InspectOptions = {}):
     await client.query<RelationPrivilegeRow>(catalogSql('relation_privileges'), [EXCEPTION_CAP])
   ).rows;
   const defaults = (await client.query(catalogSql('default_privileges'))).rows;
-  const owners = (await client.query(catalogSql('owners'), [options.owner ?? null])).rows;
+  const rare = relations.filter((row) => row.kind === 'rare');
+  const details = (
+    await client.query<RelationDetailRow>(catalogSql('relation_details'), [
+      options.owner ?? null,
+      rare.map((row) => row.schema),
+      rare.map((row) => row.class),
+      rare.map((row) => row.acl_text),
+      rare.map((row) => row.acl),
+    ])
+  ).rows;
+  for (const row of details) {
+    if (row.kind === 'few')
+      relations.push({
+        kind: 'few',
+        schema: row.schema,
+        class: rare.find((r) => String(r.acl) === String(row.id))?.class ?? null,
+        grantee: null,
+        privilege: null,
+        count: null,
+        acl: row.id,
+        acl_text: null,
+        names: row.names,
+      });
+  }
+  const owners = details
+    .filter((row) => row.kind === 'owned')
+    .map(
+      (row): ForeignOwnership => ({
+        owner: row.owner!,
+        schema: row.schema,
+        kind: row.object_kind as ForeignOwnership['kind'],
+        count: row.count!,
+        sample: row.names ?? [],
+      }),
+    );
+  const rowSecurity = details.filter((row) => row.kind === 'rls');
   const definers = (await client.query(catalogSql('definer_functions'))).rows;
-  const rowSecurity = (await client.query(catalogSql('row_security'))).rows;
   const objects =
     declared.length > 0
       ? (
@@ -102,7 +154,9 @@ export async function inspect(client: ClientBase, options: InspectOptions = {}):
           ])
         ).rows
       : [];
-  const columnPrivileges = (await client.query(catalogSql('column_privileges'))).rows;
+  const columnPrivileges = (
+    await client.query(catalogSql(options.allColumns ? 'column_privileges_all' : 'column_privileges'))
+  ).rows;
   const columns = options.declaredColumns ?? [];
   const declaredColumns =
     columns.length > 0
@@ -184,13 +238,13 @@ export async function inspect(client: ClientBase, options: InspectOptions = {}):
         privilege: row.privilege,
       }),
     ),
-    foreignOwnership: owners as ForeignOwnership[],
+    foreignOwnership: owners,
     declaredObjects: objects.map(
       (row): DeclaredObject => ({ schema: row.schema, name: row.name, class: row.class }),
     ),
     definerFunctions: definers as DefinerFunction[],
     rowSecurity: rowSecurity.map(
-      (row): RowSecurityTable => ({ schema: row.schema, name: row.name, policyRoles: row.policy_roles }),
+      (row): RowSecurityTable => ({ schema: row.schema, name: row.name!, policyRoles: row.policy_roles! }),
     ),
     columnPrivileges: columnPrivileges as ColumnPrivilege[],
     declaredColumns: declaredColumns as { schema: string; table: string; column: string }[],

@@ -1,6 +1,6 @@
 import { quoteIdent } from '../model/identifiers';
 import { comparePrivileges } from '../model/permission-level';
-import type { Change, ChangeAction, ExecutorName, Finding, Plan, Statement } from '../model/plan';
+import type { Change, ChangeAction, ExecutorName, Finding, InSchemas, Plan, Statement } from '../model/plan';
 
 // How the diff builds a plan: changes in words as it finds them, then grants and
 // revokes grouped into as few statements as the catalog allows, in a safe order.
@@ -234,6 +234,7 @@ export class PlanBuilder {
       order: number;
       sql: string;
       passwordFor?: string;
+      inSchemas?: InSchemas;
       changes: Omit<Change, 'id' | 'statement' | 'sql'>[];
     };
     const entries: Entry[] = [];
@@ -267,6 +268,7 @@ export class PlanBuilder {
         phase: group.phase,
         order: 10_000 + order,
         sql: group.sql,
+        ...(group.inSchemas ? { inSchemas: group.inSchemas } : {}),
         changes: [...new Set(group.changes)].sort((a, b) => a - b).map((c) => this.intentChanges[c]!),
       });
     });
@@ -291,6 +293,7 @@ export class PlanBuilder {
       this.statements.push({
         sql: entry.sql,
         ...(entry.passwordFor ? { passwordFor: entry.passwordFor } : {}),
+        ...(entry.inSchemas ? { inSchemas: entry.inSchemas } : {}),
         changes: ids,
       });
     }
@@ -326,7 +329,7 @@ function groupIntents(
   intents: readonly (Intent & { phase: number })[],
   database: string,
   owner: string,
-): { phase: number; sql: string; changes: number[] }[] {
+): { phase: number; sql: string; inSchemas?: InSchemas; changes: number[] }[] {
   const byObject = new Map<
     string,
     { head: string; intent: Intent & { phase: number }; grantees: string[]; changes: number[] }
@@ -366,11 +369,35 @@ function groupIntents(
     group.objects.push(entry.intent.object);
     group.changes.push(...entry.changes);
   }
-  return [...byGrantees.values()].map((group) => ({
-    phase: group.intent.phase,
-    sql: renderGrant(group.intent, group.objects.sort(), group.grantees, database, owner),
-    changes: group.changes,
-  }));
+  return [...byGrantees.values()].map((group) => {
+    const objects = group.objects.sort();
+    const inSchemas =
+      group.intent.kind === 'relations'
+        ? relationsInSchemas(group.intent, objects, group.grantees)
+        : undefined;
+    return {
+      phase: group.intent.phase,
+      sql: renderGrant(group.intent, objects, group.grantees, database, owner),
+      ...(inSchemas ? { inSchemas } : {}),
+      changes: group.changes,
+    };
+  });
+}
+
+function relationsInSchemas(
+  intent: Intent,
+  schemas: readonly string[],
+  grantees: readonly string[],
+): InSchemas {
+  const verb = intent.action === 'grant' ? 'GRANT' : 'REVOKE';
+  const prep = intent.action === 'grant' ? 'TO' : 'FROM';
+  const tables = intent.sort === 'tables';
+  return {
+    class: tables ? 'tables' : 'sequences',
+    schemas,
+    head: `${verb} ${intent.privileges.join(', ')} ON ${tables ? 'TABLE' : 'SEQUENCE'}`,
+    tail: `${prep} ${grantees.map((g) => (g === PUBLIC ? 'PUBLIC' : quoteIdent(g))).join(', ')}`,
+  };
 }
 
 function renderGrant(

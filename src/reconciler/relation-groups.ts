@@ -2,15 +2,18 @@ import type { RelationClass, RelationPrivilegeGroup } from './live-state';
 
 /** A row of relation_privileges.sql; which fields are set depends on its kind. */
 export interface RelationPrivilegeRow {
-  readonly kind: 'held' | 'total' | 'few' | 'few-item';
+  readonly kind: 'held' | 'total' | 'rare' | 'few' | 'few-item';
   readonly schema: string | null;
   readonly class: RelationClass | null;
   readonly grantee: string | null;
   readonly privilege: string | null;
   readonly count: number | null;
-  /** The rare ACL a `few` or `few-item` row belongs to. */
+  /** The rare ACL a `rare`, `few` or `few-item` row belongs to. */
   readonly acl: string | number | null;
-  readonly names: readonly string[] | null;
+  /** A `rare` row's ACL as text, for relation_details.sql to find its relations by. */
+  readonly acl_text?: string | null;
+  /** A `few` row's relations (from relation_details.sql). */
+  readonly names?: readonly string[] | null;
 }
 
 export interface RelationGroups {

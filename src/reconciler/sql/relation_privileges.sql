@@ -1,6 +1,6 @@
 -- Relation privileges per schema, relation class, grantee and privilege: on how many
--- relations each is held, how many relations there are, and the names of relations
--- whose ACL few relations share (where every exception the diff lists must be).
+-- relations each is held, how many relations there are, and the ACLs that few relations
+-- share (where every exception the diff lists must be; relation_details.sql names them).
 --
 -- The relations of a schema nearly always share a handful of ACLs (that is what
 -- GRANT ... ON ALL TABLES IN SCHEMA and default privileges make), so relations are
@@ -8,6 +8,7 @@
 -- 100,000 tables are some 10 million ACL items but a few hundred distinct ACLs.
 -- Aggregates are never joined to one another (the planner cannot estimate them, and
 -- guesses nested loops): the rows come out as four kinds and the inspector merges them.
+-- A rare ACL's acl_text is its aclitem[] as text, which the same snapshot prints alike.
 -- Role names from pg_roles, in the inspection's snapshot (see server.sql).
 -- $1 is the cap on exception lists.
 WITH acls AS MATERIALIZED (
@@ -29,21 +30,16 @@ item AS MATERIALIZED (
   SELECT a.id, a.relnamespace, a.class, a.relations, x.grantee, x.privilege_type AS privilege
     FROM acls a, aclexplode(a.acl) x
 ),
--- The relations of ACLs that at most $1 relations share. Usually there are none, and
--- then the hash join ends before pg_class is read a second time.
-few AS MATERIALIZED (
-  SELECT a.id, a.relnamespace, a.class, array_agg(c.relname::text ORDER BY c.relname) AS names
-    FROM (SELECT id, relnamespace, class, acl FROM acls WHERE relations <= $1) a
-    JOIN pg_class c ON c.relnamespace = a.relnamespace
-   WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
-     AND CASE WHEN c.relkind = 'S' THEN 'sequences' ELSE 'tables' END = a.class
-     AND coalesce(c.relacl, acldefault(CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END::"char", c.relowner)) = a.acl
-   GROUP BY a.id, a.relnamespace, a.class
+-- The ACLs that at most $1 relations share. Usually the few tables of pgcred's control
+-- schema and a handful of exceptions; relation_details.sql names their relations, in the
+-- same pass over pg_class that finds foreign owners and row-level security.
+rare AS MATERIALIZED (
+  SELECT id, relnamespace, class, acl FROM acls WHERE relations <= $1
 )
 -- held: a privilege, and on how many relations of the schema and class.
 SELECT 'held' AS kind, n.nspname::text AS schema, g.class,
        CASE WHEN g.grantee = 0 THEN NULL ELSE coalesce(r.rolname, 'unknown (OID=' || g.grantee || ')') END AS grantee,
-       g.privilege, g.count, NULL::bigint AS acl, NULL::text[] AS names
+       g.privilege, g.count, NULL::bigint AS acl, NULL::text AS acl_text
   FROM (SELECT relnamespace, class, grantee, privilege, sum(relations)::int AS count
           FROM item GROUP BY relnamespace, class, grantee, privilege) g
   JOIN pg_namespace n ON n.oid = g.relnamespace
@@ -54,9 +50,9 @@ SELECT 'total', n.nspname::text, t.class, NULL, NULL, t.count, NULL, NULL
   FROM (SELECT relnamespace, class, sum(relations)::int AS count FROM acls GROUP BY relnamespace, class) t
   JOIN pg_namespace n ON n.oid = t.relnamespace
 UNION ALL
--- few: the names of the relations sharing one rare ACL.
-SELECT 'few', n.nspname::text, f.class, NULL, NULL, NULL, f.id, f.names
-  FROM few f
+-- rare: one rare ACL, as text: relation_details.sql matches it to name its relations.
+SELECT 'rare', n.nspname::text, f.class, NULL, NULL, NULL, f.id, f.acl::text
+  FROM rare f
   JOIN pg_namespace n ON n.oid = f.relnamespace
 UNION ALL
 -- few-item: what one rare ACL grants.
@@ -65,4 +61,4 @@ SELECT 'few-item', NULL, NULL,
        i.privilege, NULL, i.id, NULL
   FROM item i
   LEFT JOIN pg_roles r ON r.oid = i.grantee
- WHERE i.id IN (SELECT id FROM few);
+ WHERE i.id IN (SELECT id FROM rare);

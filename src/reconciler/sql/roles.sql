@@ -25,8 +25,11 @@ SELECT r.rolname AS name,
                    FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
                    LEFT JOIN pg_roles gr ON gr.oid = m.grantor
                   WHERE m.member = r.oid), '[]') AS member_of,
-       (SELECT count(*) FROM pg_stat_activity a WHERE a.usesysid = r.oid)::int AS connections
+       coalesce(s.connections, 0) AS connections
   FROM pg_roles r
   LEFT JOIN pg_shdescription c ON c.objoid = r.oid AND c.classoid = 'pg_authid'::regclass
+  -- pg_stat_activity is a function over every backend: read it once, not once per role.
+  LEFT JOIN (SELECT a.usesysid, count(*)::int AS connections FROM pg_stat_activity a GROUP BY a.usesysid) s
+         ON s.usesysid = r.oid
  WHERE r.rolname !~ '^pg_'
  ORDER BY r.rolname;
