@@ -4,7 +4,7 @@ import type { AuditEntry } from '../control/audit-log';
 import { faultPoint } from '../faults';
 import { quoteLiteral } from '../model/identifiers';
 import { type InSchemas, PASSWORD_PLACEHOLDER, type Plan } from '../model/plan';
-import { scramVerifier } from '../postgres/scram';
+import { scramVerifierAsync } from '../postgres/scram';
 import { projectFile } from '../project';
 
 const sqlCache = new Map<string, string>();
@@ -182,6 +182,22 @@ async function relationsInSchemas(client: ClientBase, plan: Plan): Promise<(targ
   return (target) => target.schemas.flatMap((schema) => byClass.get(`${target.class}\u0000${schema}`) ?? []);
 }
 
+/**
+ * The SCRAM verifier of every password a plan sets, made before its first statement:
+ * the passwords are fetched (and kept, for new ones) in plan order, then hashed side by
+ * side on the thread pool while the catalog is read.
+ */
+async function verifiersFor(
+  plan: Plan,
+  password: (username: string) => Promise<string>,
+): Promise<Map<string, string>> {
+  const usernames = [...new Set(plan.statements.flatMap((s) => (s.passwordFor ? [s.passwordFor] : [])))];
+  const passwords: string[] = [];
+  for (const username of usernames) passwords.push(await password(username));
+  const verifiers = await Promise.all(passwords.map((p) => scramVerifierAsync(p)));
+  return new Map(usernames.map((username, i) => [username, verifiers[i]!]));
+}
+
 /** Runs a plan's statements on the open transaction; a failure names the change and PostgreSQL's reason. */
 export async function executePlan(
   client: ClientBase,
@@ -189,11 +205,14 @@ export async function executePlan(
   plan: Plan,
   password: (username: string) => Promise<string>,
 ): Promise<void> {
-  const relationsOf = await relationsInSchemas(client, plan);
+  const [relationsOf, verifiers] = await Promise.all([
+    relationsInSchemas(client, plan),
+    verifiersFor(plan, password),
+  ]);
   for (const statement of plan.statements) {
     let sql: string | undefined = statement.sql;
     if (statement.passwordFor) {
-      const verifier = scramVerifier(await password(statement.passwordFor));
+      const verifier = verifiers.get(statement.passwordFor)!;
       sql = sql.slice(0, sql.length - PASSWORD_PLACEHOLDER.length) + quoteLiteral(verifier);
     }
     faultPoint('apply:statement');

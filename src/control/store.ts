@@ -204,6 +204,22 @@ export class ControlStore {
     );
   }
 
+  /** Keeps several passwords in one statement: a cold apply of 60 credentials commits once, not 60 times. */
+  async setPasswords(database: string, passwords: ReadonlyMap<string, string>): Promise<void> {
+    if (passwords.size === 0) return;
+    const usernames = [...passwords.keys()];
+    await this.client.query(
+      `INSERT INTO ${S}.secrets (database, username, password)
+       SELECT $1, u.username, u.password FROM unnest($2::text[], $3::text[]) AS u(username, password)
+       ON CONFLICT (database, username) DO UPDATE SET password = EXCLUDED.password, set_at = now()`,
+      [
+        database,
+        usernames,
+        usernames.map((username) => this.key.encrypt(passwords.get(username)!, `${database}/${username}`)),
+      ],
+    );
+  }
+
   async setPassword(
     database: string,
     username: string,

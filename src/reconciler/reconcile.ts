@@ -301,6 +301,7 @@ async function applyOnce(
         await options.verify?.(plan, live, client);
         if (plan.changes.length === 0 || (options.confirm && !(await options.confirm(plan))))
           return { commit: false, value: { plan, applied: false } };
+        await keepNewPasswords(ctx.control, source.name, main, known);
         await executePlan(client, spec.name, main, password);
         return { commit: true, value: { plan, applied: true } };
       },
@@ -320,6 +321,22 @@ async function applyOnce(
 }
 
 /** The stored password of a username, or a new one, stored (committed) before the database is touched. */
+/** Makes and keeps, in one statement, the password of every username a plan sets that pgcred does not know yet. */
+async function keepNewPasswords(
+  control: ControlStore,
+  database: string,
+  plan: Plan,
+  known: Map<string, string>,
+): Promise<void> {
+  const fresh = new Map<string, string>();
+  for (const statement of plan.statements) {
+    const username = statement.passwordFor;
+    if (username && !known.has(username) && !fresh.has(username)) fresh.set(username, generatePassword());
+  }
+  await control.setPasswords(database, fresh);
+  for (const [username, password] of fresh) known.set(username, password);
+}
+
 async function passwordFor(
   control: ControlStore,
   database: string,

@@ -10,5 +10,4 @@ SELECT n.nspname AS schema,
   FROM pg_class c
   JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE n.nspname = ANY ($1::text[])
-   AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
- ORDER BY 3;
+   AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S');
