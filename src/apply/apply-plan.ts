@@ -30,6 +30,49 @@ function applySql(name: string): string {
 // Advisory locks are per database; one key for "pgcred is changing roles here".
 const APPLY_LOCK = [0x70676372, 0x61706c79] as const;
 
+/**
+ * Roles are cluster-wide but advisory locks are per database: an apply that claims a
+ * role name (creates or marks a role) takes this key in one fixed database of the
+ * cluster, so the name checks and CREATE ROLE of two applies on one cluster never
+ * interleave, whichever databases they change.
+ */
+const CLUSTER_ROLE_LOCK = [0x70676372, 0x726f6c65] as const;
+export const CLUSTER_LOCK_DATABASE = 'postgres';
+
+/** Whether a plan claims a role name of the cluster: it creates a role or marks one as pgcred's. */
+export function claimsRoleNames(plan: Plan): boolean {
+  return plan.statements.some((statement) => /^\s*(CREATE|COMMENT ON) ROLE\b/i.test(statement.sql));
+}
+
+/**
+ * Takes the cluster's role-name lock on `client` (a session of the cluster's lock
+ * database, held until it ends), waiting at most timeoutMs for another apply's.
+ */
+export async function lockClusterRoles(
+  client: ClientBase,
+  label: string,
+  timeoutMs: number,
+  progress: (line: string) => void,
+): Promise<void> {
+  const { rows } = await client.query('SELECT pg_try_advisory_lock($1, $2) AS got', [...CLUSTER_ROLE_LOCK]);
+  if (rows[0].got) return;
+  progress(`Waiting for another pgcred apply on the cluster of ${label} to finish creating roles...`);
+  await client.query('BEGIN');
+  try {
+    await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.round(timeoutMs))}`);
+    await client.query('SELECT pg_advisory_lock($1, $2)', [...CLUSTER_ROLE_LOCK]);
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    if ((error as { code?: string }).code === '55P03') {
+      throw new Error(
+        `another pgcred apply on the cluster of ${label} held the role-name lock for more than ${Math.round(timeoutMs / 1000)} s; nothing was changed`,
+      );
+    }
+    throw error;
+  }
+}
+
 /** Something a plan does that is not a statement of its transaction. */
 export interface SideEffect {
   /** What it does, in words, for the audit log. */

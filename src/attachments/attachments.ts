@@ -231,7 +231,11 @@ export interface AttachmentSync {
 export async function syncDeclaredAttachments(
   ctx: ReconcileContext,
   lives: ReadonlyMap<string, LiveState>,
-  options: { readonly detachOnly?: boolean } = {},
+  options: {
+    readonly detachOnly?: boolean;
+    /** Databases not to attach to now (their apply failed): what they have stays, nothing is added. */
+    readonly skipDatabases?: ReadonlySet<string>;
+  } = {},
 ): Promise<AttachmentSync> {
   const existing = await attachmentsOf(ctx.control, {});
   const declared = ctx.config.attachments;
@@ -270,6 +274,7 @@ export async function syncDeclaredAttachments(
   );
   const attached: AttachResult[] = [];
   for (const want of missing) {
+    if (options.skipDatabases?.has(want.database)) continue;
     const spec = ctx.config.databases.find((db) => db.name === want.database)!;
     attached.push(
       await attach(

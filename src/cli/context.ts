@@ -9,10 +9,10 @@ import {
   URL_FORM,
 } from '../control/database-registry';
 import { KeptPasswords } from '../control/kept-passwords';
-import { ControlStore } from '../control/store';
+import { ControlStore, ControlUnreachableError } from '../control/store';
 import type { Config, DatabaseSpec } from '../model/config';
 import { showName } from '../model/names';
-import { connectAdmin } from '../postgres/connection';
+import { connectAdmin, connectTimeoutFrom, setConnectTimeout } from '../postgres/connection';
 import type { ReconcileContext } from '../reconciler/reconcile';
 import { type Io, UserError } from './io';
 
@@ -40,7 +40,14 @@ export class CommandContext {
   constructor(
     readonly io: Io,
     private readonly options: GlobalOptions,
-  ) {}
+  ) {
+    // Every connection this command opens (admin, control store, password checks) is bounded.
+    try {
+      setConnectTimeout(connectTimeoutFrom(io.env));
+    } catch (error) {
+      throw new UserError((error as Error).message);
+    }
+  }
 
   get hasConfigFile(): boolean {
     return existsSync(this.configPath);
@@ -104,6 +111,13 @@ export class CommandContext {
     this.readOnly = true;
   }
 
+  /** drift: a control store that is down is reported, and the databases are checked without it. */
+  private withoutControl = false;
+
+  allowUnreachableControl(): void {
+    this.withoutControl = true;
+  }
+
   /**
    * A database reached by URL. Its name is the database's own until the control store
    * opens: then the registry gives the name Terraform or a file gave it (see
@@ -141,7 +155,7 @@ export class CommandContext {
   /** Gives the databases reached by URL the name (and settings) the control store's registry holds for them. */
   private async resolveByUrl(control: ControlStore): Promise<void> {
     for (const { spec, what, name } of this.byUrl.splice(0)) {
-      if (control.missing) continue; // no store yet: nothing is registered
+      if (control.missing || control.unreachable) continue; // no store (yet): nothing is registered
       const admin = await connectAdmin(spec.url, spec.name, async () => control.kept?.get(spec.url));
       let known: RegisteredDatabase | undefined;
       let identity: DatabaseIdentity;
@@ -187,10 +201,17 @@ export class CommandContext {
     } catch (error) {
       throw new UserError((error as Error).message);
     }
-    const control = await ControlStore.open(url, key, this.actor, {
-      kept: KeptPasswords.beside(keyFile, key),
-      readOnly: this.readOnly,
-    });
+    const kept = KeptPasswords.beside(keyFile, key);
+    let control: ControlStore;
+    try {
+      control = await ControlStore.open(url, key, this.actor, { kept, readOnly: this.readOnly });
+    } catch (error) {
+      if (!(error instanceof ControlUnreachableError) || !this.withoutControl || !this.readOnly) throw error;
+      this.io.stderr(
+        `The control store is unreachable (${error.reason}): privileges are checked, passwords are not.\n`,
+      );
+      control = ControlStore.unreachable(key, error.reason, kept);
+    }
     try {
       await this.resolveByUrl(control);
     } catch (error) {

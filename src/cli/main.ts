@@ -27,6 +27,7 @@ Environment:
   PGCRED_KEY_FILE      the key file (default: .pgcred/master.key beside the file, else in the current directory)
   PGCRED_DATABASE_URL  without a file: the admin URL of the database a command names (or of the only one)
   PGCRED_ACTOR         who the audit log says ran the command (default: the OS user)
+  PGCRED_CONNECT_TIMEOUT  seconds any connection may take to open (default 10)
 
 Without a pgcred.yaml (databases managed with Terraform), name a database by its admin URL, or by its
 Terraform name with PGCRED_DATABASE_URL set; pgcred finds the name the provider registered for it:

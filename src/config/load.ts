@@ -189,6 +189,8 @@ interface RawDatabase {
   plan?: string;
   color?: string;
   role?: DatabaseSpec['role'];
+  cluster?: string;
+  tags?: string[];
   source?: string;
   owner?: string;
   credentialLimit?: number;
@@ -214,6 +216,8 @@ function normalize(raw: RawConfig, baseDir: string): Config {
     plan: db.plan ?? 'standard-0',
     color: db.color ?? defaultColor(db.name),
     role: db.role ?? 'primary',
+    ...(db.cluster ? { cluster: db.cluster } : {}),
+    ...(db.tags && db.tags.length > 0 ? { tags: db.tags } : {}),
     source: db.source,
     owner: db.owner,
     credentialLimit: db.credentialLimit,

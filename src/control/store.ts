@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { readdirSync, readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import type { Client, ClientBase } from 'pg';
@@ -37,14 +38,25 @@ function migrations(): Migration[] {
 
 export type { AuditEntry } from './audit-log';
 
+/** The control store's database could not be connected to (down, refused, no answer, wrong password). */
+export class ControlUnreachableError extends Error {
+  constructor(readonly reason: string) {
+    super(`cannot reach the control store: ${reason}`);
+    this.name = 'ControlUnreachableError';
+  }
+}
+
 /**
  * The control store, in a `pgcred` schema of a PostgreSQL database: passwords,
  * apps, attachments, config vars, the rotation journal and the audit log.
  */
 export class ControlStore {
+  // Private: the control store's SQL lives in src/control; others use its repositories.
+  private readonly client: Client;
+  private readonly gate = new TransactionGate();
+
   private constructor(
-    // Private: the control store's SQL lives in src/control; others use its repositories.
-    private readonly client: Client,
+    raw: Client,
     readonly key: MasterKey,
     /** The database (PostgreSQL name) that holds the store. */
     readonly database: string,
@@ -59,7 +71,16 @@ export class ControlStore {
     readonly readOnly = false,
     /** Read-only only: the store did not exist; apply will create it. */
     readonly missing = false,
+    /**
+     * Why the store could not be reached, for drift, which checks privileges without it
+     * (and reports the password checks it could not make). Every query fails.
+     */
+    readonly unreachable?: string,
   ) {
+    // One connection serves every database of a fleet: while one of them is inside
+    // transaction(), the others' statements wait for it rather than join it.
+    const client = this.gate.guard(raw);
+    this.client = client;
     this.apps = new AppRepository(client, key);
     this.attachments = new AttachmentRepository(client);
     this.databases = new DatabaseRegistry(client, key);
@@ -88,7 +109,7 @@ export class ControlStore {
       // The URL's password may be one pgcred rotated away; it kept the new one.
       const kept = (error as { code?: string }).code === '28P01' ? options.kept?.get(url) : undefined;
       const retried = kept ? await connect(kept).catch(() => undefined) : undefined;
-      if (!retried) throw new Error(`cannot reach the control store: ${describeConnectionError(error)}`);
+      if (!retried) throw new ControlUnreachableError(describeConnectionError(error));
       client = retried;
     }
     try {
@@ -109,6 +130,18 @@ export class ControlStore {
       await client.end().catch(() => undefined);
       throw error;
     }
+  }
+
+  /**
+   * A store that is down, for a command that can do without it (drift): it holds no
+   * password, rotation or attachment, and anything that needs one fails with `reason`.
+   */
+  static unreachable(key: MasterKey, reason: string, kept?: KeptPasswords): ControlStore {
+    const fail = async () => {
+      throw new Error(`the control store is unreachable (${reason})`);
+    };
+    const none = { query: fail, end: async () => undefined, on: () => none } as unknown as Client;
+    return new ControlStore(none, key, 'unknown', defaultActor(), kept, true, false, reason);
   }
 
   async close(): Promise<void> {
@@ -239,14 +272,68 @@ export class ControlStore {
 
   /** Runs `work` in one transaction of the control store. */
   async transaction<T>(work: (db: ClientBase) => Promise<T>): Promise<T> {
-    await this.client.query('BEGIN');
+    return this.gate.transaction(async () => {
+      await this.client.query('BEGIN');
+      try {
+        const result = await work(this.client);
+        await this.client.query('COMMIT');
+        return result;
+      } catch (error) {
+        await this.client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+    });
+  }
+}
+
+/**
+ * Keeps the store's one connection's transactions to whoever opened them. Jobs of a
+ * fleet share the connection; a statement from outside the open transaction (told
+ * apart by AsyncLocalStorage) waits until it ends, so it can neither be rolled back
+ * with someone else's work nor see it half done.
+ */
+class TransactionGate {
+  private readonly context = new AsyncLocalStorage<symbol>();
+  private open?: { readonly token: symbol; readonly ended: Promise<void> };
+  private tail: Promise<unknown> = Promise.resolve();
+
+  private inside(): boolean {
+    return this.open !== undefined && this.context.getStore() === this.open.token;
+  }
+
+  /** The client, with query() waiting for a transaction that is not the caller's. */
+  guard(client: Client): Client {
+    return new Proxy(client, {
+      get: (target, property) => {
+        const value = Reflect.get(target, property, target);
+        if (property !== 'query') return typeof value === 'function' ? value.bind(target) : value;
+        return async (...args: unknown[]) => {
+          while (this.open && !this.inside()) await this.open.ended;
+          // One statement at a time on the connection (pg deprecates overlapping calls).
+          const result = this.tail.then(() =>
+            (target.query as (...a: unknown[]) => Promise<unknown>)(...args),
+          );
+          this.tail = result.catch(() => undefined);
+          return result;
+        };
+      },
+    });
+  }
+
+  async transaction<T>(work: () => Promise<T>): Promise<T> {
+    if (this.inside()) return work();
+    while (this.open) await this.open.ended;
+    let end: () => void = () => undefined;
+    const ended = new Promise<void>((resolve) => {
+      end = resolve;
+    });
+    const token = Symbol('control-store transaction');
+    this.open = { token, ended };
     try {
-      const result = await work(this.client);
-      await this.client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await this.client.query('ROLLBACK').catch(() => undefined);
-      throw error;
+      return await this.context.run(token, work);
+    } finally {
+      this.open = undefined;
+      end();
     }
   }
 }

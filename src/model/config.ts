@@ -31,6 +31,10 @@ export interface DatabaseSpec {
   readonly plan: string;
   readonly color: string;
   readonly role: DatabaseRole;
+  /** The cluster (server) it is on, for --cluster; default: HOST:PORT of its url (see clusterOf). */
+  readonly cluster?: string;
+  /** Labels that --tag selects the database by. */
+  readonly tags?: readonly string[];
   /** For a follower or fork: the database it follows or was forked from. */
   readonly source?: string;
   /** Username of the default credential; default: the database owner, or one derived from the name. */

@@ -59,6 +59,7 @@ export type FindingKind =
   | 'undeclared-credential'
   | 'missing-object'
   | 'password-unknown'
+  | 'password-unchecked'
   | 'definer-function'
   | 'public-kept'
   | 'row-security'

@@ -1,19 +1,79 @@
 import { Client } from 'pg';
 
+/** How long a connection may take to open, TCP to ready-for-query, unless PGCRED_CONNECT_TIMEOUT says otherwise. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+let connectTimeoutMs = DEFAULT_CONNECT_TIMEOUT_MS;
+
 /**
- * One connection, closed again when it fails to open. A connect timeout bounds a
- * host that accepts and never answers (node-postgres has none by default).
+ * PGCRED_CONNECT_TIMEOUT (seconds, e.g. 2.5) as milliseconds; unset or empty: the
+ * default. Throws, naming the variable, on anything that is not a positive number.
+ */
+export function connectTimeoutFrom(env: NodeJS.ProcessEnv): number {
+  const raw = env.PGCRED_CONNECT_TIMEOUT;
+  if (raw === undefined || raw.trim() === '') return DEFAULT_CONNECT_TIMEOUT_MS;
+  const seconds = Number(raw);
+  if (!/^\s*\d+(\.\d+)?\s*$/.test(raw) || !(seconds > 0) || seconds > 3600) {
+    throw new Error(
+      `PGCRED_CONNECT_TIMEOUT: ${JSON.stringify(raw.slice(0, 20))} is not a number of seconds from 0.001 to 3600`,
+    );
+  }
+  return Math.max(1, Math.round(seconds * 1000));
+}
+
+/** The connect timeout of every connection pgcred opens from now on (the CLI sets it once per command). */
+export function setConnectTimeout(ms: number): void {
+  connectTimeoutMs = ms;
+}
+
+export function connectTimeout(): number {
+  return connectTimeoutMs;
+}
+
+/** A connection that did not open within the connect timeout (a host that accepts and never answers). */
+export class ConnectTimeoutError extends Error {
+  readonly code = 'PGCRED_CONNECT_TIMEOUT';
+  constructor(readonly timeoutMs: number) {
+    super(
+      `no answer within ${formatSeconds(timeoutMs)} (the connect timeout; PGCRED_CONNECT_TIMEOUT sets it)`,
+    );
+    this.name = 'ConnectTimeoutError';
+  }
+}
+
+function formatSeconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(3))} s`;
+}
+
+/**
+ * Connects a client within the connect timeout. node-postgres has none by default,
+ * and reports its own as a bare "timeout expired" or "Connection terminated".
+ */
+export async function connectWithin(client: Client, timeoutMs = connectTimeoutMs): Promise<void> {
+  const started = Date.now();
+  try {
+    await client.connect();
+  } catch (error) {
+    if ((error as { code?: string }).code === undefined && Date.now() - started >= timeoutMs * 0.9)
+      throw new ConnectTimeoutError(timeoutMs);
+    throw error;
+  }
+}
+
+/**
+ * One connection, closed again when it fails to open. The connect timeout bounds a
+ * host that accepts and never answers.
  */
 export async function openClient(url: string, applicationName: string, password?: string): Promise<Client> {
+  const timeoutMs = connectTimeoutMs;
   const client = new Client({
     // pg lets a connection string's password win over a `password` option.
     connectionString: password ? withPassword(url, password) : url,
     application_name: applicationName,
-    connectionTimeoutMillis: 15_000,
+    connectionTimeoutMillis: timeoutMs,
   });
   client.on('error', () => undefined);
   try {
-    await client.connect();
+    await connectWithin(client, timeoutMs);
     return client;
   } catch (error) {
     await client.end().catch(() => undefined);

@@ -71,7 +71,9 @@ export function planOwner(
         );
       }
       const status = desired.passwords.get(owner) ?? 'unknown';
-      if (status === 'changed') {
+      if (status === 'unchecked') {
+        b.finding(uncheckedPassword(who, owner));
+      } else if (status === 'changed') {
         b.simple(
           Phase.AlterRole,
           'reset-password',
@@ -223,7 +225,9 @@ export function planCredential(
       `COMMENT ON ROLE ${quoteIdent(name)} IS ${quoteLiteral(managedComment('credential', db, true))}`,
     );
   }
-  if (status === 'unknown' && adopted) {
+  if (status === 'unchecked') {
+    b.finding(uncheckedPassword(name, name));
+  } else if (status === 'unknown' && adopted) {
     // Whatever uses this role's password keeps working: pgcred never resets a password it was not asked to.
     b.finding({
       kind: 'password-unknown',
@@ -550,4 +554,15 @@ export function handOverToDefault(
     );
   }
   return changes;
+}
+
+/** A password drift could not check: the control store that holds it is unreachable. */
+function uncheckedPassword(subject: string, role: string) {
+  return {
+    kind: 'password-unchecked' as const,
+    severity: 'notice' as const,
+    subject,
+    description: `the password of ${role} was not checked: the control store, which holds it, is unreachable`,
+    remedy: 'bring the control store back (PGCRED_CONTROL_URL or control.url) and run pgcred drift again',
+  };
 }

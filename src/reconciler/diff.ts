@@ -34,7 +34,8 @@ import { parseManagedComment } from './markers';
 import { Phase, PlanBuilder, PUBLIC } from './plan-builder';
 
 /** What pgcred knows of a password: the live one matches, was changed by hand, or pgcred never had it. */
-export type PasswordStatus = 'ok' | 'changed' | 'unknown';
+/** unchecked: the control store, which holds the passwords, could not be reached (drift goes on without it). */
+export type PasswordStatus = 'ok' | 'changed' | 'unknown' | 'unchecked';
 
 export interface DesiredCredential {
   readonly name: string;

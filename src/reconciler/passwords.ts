@@ -1,5 +1,5 @@
 import { Client, type ClientBase } from 'pg';
-import type { Endpoint } from '../postgres/connection';
+import { connectTimeout, connectWithin, type Endpoint } from '../postgres/connection';
 import { verifyScram } from '../postgres/scram';
 import type { PasswordStatus } from './diff';
 import { catalogSql } from './inspect';
@@ -33,12 +33,24 @@ export async function checkPasswords(
     });
     return status;
   }
-  const results = await Promise.all(withPassword.map((name) => tryLogin(endpoint, name, known.get(name)!)));
+  // A few logins at a time: a database's password checks stay within its cluster's connection budget.
+  const results: PasswordStatus[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < withPassword.length) {
+      const i = next++;
+      results[i] = await tryLogin(endpoint, withPassword[i]!, known.get(withPassword[i]!)!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(LOGINS_AT_A_TIME, withPassword.length) }, worker));
   withPassword.forEach((name, i) => {
     status.set(name, results[i]!);
   });
   return status;
 }
+
+/** Password-check logins one database opens at once (admins that are not superusers). */
+export const LOGINS_AT_A_TIME = 4;
 
 export async function tryLogin(endpoint: Endpoint, user: string, password: string): Promise<PasswordStatus> {
   const client = new Client({
@@ -47,12 +59,12 @@ export async function tryLogin(endpoint: Endpoint, user: string, password: strin
     database: endpoint.database,
     user,
     password,
-    connectionTimeoutMillis: 10_000,
+    connectionTimeoutMillis: connectTimeout(),
     application_name: 'pgcred password check',
   });
   client.on('error', () => undefined);
   try {
-    await client.connect();
+    await connectWithin(client);
     return 'ok';
   } catch (error) {
     const code = (error as { code?: string }).code;

@@ -1,5 +1,12 @@
 import type { ClientBase } from 'pg';
-import { auditDetail, executePlan, inApplyTransaction } from '../apply/apply-plan';
+import {
+  auditDetail,
+  CLUSTER_LOCK_DATABASE,
+  claimsRoleNames,
+  executePlan,
+  inApplyTransaction,
+  lockClusterRoles,
+} from '../apply/apply-plan';
 import type { ControlStore } from '../control/store';
 import { CONTROL_SCHEMA } from '../control/store';
 import { declaredColumnsOf, declaredObjectsOf, declaredRoutinesOf } from '../model/access';
@@ -84,7 +91,9 @@ export function openAdmin(ctx: ReconcileContext, spec: DatabaseSpec) {
   return connectAdmin(
     spec.url,
     spec.name,
-    async (user) => (await ctx.control.getPassword(source, user)) ?? ctx.control.kept?.get(spec.url),
+    async (user) =>
+      (ctx.control.unreachable ? undefined : await ctx.control.getPassword(source, user)) ??
+      ctx.control.kept?.get(spec.url),
     ctx.progress,
   );
 }
@@ -98,8 +107,11 @@ async function desiredState(
 ): Promise<DesiredDatabase> {
   const source = credentialSource(ctx.config, spec);
   const owner = ownerName(source, live);
-  const known = await ctx.control.getPasswords(source.name);
-  const rotating = await openRotations(ctx.control, source.name);
+  // Without the control store (drift while it is down) nothing is known: the
+  // privileges are checked, the passwords are reported as not checked.
+  const down = ctx.control.unreachable !== undefined;
+  const known = down ? new Map<string, string>() : await ctx.control.getPasswords(source.name);
+  const rotating = down ? [] : await openRotations(ctx.control, source.name);
   const credentials =
     options.credentials ??
     source.credentials.map((c) => ({
@@ -112,7 +124,9 @@ async function desiredState(
   if (owner === live.server.currentUser && adminPassword && !known.has(owner))
     known.set(owner, decodeURIComponent(adminPassword));
   const passwords = await checkPasswords(client, live, endpointOf(spec.url), known, names);
-  const attached = await attachedApps(ctx.control, source.name);
+  if (down)
+    for (const [name, status] of passwords) if (status === 'unknown') passwords.set(name, 'unchecked');
+  const attached = down ? new Map<string, string[]>() : await attachedApps(ctx.control, source.name);
   return {
     name: source.name,
     executor: spec.executor,
@@ -202,6 +216,59 @@ export async function applyDatabase(
   spec: DatabaseSpec,
   options: ApplyOptions = {},
 ): Promise<ApplyResult> {
+  const first = await applyOnce(ctx, spec, options, false);
+  if (first !== CLAIMS_NAMES) return first;
+  // The plan creates or marks roles: plan again, and apply, holding the cluster's role-name lock.
+  const release = await holdClusterRoleLock(ctx, spec, options.lockTimeoutMs ?? 300_000);
+  try {
+    const second = await applyOnce(ctx, spec, options, true);
+    if (second === CLAIMS_NAMES) throw new Error('unreachable: the role-name lock is held');
+    return second;
+  } finally {
+    await release();
+  }
+}
+
+const CLAIMS_NAMES = Symbol('the plan claims role names');
+
+/**
+ * A session of the cluster's lock database holding the role-name lock; ending it
+ * releases the lock. An admin that cannot reach that database applies without it.
+ */
+async function holdClusterRoleLock(
+  ctx: ReconcileContext,
+  spec: DatabaseSpec,
+  timeoutMs: number,
+): Promise<() => Promise<void>> {
+  const url = new URL(spec.url);
+  url.pathname = `/${CLUSTER_LOCK_DATABASE}`;
+  let client: Awaited<ReturnType<typeof openAdmin>>;
+  try {
+    client = await openAdmin(ctx, { ...spec, url: url.toString() });
+  } catch (error) {
+    ctx.progress(
+      `${spec.name}: applying without the cluster's role-name lock (${(error as Error).message}); ` +
+        'two applies on this cluster that create the same role at once may fail',
+    );
+    return async () => undefined;
+  }
+  try {
+    await lockClusterRoles(client, spec.name, timeoutMs, ctx.progress);
+  } catch (error) {
+    await client.end().catch(() => undefined);
+    throw error;
+  }
+  return async () => {
+    await client.end().catch(() => undefined);
+  };
+}
+
+async function applyOnce(
+  ctx: ReconcileContext,
+  spec: DatabaseSpec,
+  options: ApplyOptions,
+  clusterLocked: boolean,
+): Promise<ApplyResult | typeof CLAIMS_NAMES> {
   const client = await openAdmin(ctx, spec);
   const source = credentialSource(ctx.config, spec);
   try {
@@ -229,6 +296,8 @@ export async function applyDatabase(
         const { plan: main, live } = await computePlan(ctx, spec, client, options);
         const plan = prepared ? concatPlans(prepared, main) : main;
         if (plan.errors.length > 0) throw new PlanRefusedError(spec.name, plan.errors);
+        if (!clusterLocked && claimsRoleNames(plan))
+          return { commit: false, value: CLAIMS_NAMES as ApplyResult | typeof CLAIMS_NAMES };
         await options.verify?.(plan, live, client);
         if (plan.changes.length === 0 || (options.confirm && !(await options.confirm(plan))))
           return { commit: false, value: { plan, applied: false } };
@@ -237,7 +306,7 @@ export async function applyDatabase(
         return { commit: true, value: { plan, applied: true } };
       },
     );
-    if (result.applied) {
+    if (result !== CLAIMS_NAMES && result.applied) {
       await ctx.control.audit({
         action: options.audit?.action ?? 'apply',
         database: spec.name,

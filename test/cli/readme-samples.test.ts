@@ -52,6 +52,7 @@ const PRODUCED_HERE = [
 const ELSEWHERE: Record<string, string> = {
   'import-console': 'test/import/brownfield-import.test.ts',
   'import-yaml': 'test/import/brownfield-import.test.ts',
+  'fleet-drift': 'test/cli/fleet.test.ts',
 };
 
 const DATABASE = 'postgresql-sunny-1234';

@@ -1,3 +1,4 @@
+import { clusterOf } from '../../src/cli/fleet';
 import { parseConfig } from '../../src/config/load';
 import { InvalidInputError } from '../../src/model/problem';
 
@@ -20,6 +21,32 @@ ${extra}    credentials:
 ${credentials}`;
 
 describe('parseConfig', () => {
+  it('reads the cluster and tags of a fleet, the cluster defaulting to HOST:PORT', () => {
+    const config = parseConfig(
+      `version: 1
+databases:
+  - { name: db17, url: "\${URL}", cluster: eu-1, tags: [eu, billing] }
+  - { name: db18, url: "postgres://a@db.internal:6432/x" }
+`,
+      { env: { URL: 'postgres://a@b/c' } },
+    );
+    expect(config.databases.map((d) => [d.cluster, d.tags])).toEqual([
+      ['eu-1', ['eu', 'billing']],
+      [undefined, undefined],
+    ]);
+    expect(clusterOf(config.databases[0]!)).toBe('eu-1');
+    expect(clusterOf(config.databases[1]!)).toBe('db.internal:6432');
+    expect(
+      problemsOf(`version: 1
+databases:
+  - { name: db17, url: "\${URL}", cluster: "eu 1", tags: ["a b"] }
+`),
+    ).toEqual([
+      `databases[0].cluster: "eu 1" is not a cluster name (letters, digits, '.', ':', '-' and '_', at most 100)`,
+      `databases[0].tags[0]: "a b" is not a tag (letters, digits, '.', ':', '/', '=', '-' and '_', at most 63)`,
+    ]);
+  });
+
   it('reads the SPEC example into the model', () => {
     const config = parseConfig(
       `version: 1
@@ -184,7 +211,7 @@ databases:
 `;
     expect(problemsOf(text)).toEqual([
       'version: must be 1, got 2',
-      'databases[0]: unknown key "colour" (known: name, url, plan, color, role, source, owner, credentialLimit, executor, public, ignoreRoles, credentials)',
+      'databases[0]: unknown key "colour" (known: name, url, plan, color, cluster, tags, role, source, owner, credentialLimit, executor, public, ignoreRoles, credentials)',
       `databases[0].name: "x y" may contain only letters, digits, '-' and '_' (at most 63)`,
       'databases[0].url: must be a string, got number 7',
     ]);
