@@ -2,7 +2,7 @@ import type { ControlStore } from '../control/store';
 import { faultPoint } from '../faults';
 import { chooseAttachmentName, configVarName } from '../model/colors';
 import { type DatabaseSpec, DEFAULT_CREDENTIAL } from '../model/config';
-import { ATTACHMENT_NAME_PATTERN } from '../model/names';
+import { ATTACHMENT_NAME_PATTERN, credentialUsername } from '../model/names';
 import { usernamesAt } from '../model/rotation-steps';
 import { endpointOf } from '../postgres/connection';
 import { inspectDatabase, liveCredentials } from '../reconciler/credentials';
@@ -57,10 +57,10 @@ export function resolveCredential(
   if (credential === DEFAULT_CREDENTIAL) {
     return ownerName(source, live);
   }
-  if (!liveCredentials(live).includes(credential)) {
+  if (!liveCredentials(live, source).includes(credential)) {
     throw new AttachmentError(`Could not find credential ${credential} on ${spec.name}`);
   }
-  return credential;
+  return credentialUsername(source, credential);
 }
 
 /**

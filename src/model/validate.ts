@@ -1,6 +1,13 @@
+import { clusterOf } from './cluster';
 import { type Config, type CredentialSpec, DEFAULT_CREDENTIAL, type GrantOn, type GrantSpec } from './config';
 import { parseQualifiedName, parseRoutineSignature, parseSchemaName } from './identifiers';
-import { credentialNameProblem, reservedRoleProblem, showName } from './names';
+import {
+  credentialNameProblem,
+  credentialUsername,
+  reservedRoleProblem,
+  showName,
+  usernameProblem,
+} from './names';
 import {
   COLUMN_PRIVILEGES,
   SCHEMA_PRIVILEGES,
@@ -78,6 +85,12 @@ export function validateConfig(config: Config): Problem[] {
     }
     const ownerProblem = db.owner === undefined ? undefined : reservedRoleProblem(db.owner);
     if (ownerProblem) add(`${at}.owner`, ownerProblem);
+    if (db.usernamePrefix !== undefined && db.role === 'follower') {
+      add(
+        `${at}.usernamePrefix`,
+        "a follower logs in with its primary's usernames: declare usernamePrefix on the primary",
+      );
+    }
     if (db.role !== 'primary' && !db.source) {
       add(`${at}.source`, `a ${db.role} names the database it came from`);
     }
@@ -89,6 +102,10 @@ export function validateConfig(config: Config): Problem[] {
       const cat = `${at}.credentials[${c}]`;
       for (const problem of credentialProblems(credential, db.owner))
         add(`${cat}${jsonPath(problem.attribute)}`, problem.message);
+      const schemeProblem = credentialNameProblem(credential.name)
+        ? undefined
+        : usernameProblem(db, credential.name);
+      if (schemeProblem) add(`${cat}.name`, schemeProblem);
       const groups = new Set<string>();
       (credential.memberOf ?? []).forEach((group, m) => {
         const problem = memberOfProblem(group, credential.name, db.owner, credentialsOf(config, db.name));
@@ -115,6 +132,8 @@ export function validateConfig(config: Config): Problem[] {
       else if (source === db) add(`databases[${d}].source`, 'a database cannot follow itself');
     }
   });
+
+  for (const problem of sharedUsernameProblems(config)) problems.push(problem);
 
   const appIndex = new Map<string, number>();
   config.apps.forEach((app, a) => {
@@ -150,6 +169,41 @@ export function validateConfig(config: Config): Problem[] {
         names.set(key, i);
       }
     }
+  });
+  return problems;
+}
+
+/**
+ * Roles are cluster-wide: two databases of one cluster whose username schemes give
+ * the same username would share a role. Refused here when one of them declares a
+ * scheme; without any scheme the apply that comes second is refused, naming the
+ * database that has the role (the Fleets section of the README).
+ */
+function sharedUsernameProblems(config: Config): Problem[] {
+  const problems: Problem[] = [];
+  const taken = new Map<string, { at: string; database: string; credential: string; scheme: boolean }>();
+  config.databases.forEach((db, d) => {
+    if (db.role === 'follower') return;
+    const cluster = clusterOf(db);
+    db.credentials.forEach((credential, c) => {
+      const username = credentialUsername(db, credential.name);
+      const key = `${cluster}\u0000${username}`;
+      const at = `databases[${d}].credentials[${c}].name`;
+      const first = taken.get(key);
+      const scheme = db.usernamePrefix !== undefined;
+      if (!first) {
+        taken.set(key, { at, database: db.name, credential: credential.name, scheme });
+        return;
+      }
+      if (!scheme && !first.scheme) return;
+      problems.push({
+        path: at,
+        message:
+          `credential ${showName(credential.name)} of database ${db.name} and credential ${showName(first.credential)} ` +
+          `of database ${first.database} (${first.at}) would both log in as ${showName(username)} on cluster ${cluster}: ` +
+          'roles are cluster-wide; give the databases different usernamePrefix values',
+      });
+    });
   });
   return problems;
 }

@@ -1,5 +1,10 @@
 import type { Access, DatabaseSpec } from '../model/config';
-import { rotatingUsername } from '../model/names';
+import {
+  credentialOfUsername,
+  credentialUsername,
+  rotatingUsername,
+  type UsernameScheme,
+} from '../model/names';
 import { PermissionLevel, type PermissionLevelName } from '../model/permission-level';
 import type { Plan } from '../model/plan';
 import { FOLLOWER_MESSAGE } from '../model/plans';
@@ -45,14 +50,17 @@ export function refuse(refusals: readonly Refusal[]): void {
   if (refusals[0]) throw new CredentialError(refusals[0]);
 }
 
-/** What the catalogue's checks read of a live database. */
-export function credentialFacts(live: LiveState): CredentialFacts {
-  const credentials = liveCredentials(live);
+/**
+ * What the catalogue's checks read of a live database, by credential name: under a
+ * username scheme, credential `analyst` is the role `db17_analyst`.
+ */
+export function credentialFacts(live: LiveState, scheme: UsernameScheme = {}): CredentialFacts {
+  const credentials = liveCredentials(live, scheme);
   return {
     inRecovery: live.server.inRecovery,
     credentials,
     role: (name) => {
-      const role = live.roles.get(name);
+      const role = live.roles.get(credentialUsername(scheme, name));
       if (!role) return undefined;
       const mark = parseManagedComment(role.comment);
       return {
@@ -63,12 +71,17 @@ export function credentialFacts(live: LiveState): CredentialFacts {
   };
 }
 
-/** Managed credentials of a database, as live roles show them (not counting default). */
-export function liveCredentials(live: LiveState): string[] {
+/**
+ * Managed credentials of a database, by credential name, as live roles show them (not
+ * counting default): under a username scheme the role `db17_analyst` is credential
+ * `analyst`. A managed role the scheme cannot make (made before the scheme) keeps its role name.
+ */
+export function liveCredentials(live: LiveState, scheme: UsernameScheme = {}): string[] {
   const names: string[] = [];
   for (const role of live.roles.values()) {
     const mark = parseManagedComment(role.comment);
-    if (mark?.kind === 'credential' && mark.database === live.server.database) names.push(role.name);
+    if (mark?.kind === 'credential' && mark.database === live.server.database)
+      names.push(credentialOfUsername(scheme, role.name) ?? role.name);
   }
   return names.sort();
 }
@@ -83,9 +96,10 @@ export function credentialRefusal(
   database: string,
   name: string,
   options: { readonly adopt?: boolean } = {},
+  scheme: UsernameScheme = {},
 ): string | undefined {
   // An import asks with adopt: the role becomes a credential, keeping its password.
-  return managedCredentialRefusals(database, name, credentialFacts(live), options)[0]?.message;
+  return managedCredentialRefusals(database, name, credentialFacts(live, scheme), options)[0]?.message;
 }
 
 /** A role pgcred may adopt when asked: not pgcred's, not a superuser, able to log in. */
@@ -142,7 +156,10 @@ export async function createCredential(
     ...options,
     credentials: [...declaredCredentials(ctx, spec, name), { name, access: accessOf(level) }],
     scope: new Set([name]),
-    check: (live) => liveCreateRefusals(spec, name, credentialFacts(live)).map((r) => r.message),
+    check: (live) =>
+      liveCreateRefusals(spec, name, credentialFacts(live, credentialSource(ctx.config, spec))).map(
+        (r) => r.message,
+      ),
   });
 }
 
@@ -164,7 +181,7 @@ export async function setPermissionLevel(
     scope: new Set([name]),
     check: (live) => {
       if (live.server.inRecovery) return [FOLLOWER_MESSAGE];
-      const refusal = credentialRefusal(live, spec.name, name, options);
+      const refusal = credentialRefusal(live, spec.name, name, options, credentialSource(ctx.config, spec));
       return refusal ? [refusal] : [];
     },
   });
@@ -184,7 +201,9 @@ export async function destroyCredential(
 ): Promise<ApplyResult> {
   refuseUnlessWritable(spec, undefined);
   refuse(destroyRefusals(name));
-  const source = credentialSource(ctx.config, spec).name;
+  const sourceSpec = credentialSource(ctx.config, spec);
+  const source = sourceSpec.name;
+  const username = credentialUsername(sourceSpec, name);
   const apps = await attachedAppsOf(ctx, source, name);
   if (apps.length > 0) refuse([attachedRefusal(name, apps)]);
   const result = await applyDatabase(ctx, spec, {
@@ -192,7 +211,7 @@ export async function destroyCredential(
     credentials: declaredCredentials(ctx, spec, name),
     scope: new Set(),
     check: (live, owner) => {
-      const facts = credentialFacts(live);
+      const facts = credentialFacts(live, sourceSpec);
       if (facts.inRecovery) return [followerRefusal(spec.name).message];
       return [...destroyRefusals(name, owner), ...managedCredentialRefusals(spec.name, name, facts)]
         .slice(0, 1)
@@ -205,7 +224,7 @@ export async function destroyCredential(
     await ctx.control.forgetCredential(
       source,
       name,
-      [name, rotatingUsername(name)],
+      [username, rotatingUsername(username)],
       'credential destroyed',
       db,
     );

@@ -1,6 +1,11 @@
 import { defaultKey, type ExpandedAccess, emptyAccess, expandAccess, relationKey } from '../model/access';
 import type { Access, PublicPolicy } from '../model/config';
-import { derivedOwnerName, rotatingUsername } from '../model/names';
+import {
+  credentialOfUsername,
+  derivedOwnerName,
+  rotatingUsername,
+  type UsernameScheme,
+} from '../model/names';
 import type { ChangeAction, ExecutorName, Plan } from '../model/plan';
 import { FOLLOWER_MESSAGE } from '../model/plans';
 import { refuseWhatTheAdminCannotDo } from './diff-admin';
@@ -78,6 +83,12 @@ export interface DesiredDatabase {
   readonly destroy?: string;
   /** Changes a command adds to the plan (ownership hand-over), made in the same transaction. */
   readonly extra?: readonly ExtraChange[];
+  /**
+   * The database's username scheme. The diff works on role names (credentials, scope,
+   * destroy, attachedApps and passwords are keyed by username: credentialUsername in
+   * model/names.ts); the plan's subjects name the credential, as people know it.
+   */
+  readonly usernameScheme?: UsernameScheme;
 }
 
 export interface ExtraChange {
@@ -407,5 +418,20 @@ export function diff(desired: DesiredDatabase, live: LiveState): Plan {
     reportForeignOwners(b, desired, live, owner, creators);
   }
 
-  return b.build(desired.name, db, owner, desired.executor);
+  const plan = b.build(desired.name, db, owner, desired.executor);
+  const scheme = desired.usernameScheme;
+  if (scheme?.usernamePrefix === undefined) return plan;
+  // Declared credentials and this database's managed ones are shown by credential name.
+  const credentialRoles = new Set(declared);
+  for (const role of roles.values()) {
+    const mark = parseManagedComment(role.comment);
+    if (mark?.kind === 'credential' && mark.database === db) credentialRoles.add(role.name);
+  }
+  const shown = (subject: string) =>
+    credentialRoles.has(subject) ? (credentialOfUsername(scheme, subject) ?? subject) : subject;
+  return {
+    ...plan,
+    changes: plan.changes.map((change) => ({ ...change, subject: shown(change.subject) })),
+    findings: plan.findings.map((finding) => ({ ...finding, subject: shown(finding.subject) })),
+  };
 }

@@ -11,7 +11,7 @@ import type { ControlStore } from '../control/store';
 import { CONTROL_SCHEMA } from '../control/store';
 import { declaredColumnsOf, declaredObjectsOf, declaredRoutinesOf } from '../model/access';
 import type { Config, DatabaseSpec } from '../model/config';
-import { rotatingUsername } from '../model/names';
+import { credentialUsername, rotatingUsername } from '../model/names';
 import { generatePassword } from '../model/password';
 import { concatPlans, type Plan } from '../model/plan';
 import { connectAdmin, endpointOf } from '../postgres/connection';
@@ -112,13 +112,17 @@ async function desiredState(
   const down = ctx.control.unreachable !== undefined;
   const known = down ? new Map<string, string>() : await ctx.control.getPasswords(source.name);
   const rotating = down ? [] : await openRotations(ctx.control, source.name);
-  const credentials =
+  // The diff works on role names: each credential goes in as its username (the
+  // database's username scheme), and the plan's subjects come back as credential names.
+  const username = (name: string) => credentialUsername(source, name);
+  const credentials = (
     options.credentials ??
     source.credentials.map((c) => ({
       name: c.name,
       access: c.access,
       ...(c.memberOf ? { memberOf: c.memberOf } : {}),
-    }));
+    }))
+  ).map((c) => ({ ...c, name: username(c.name) }));
   const names = [owner, ...credentials.map((c) => c.name)];
   const adminPassword = new URL(spec.url).password;
   if (owner === live.server.currentUser && adminPassword && !known.has(owner))
@@ -135,12 +139,17 @@ async function desiredState(
     ignoreRoles: spec.ignoreRoles,
     ...(spec.public ? { publicPolicy: spec.public } : {}),
     controlSchema: CONTROL_SCHEMA,
-    rotating: rotating.filter((name) => name !== options.destroy).map((name) => rotatingUsername(name)),
+    rotating: rotating
+      .filter((name) => name !== options.destroy)
+      .map((name) => rotatingUsername(username(name))),
     passwords,
     prune: options.prune ?? options.destroy !== undefined,
-    ...(options.destroy !== undefined ? { destroy: options.destroy } : {}),
-    attachedApps: attached,
-    scope: options.scope,
+    ...(options.destroy !== undefined ? { destroy: username(options.destroy) } : {}),
+    attachedApps: new Map([...attached].map(([name, apps]) => [username(name), apps])),
+    scope: options.scope && new Set([...options.scope].map(username)),
+    ...(source.usernamePrefix !== undefined
+      ? { usernameScheme: { usernamePrefix: source.usernamePrefix } }
+      : {}),
     extra: options.extra?.(live, owner),
   };
 }

@@ -106,7 +106,9 @@ export async function startRotation(
   if (live.server.inRecovery) throw new CredentialError(FOLLOWER_MESSAGE);
   const source = credentialSource(ctx.config, spec);
   const refusal =
-    credential === DEFAULT_CREDENTIAL ? undefined : credentialRefusal(live, spec.name, credential);
+    credential === DEFAULT_CREDENTIAL
+      ? undefined
+      : credentialRefusal(live, spec.name, credential, {}, source);
   if (refusal) throw new CredentialError(refusal);
   const username = resolveCredential(ctx, spec, live, credential);
   const existing = await openRotation(ctx, source.name, credential);
