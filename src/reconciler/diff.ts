@@ -123,6 +123,25 @@ export function ownerName(
 }
 
 /**
+ * How the plan names a role: under a username scheme, a declared credential or a
+ * managed one of this database by its credential name (`db17_analyst` is `analyst`).
+ */
+function credentialNamer(
+  desired: DesiredDatabase,
+  live: LiveState,
+  declared: ReadonlySet<string>,
+): (role: string) => string {
+  const scheme = desired.usernameScheme;
+  if (scheme?.usernamePrefix === undefined) return (role) => role;
+  const credentialRoles = new Set(declared);
+  for (const role of live.roles.values()) {
+    const mark = parseManagedComment(role.comment);
+    if (mark?.kind === 'credential' && mark.database === live.server.database) credentialRoles.add(role.name);
+  }
+  return (role) => (credentialRoles.has(role) ? (credentialOfUsername(scheme, role) ?? role) : role);
+}
+
+/**
  * The pure heart of pgcred: from what is declared and what is live, the changes
  * that make live match, grouped into as few statements as the catalog allows.
  */
@@ -135,6 +154,7 @@ export function diff(desired: DesiredDatabase, live: LiveState): Plan {
   const roles = live.roles;
   const declared = new Set(desired.credentials.map((c) => c.name));
   const rotatingExpected = new Set(desired.rotating);
+  const shown = credentialNamer(desired, live, declared);
 
   if (s.inRecovery) b.errors.push(FOLLOWER_MESSAGE);
   // MAINTAIN (VACUUM, ANALYZE, REINDEX, ... of a table) came in PostgreSQL 17: refuse it, by name, before a GRANT fails.
@@ -246,7 +266,7 @@ export function diff(desired: DesiredDatabase, live: LiveState): Plan {
       const apps = desired.attachedApps?.get(role.name) ?? [];
       if (desired.prune && apps.length > 0) {
         b.errors.push(
-          `Credential ${role.name} must be detached from the app${apps.length > 1 ? 's' : ''} ${apps.map((a) => `⬢ ${a}`).join(', ')} before destroying.`,
+          `Credential ${shown(role.name)} must be detached from the app${apps.length > 1 ? 's' : ''} ${apps.map((a) => `⬢ ${a}`).join(', ')} before destroying.`,
         );
       } else if (desired.prune) {
         dropRole(
@@ -419,16 +439,7 @@ export function diff(desired: DesiredDatabase, live: LiveState): Plan {
   }
 
   const plan = b.build(desired.name, db, owner, desired.executor);
-  const scheme = desired.usernameScheme;
-  if (scheme?.usernamePrefix === undefined) return plan;
-  // Declared credentials and this database's managed ones are shown by credential name.
-  const credentialRoles = new Set(declared);
-  for (const role of roles.values()) {
-    const mark = parseManagedComment(role.comment);
-    if (mark?.kind === 'credential' && mark.database === db) credentialRoles.add(role.name);
-  }
-  const shown = (subject: string) =>
-    credentialRoles.has(subject) ? (credentialOfUsername(scheme, subject) ?? subject) : subject;
+  if (desired.usernameScheme?.usernamePrefix === undefined) return plan;
   return {
     ...plan,
     changes: plan.changes.map((change) => ({ ...change, subject: shown(change.subject) })),

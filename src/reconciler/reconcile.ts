@@ -11,7 +11,7 @@ import type { ControlStore } from '../control/store';
 import { CONTROL_SCHEMA } from '../control/store';
 import { declaredColumnsOf, declaredObjectsOf, declaredRoutinesOf } from '../model/access';
 import type { Config, DatabaseSpec } from '../model/config';
-import { credentialUsername, rotatingUsername } from '../model/names';
+import { credentialUsername, ROTATING_SUFFIX, rotatingUsername } from '../model/names';
 import { generatePassword } from '../model/password';
 import { concatPlans, type Plan } from '../model/plan';
 import { connectAdmin, endpointOf } from '../postgres/connection';
@@ -130,7 +130,9 @@ async function desiredState(
   const passwords = await checkPasswords(client, live, endpointOf(spec.url), known, names);
   if (down)
     for (const [name, status] of passwords) if (status === 'unknown') passwords.set(name, 'unchecked');
-  const attached = down ? new Map<string, string[]>() : await attachedApps(ctx.control, source.name);
+  const attached = down
+    ? new Map<string, string[]>()
+    : await attachedApps(ctx.control, source.name, username);
   return {
     name: source.name,
     executor: spec.executor,
@@ -145,7 +147,7 @@ async function desiredState(
     passwords,
     prune: options.prune ?? options.destroy !== undefined,
     ...(options.destroy !== undefined ? { destroy: username(options.destroy) } : {}),
-    attachedApps: new Map([...attached].map(([name, apps]) => [username(name), apps])),
+    attachedApps: attached,
     scope: options.scope && new Set([...options.scope].map(username)),
     ...(source.usernamePrefix !== undefined
       ? { usernameScheme: { usernamePrefix: source.usernamePrefix } }
@@ -158,11 +160,25 @@ async function openRotations(control: ControlStore, database: string): Promise<s
   return (await control.rotations.openAll(database)).map((rotation) => rotation.credential);
 }
 
-async function attachedApps(control: ControlStore, database: string): Promise<Map<string, string[]>> {
+/**
+ * The apps attached to each role, by username: the credential's username under the
+ * scheme, and the username the attachment's URL holds, which differ after the scheme
+ * changed (a role no app uses any more is the only one prune may take).
+ */
+async function attachedApps(
+  control: ControlStore,
+  database: string,
+  username: (credential: string) => string,
+): Promise<Map<string, string[]>> {
   const apps = new Map<string, string[]>();
+  const add = (role: string, app: string) => {
+    const list = apps.get(role) ?? [];
+    if (!list.includes(app)) apps.set(role, [...list, app].sort());
+  };
   for (const a of await control.attachments.list({ database })) {
-    const list = apps.get(a.credential) ?? [];
-    if (!list.includes(a.app)) apps.set(a.credential, [...list, a.app].sort());
+    add(username(a.credential), a.app);
+    if (a.username !== username(a.credential) && !a.username.endsWith(ROTATING_SUFFIX))
+      add(a.username, a.app);
   }
   return apps;
 }

@@ -82,7 +82,10 @@ attachments:
     await b.drop();
     for (const name of [db17, db18, n('cluster17'), n('cluster18')]) await dropLevelRolesOf(name);
     await dropRoles(
-      [user17, user18, `${prefix17}legacy`, n('owner17'), n('owner18')].flatMap((r) => [`${r}-rotating`, r]),
+      [user17, user18, `${db18}_v2_analyst`, `${prefix17}legacy`, n('owner17'), n('owner18')].flatMap((r) => [
+        `${r}-rotating`,
+        r,
+      ]),
     );
   });
 
@@ -211,6 +214,29 @@ attachments:
     });
     expect((await ok('credentials', db17)).stdout).not.toMatch(/^analyst/m);
     expect((await run('drift')).status).toBe(0);
+  }, 60_000);
+
+  it('a changed prefix is no rename: the old role keeps its app, and prune refuses to take it', async () => {
+    const next = `${db18}_v2_`;
+    writeFileSync(
+      join(dir, 'pgcred.yaml'),
+      file(false).replace(`usernamePrefix: ${prefix18}`, `usernamePrefix: ${next}`),
+    );
+    await ok('apply', '--yes');
+    expect(await roleExists(`${next}analyst`)).toBe(true);
+    expect(await roleExists(user18)).toBe(true);
+    const web = require('node:fs').readFileSync(join(dir, 'run', 'web.env'), 'utf8') as string;
+    expect(web).toContain(`DATABASE_URL=postgres://${user18}:`);
+    const pruned = await run('apply', '--prune', '--yes');
+    expect(pruned.status).toBe(1);
+    // The old role is no username of the new scheme: the refusal names it as it is.
+    expect(pruned.stderr).toContain(
+      `Credential ${user18} must be detached from the app ⬢ web before destroying.`,
+    );
+    expect(await roleExists(user18)).toBe(true);
+    expect(await tryAs(await urlOf(db18, 'analyst'), 'SELECT count(*) FROM public.items18')).toMatchObject({
+      ok: true,
+    });
   }, 60_000);
 
   it('a prefix that makes a username longer than 63 bytes: exit 1, one line naming it, nothing changed', async () => {
