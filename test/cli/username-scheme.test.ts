@@ -303,4 +303,44 @@ databases:
       await dropRoles([n('shared'), n('ownerc'), n('ownerd')]);
     }
   }, 60_000);
+  it('a rotation policy comes due for a credential under a scheme, as for any other', async () => {
+    const e = await createTestDatabase('users_e');
+    const prefix = `${n('dbe')}_`;
+    try {
+      const policyDir = configDir(`version: 1
+databases:
+  - name: ${n('dbe')}
+    url: \${E_URL}
+    owner: ${n('ownere')}
+    usernamePrefix: ${prefix}
+    credentials:
+      - { name: billing, permission: read-write, rotation: { every: 3s, grace: 1s } }
+apps:
+  - { name: billing-app, envFile: ./run/billing.env }
+attachments:
+  - { database: ${n('dbe')}, credential: billing, app: billing-app }
+`);
+      const policyEnv = { E_URL: e.url, PGCRED_MASTER_KEY: testKey() };
+      const reconcile = () => pgcred(['reconcile'], { cwd: policyDir, env: policyEnv });
+      expect((await pgcred(['apply', '--yes'], { cwd: policyDir, env: policyEnv })).status).toBe(0);
+      const envFile = join(policyDir, 'run', 'billing.env');
+      const urlIn = () =>
+        (require('node:fs').readFileSync(envFile, 'utf8') as string).trim().split('=').slice(1).join('=');
+      const before = urlIn();
+      expect(decodeURIComponent(new URL(before).username)).toBe(`${prefix}billing`);
+      await new Promise((resolve) => setTimeout(resolve, 3200));
+      expect((await reconcile()).stderr).toContain(`${n('dbe')}: billing was due for rotation`);
+      for (let i = 0; i < 30 && !(await reconcile()).stderr.includes('is complete'); i++)
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      const after = urlIn();
+      expect(after).not.toBe(before);
+      expect(decodeURIComponent(new URL(after).username)).toBe(`${prefix}billing`);
+      expect(await tryAs(after, 'SELECT 1')).toMatchObject({ ok: true });
+      expect(await tryAs(before, 'SELECT 1')).toMatchObject({ ok: false, code: '28P01' });
+    } finally {
+      await e.drop();
+      await dropLevelRolesOf(n('dbe'));
+      await dropRoles([`${prefix}billing-rotating`, `${prefix}billing`, n('ownere')]);
+    }
+  }, 60_000);
 });
