@@ -82,10 +82,15 @@ attachments:
     await b.drop();
     for (const name of [db17, db18, n('cluster17'), n('cluster18')]) await dropLevelRolesOf(name);
     await dropRoles(
-      [user17, user18, `${db18}_v2_analyst`, `${prefix17}legacy`, n('owner17'), n('owner18')].flatMap((r) => [
-        `${r}-rotating`,
-        r,
-      ]),
+      [
+        user17,
+        user18,
+        `${prefix18}temp`,
+        `${db18}_v2_analyst`,
+        `${prefix17}legacy`,
+        n('owner17'),
+        n('owner18'),
+      ].flatMap((r) => [`${r}-rotating`, r]),
     );
   });
 
@@ -159,6 +164,36 @@ attachments:
     });
     expect((await run('drift')).status).toBe(0);
   });
+
+  it('credentials:create, :permissions, :password and :destroy take the credential name and act on its username', async () => {
+    const temp = `${prefix18}temp`;
+    await ok('credentials:create', db18, '--name', 'temp', '--permission', 'read-only');
+    expect(await roleExists(temp)).toBe(true);
+    expect(await roleExists('temp')).toBe(false);
+    const url = await urlOf(db18, 'temp');
+    expect(decodeURIComponent(new URL(url).username)).toBe(temp);
+    expect(await tryAs(url, 'INSERT INTO public.items18 VALUES (3)')).toMatchObject({
+      ok: false,
+      code: '42501',
+    });
+    await ok('credentials:permissions', db18, '--name', 'temp', '--level', 'read-write');
+    expect(await tryAs(url, 'INSERT INTO public.items18 VALUES (3)')).toMatchObject({ ok: true });
+    expect((await ok('credentials', db18)).stdout).toMatch(/^temp +active/m);
+    // The adopted role's password, handed over, is checked against the prefixed role.
+    const handed = await pgcred(['credentials:password', db17, '--name', 'legacy'], {
+      cwd: dir,
+      env,
+      stdin: 'legacy-pw\n',
+    });
+    expect(handed.status).toBe(0);
+    expect(handed.stdout).toContain(`pgcred now keeps the password of legacy (${prefix17}legacy)`);
+    expect(handed.stdout + handed.stderr).not.toContain('legacy-pw');
+    expect(await tryAs(await urlOf(db17, 'legacy'), 'SELECT 1')).toMatchObject({ ok: true });
+    await ok('credentials:destroy', db18, '--name', 'temp', '--confirm', db18);
+    expect(await roleExists(temp)).toBe(false);
+    expect(await roleExists(user18)).toBe(true);
+    expect((await run('drift')).status).toBe(0);
+  }, 60_000);
 
   it('rotates: the temporary username is <prefix>analyst-rotating meanwhile, gone after, the URL works', async () => {
     // An app holding a connection keeps the rotation at its second step (grace 1 h).
