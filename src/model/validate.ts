@@ -106,6 +106,11 @@ export function validateConfig(config: Config): Problem[] {
         ? undefined
         : usernameProblem(db, credential.name);
       if (schemeProblem) add(`${cat}.name`, schemeProblem);
+      else if (db.usernamePrefix !== undefined && credentialUsername(db, credential.name) === db.owner)
+        add(
+          `${cat}.name`,
+          `${showName(credential.name)} would log in as ${showName(db.owner)}, the default credential's username (owner)`,
+        );
       const groups = new Set<string>();
       (credential.memberOf ?? []).forEach((group, m) => {
         const problem = memberOfProblem(group, credential.name, db.owner, credentialsOf(config, db.name));
