@@ -3,7 +3,6 @@
  * the listing, createCredential, setPermissionLevel, destroyCredential, rotations
  * from the journal, attach and detach. Nothing here changes a role by itself.
  */
-
 import { randomBytes } from 'node:crypto';
 import { attach, attachmentsOf, detach } from '../attachments/attachments';
 import type { AuditRecord } from '../control/audit-log';

@@ -6,6 +6,7 @@ import {
   credentialUsername,
   reservedRoleProblem,
   showName,
+  USERNAME_PREFIX_PATTERN,
   usernameProblem,
 } from './names';
 import {
@@ -85,7 +86,13 @@ export function validateConfig(config: Config): Problem[] {
     }
     const ownerProblem = db.owner === undefined ? undefined : reservedRoleProblem(db.owner);
     if (ownerProblem) add(`${at}.owner`, ownerProblem);
-    if (db.usernamePrefix !== undefined && db.role === 'follower') {
+    if (db.usernamePrefix !== undefined && !USERNAME_PREFIX_PATTERN.test(db.usernamePrefix)) {
+      // The file's schema says it first; the constructs reach this.
+      add(
+        `${at}.usernamePrefix`,
+        `${showName(db.usernamePrefix)} is not a username prefix (a letter or '_', then letters, digits, '-' and '_', at most 54)`,
+      );
+    } else if (db.usernamePrefix !== undefined && db.role === 'follower') {
       add(
         `${at}.usernamePrefix`,
         "a follower logs in with its primary's usernames: declare usernamePrefix on the primary",

@@ -38,6 +38,12 @@ describe('constructs: the username scheme', () => {
     expect(() => Testing.synth(stack, true)).toThrow(/is too long: its rotating username .* has 70 bytes/);
   });
 
+  it('a prefix that is no role-name start fails synth, naming it', () => {
+    const stack = new TerraformStack(Testing.app(), 'users');
+    declare(stack, '1 x');
+    expect(() => Testing.synth(stack, true)).toThrow(/usernamePrefix: "1 x" is not a username prefix/);
+  });
+
   it('is refused with the pgcred Terraform provider, which does not know it yet', () => {
     const stack = new TerraformStack(Testing.app(), 'users');
     expect(() => declare(stack, 'db17_', { terraformProvider: 'pgcred' })).toThrow(
