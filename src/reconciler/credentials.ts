@@ -1,10 +1,5 @@
 import type { Access, DatabaseSpec } from '../model/config';
-import {
-  credentialOfUsername,
-  credentialUsername,
-  rotatingUsername,
-  type UsernameScheme,
-} from '../model/names';
+import { credentialUsername, rotatingUsername, type UsernameScheme } from '../model/names';
 import { PermissionLevel, type PermissionLevelName } from '../model/permission-level';
 import type { Plan } from '../model/plan';
 import { FOLLOWER_MESSAGE } from '../model/plans';
@@ -20,6 +15,7 @@ import {
   type Refusal,
 } from '../model/refusals';
 import { connectAdmin } from '../postgres/connection';
+import { liveCredentialRoles, liveUsernameOf } from './credential-roles';
 import type { DesiredCredential } from './diff';
 import { handOverToDefault, type OwnedObject } from './diff-roles';
 import { catalogSql, inspect } from './inspect';
@@ -33,6 +29,8 @@ import {
   openAdmin,
   type ReconcileContext,
 } from './reconcile';
+
+export { liveCredentialRoles, liveUsernameOf };
 
 export class CredentialError extends Error {
   /** What was refused, as the catalogue holds it (src/model/refusals), when it was a refusal. */
@@ -60,7 +58,7 @@ export function credentialFacts(live: LiveState, scheme: UsernameScheme = {}): C
     inRecovery: live.server.inRecovery,
     credentials,
     role: (name) => {
-      const role = live.roles.get(credentialUsername(scheme, name));
+      const role = live.roles.get(liveUsernameOf(live, scheme, name));
       if (!role) return undefined;
       const mark = parseManagedComment(role.comment);
       return {
@@ -77,13 +75,7 @@ export function credentialFacts(live: LiveState, scheme: UsernameScheme = {}): C
  * `analyst`. A managed role the scheme cannot make (made before the scheme) keeps its role name.
  */
 export function liveCredentials(live: LiveState, scheme: UsernameScheme = {}): string[] {
-  const names: string[] = [];
-  for (const role of live.roles.values()) {
-    const mark = parseManagedComment(role.comment);
-    if (mark?.kind === 'credential' && mark.database === live.server.database)
-      names.push(credentialOfUsername(scheme, role.name) ?? role.name);
-  }
-  return names.sort();
+  return [...liveCredentialRoles(live, scheme).keys()].sort();
 }
 
 /**
@@ -203,7 +195,8 @@ export async function destroyCredential(
   refuse(destroyRefusals(name));
   const sourceSpec = credentialSource(ctx.config, spec);
   const source = sourceSpec.name;
-  const username = credentialUsername(sourceSpec, name);
+  // The role destroyed, as the check sees it under the lock (a role made before the scheme keeps its name).
+  let username = credentialUsername(sourceSpec, name);
   const apps = await attachedAppsOf(ctx, source, name);
   if (apps.length > 0) refuse([attachedRefusal(name, apps)]);
   const result = await applyDatabase(ctx, spec, {
@@ -213,6 +206,7 @@ export async function destroyCredential(
     check: (live, owner) => {
       const facts = credentialFacts(live, sourceSpec);
       if (facts.inRecovery) return [followerRefusal(spec.name).message];
+      username = liveUsernameOf(live, sourceSpec, name);
       return [...destroyRefusals(name, owner), ...managedCredentialRefusals(spec.name, name, facts)]
         .slice(0, 1)
         .map((r) => r.message);

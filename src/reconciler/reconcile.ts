@@ -15,6 +15,7 @@ import { credentialUsername, ROTATING_SUFFIX, rotatingUsername } from '../model/
 import { generatePassword } from '../model/password';
 import { concatPlans, type Plan } from '../model/plan';
 import { connectAdmin, endpointOf } from '../postgres/connection';
+import { liveUsernameOf } from './credential-roles';
 import { type DesiredCredential, type DesiredDatabase, diff, type ExtraChange, ownerName } from './diff';
 import { inSnapshot, inspect } from './inspect';
 import type { LiveState } from './live-state';
@@ -146,7 +147,7 @@ async function desiredState(
       .map((name) => rotatingUsername(username(name))),
     passwords,
     prune: options.prune ?? options.destroy !== undefined,
-    ...(options.destroy !== undefined ? { destroy: username(options.destroy) } : {}),
+    ...(options.destroy !== undefined ? { destroy: liveUsernameOf(live, source, options.destroy) } : {}),
     attachedApps: attached,
     scope: options.scope && new Set([...options.scope].map(username)),
     ...(source.usernamePrefix !== undefined

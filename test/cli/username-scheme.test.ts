@@ -269,9 +269,17 @@ attachments:
       `Credential ${user18} must be detached from the app ⬢ web before destroying.`,
     );
     expect(await roleExists(user18)).toBe(true);
-    expect(await tryAs(await urlOf(db18, 'analyst'), 'SELECT count(*) FROM public.items18')).toMatchObject({
-      ok: true,
-    });
+    // The old role is listed under its own name; destroying it by that name is refused as well.
+    expect((await ok('credentials', db18)).stdout).toMatch(new RegExp(`^${user18} +active`, 'm'));
+    const destroy = await run('credentials:destroy', db18, '--name', user18, '--confirm', db18);
+    expect(destroy.status).toBe(1);
+    expect(destroy.stderr).toContain(
+      `Credential ${user18} must be detached from the app ⬢ web before destroying.`,
+    );
+    expect(await roleExists(user18)).toBe(true);
+    const moved = await urlOf(db18, 'analyst');
+    expect(decodeURIComponent(new URL(moved).username)).toBe(`${next}analyst`);
+    expect(await tryAs(moved, 'SELECT count(*) FROM public.items18')).toMatchObject({ ok: true });
   }, 60_000);
 
   it('a prefix that makes a username longer than 63 bytes: exit 1, one line naming it, nothing changed', async () => {
