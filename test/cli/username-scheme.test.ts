@@ -280,6 +280,15 @@ attachments:
     const moved = await urlOf(db18, 'analyst');
     expect(decodeURIComponent(new URL(moved).username)).toBe(`${next}analyst`);
     expect(await tryAs(moved, 'SELECT count(*) FROM public.items18')).toMatchObject({ ok: true });
+    // Detach and attach again: the app moves to the new username, and prune may take the old role.
+    await ok('detach', '--app', 'web', 'DATABASE');
+    await ok('attach', db18, '--credential', 'analyst', '--app', 'web');
+    const web2 = require('node:fs').readFileSync(join(dir, 'run', 'web.env'), 'utf8') as string;
+    expect(web2).toContain(`DATABASE_URL=postgres://${next}analyst:`);
+    await ok('apply', '--prune', '--yes');
+    expect(await roleExists(user18)).toBe(false);
+    expect(await roleExists(`${next}analyst`)).toBe(true);
+    expect((await run('drift')).status).toBe(0);
   }, 60_000);
 
   it('a prefix that makes a username longer than 63 bytes: exit 1, one line naming it, nothing changed', async () => {
