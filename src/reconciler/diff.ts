@@ -229,7 +229,7 @@ export function diff(desired: DesiredDatabase, live: LiveState): Plan {
   planLevelRoles(b, live, levelRoles, owner, ownerIsAdmin, desired.executor);
   for (const credential of desired.credentials) {
     if (scope && !scope.has(credential.name)) continue;
-    planCredential(b, desired, live, credential.name, owner, ownerIsAdmin);
+    planCredential(b, desired, live, credential.name, owner, ownerIsAdmin, shown(credential.name));
     const access = credential.access;
     planLevelMembership(
       b,

@@ -105,6 +105,11 @@ attachments:
     expect(adopt).toMatchObject({ subject: 'legacy' });
     expect(planOf.sql.join('\n')).toContain(`CREATE ROLE "${user17}" WITH LOGIN`);
     expect(plan.stdout).not.toContain('legacy-pw');
+    // The remedy names the credential as commands take it.
+    expect(planOf.findings.find((f: { kind: string }) => f.kind === 'password-unknown')).toMatchObject({
+      subject: 'legacy',
+      remedy: expect.stringContaining(`credentials:password ${db17} --name legacy `),
+    });
 
     await ok('apply', '--yes');
     expect(await roleExists(user17)).toBe(true);
