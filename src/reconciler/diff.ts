@@ -166,7 +166,7 @@ export function diff(desired: DesiredDatabase, live: LiveState): Plan {
         credential.access.grants.some((g) => g.privileges.includes('MAINTAIN'))
       )
         b.errors.push(
-          `credential ${credential.name} is granted MAINTAIN, which PostgreSQL ${Math.floor(s.versionNum / 10000)} does not have (it came in 17)`,
+          `credential ${shown(credential.name)} is granted MAINTAIN, which PostgreSQL ${Math.floor(s.versionNum / 10000)} does not have (it came in 17)`,
         );
     }
   }
