@@ -347,14 +347,14 @@ export function diff(desired: DesiredDatabase, live: LiveState): Plan {
   b.nameGrantees(
     new Map(
       [...levelRoles].map(([level, name]) => {
-        const members = [...levelOf].filter(([, l]) => l === level).map(([c]) => c);
-        const shown = members.slice(0, 5).join(', ');
+        const members = [...levelOf].filter(([, l]) => l === level).map(([c]) => shown(c));
+        const listed = members.slice(0, 5).join(', ');
         const more = members.length > 5 ? `, and ${members.length - 5} more` : '';
         return [
           name,
           {
             subject: `level ${level}`,
-            note: `level role ${name}${members.length > 0 ? `, for ${shown}${more}` : ', no credential at it yet'}`,
+            note: `level role ${name}${members.length > 0 ? `, for ${listed}${more}` : ', no credential at it yet'}`,
           },
         ];
       }),
