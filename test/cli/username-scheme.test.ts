@@ -111,6 +111,10 @@ attachments:
       remedy: expect.stringContaining(`credentials:password ${db17} --name legacy `),
     });
 
+    const text = (await ok('plan', db17)).stdout;
+    expect(text).toMatch(/^analyst$/m);
+    expect(text).toContain(`(level role pgcred:read-only:${db17}, for analyst, legacy)`);
+
     await ok('apply', '--yes');
     expect(await roleExists(user17)).toBe(true);
     expect(await roleExists(user18)).toBe(true);
