@@ -242,6 +242,14 @@ attachments:
     expect(await tryAs(after, 'SELECT count(*) FROM public.items17')).toMatchObject({ ok: true });
     expect((await ok('credentials', db17)).stdout).not.toContain('-rotating');
     expect((await run('drift')).status).toBe(0);
+    // The audit log names the credential.
+    const audit = JSON.parse((await ok('audit', '--database', db17, '--json')).stdout) as {
+      action: string;
+      subject: string | null;
+    }[];
+    const rotations = audit.filter((e) => e.action.startsWith('rotat') || e.action === 'credentials:rotate');
+    expect(rotations.length).toBeGreaterThan(0);
+    for (const entry of rotations) expect(entry.subject).toBe('analyst');
   }, 90_000);
 
   it('destroy (removed from the file, apply --prune) drops db17 analyst only', async () => {
