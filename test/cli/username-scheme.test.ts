@@ -3,12 +3,14 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { type CliResult, configDir, pgcred, testKey } from '../harness/cli';
 import {
+  adminUrl,
   createTestDatabase,
   dropLevelRolesOf,
   dropRoles,
   type TestDatabase,
   tryAs,
   uniqueName,
+  userUrl,
   withClient,
 } from '../harness/pg';
 
@@ -410,6 +412,61 @@ attachments:
       await e.drop();
       await dropLevelRolesOf(n('dbe'));
       await dropRoles([`${prefix}billing-rotating`, `${prefix}billing`, n('ownere')]);
+    }
+  }, 60_000);
+  it('works with an admin that is no superuser (the owner with CREATEROLE), rotation included', async () => {
+    const admin = n('cradmin');
+    const database = n('crdb');
+    const prefix = `${n('dbc')}_`;
+    const password = 'Owner0Password0With0Enough0Entropy';
+    await withClient(adminUrl(), async (c) => {
+      await c.query(`CREATE ROLE "${admin}" LOGIN CREATEROLE PASSWORD '${password}'`);
+      await c.query(
+        `GRANT pg_monitor, pg_read_all_settings, pg_read_all_stats, pg_signal_backend TO "${admin}"`,
+      );
+      await c.query(`CREATE DATABASE "${database}" OWNER "${admin}"`);
+    });
+    try {
+      const url = userUrl(database, admin, password);
+      await withClient(url, (c) =>
+        c.query('CREATE TABLE public.accounts (id int); INSERT INTO public.accounts VALUES (1)'),
+      );
+      const crDir = configDir(`version: 1
+databases:
+  - name: ${n('dbc')}
+    url: \${C_URL}
+    usernamePrefix: ${prefix}
+    credentials:
+      - { name: analyst, permission: read-only }
+`);
+      const crEnv = { C_URL: url, PGCRED_MASTER_KEY: testKey() };
+      const cr = async (...args: string[]) => {
+        const result = await pgcred(args, { cwd: crDir, env: crEnv });
+        if (result.status !== 0)
+          throw new Error(`pgcred ${args.join(' ')} exited ${result.status}:\n${result.stderr}`);
+        return result;
+      };
+      await cr('apply', '--yes');
+      const urlNow = async () =>
+        (await cr('credentials:url', '--name', 'analyst')).stdout
+          .split('\n')
+          .find((l) => l.trim().startsWith('postgres://'))!
+          .trim();
+      const before = await urlNow();
+      expect(decodeURIComponent(new URL(before).username)).toBe(`${prefix}analyst`);
+      expect(await tryAs(before, 'SELECT count(*) FROM public.accounts')).toMatchObject({ ok: true });
+      expect((await pgcred(['drift'], { cwd: crDir, env: crEnv })).status).toBe(0);
+      await cr('credentials:rotate', '--name', 'analyst', '--confirm', n('dbc'));
+      const after = await urlNow();
+      expect(after).not.toBe(before);
+      expect(decodeURIComponent(new URL(after).username)).toBe(`${prefix}analyst`);
+      expect(await tryAs(after, 'SELECT count(*) FROM public.accounts')).toMatchObject({ ok: true });
+      expect(await roleExists(`${prefix}analyst-rotating`)).toBe(false);
+      expect((await pgcred(['drift'], { cwd: crDir, env: crEnv })).status).toBe(0);
+    } finally {
+      await withClient(adminUrl(), (c) => c.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`));
+      await dropLevelRolesOf(n('dbc'));
+      await dropRoles([`${prefix}analyst-rotating`, `${prefix}analyst`, admin]);
     }
   }, 60_000);
 });
