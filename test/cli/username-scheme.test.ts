@@ -426,6 +426,8 @@ attachments:
       );
       await c.query(`CREATE DATABASE "${database}" OWNER "${admin}"`);
     });
+    // The README's step for PostgreSQL 14 and older, where schema public belongs to the bootstrap superuser.
+    await withClient(adminUrl(database), (c) => c.query(`ALTER SCHEMA public OWNER TO "${admin}"`));
     try {
       const url = userUrl(database, admin, password);
       await withClient(url, (c) =>
