@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { type CliResult, configDir, pgcred, testKey } from '../harness/cli';
@@ -154,7 +154,7 @@ attachments:
     across.pathname = `/${b.name}`;
     expect(await tryAs(across.toString(), 'SELECT 1')).toMatchObject({ ok: false, code: '42501' });
     // The attachment's config var holds the same login.
-    const web = require('node:fs').readFileSync(join(dir, 'run', 'web.env'), 'utf8') as string;
+    const web = readFileSync(join(dir, 'run', 'web.env'), 'utf8');
     expect(web).toContain(`DATABASE_URL=postgres://${user18}:`);
   });
 
@@ -279,7 +279,7 @@ attachments:
     await ok('apply', '--yes');
     expect(await roleExists(`${next}analyst`)).toBe(true);
     expect(await roleExists(user18)).toBe(true);
-    const web = require('node:fs').readFileSync(join(dir, 'run', 'web.env'), 'utf8') as string;
+    const web = readFileSync(join(dir, 'run', 'web.env'), 'utf8');
     expect(web).toContain(`DATABASE_URL=postgres://${user18}:`);
     const pruned = await run('apply', '--prune', '--yes');
     expect(pruned.status).toBe(1);
@@ -302,7 +302,7 @@ attachments:
     // Detach and attach again: the app moves to the new username, and prune may take the old role.
     await ok('detach', '--app', 'web', 'DATABASE');
     await ok('attach', db18, '--credential', 'analyst', '--app', 'web');
-    const web2 = require('node:fs').readFileSync(join(dir, 'run', 'web.env'), 'utf8') as string;
+    const web2 = readFileSync(join(dir, 'run', 'web.env'), 'utf8');
     expect(web2).toContain(`DATABASE_URL=postgres://${next}analyst:`);
     await ok('apply', '--prune', '--yes');
     expect(await roleExists(user18)).toBe(false);
@@ -395,8 +395,7 @@ attachments:
       const reconcile = () => pgcred(['reconcile'], { cwd: policyDir, env: policyEnv });
       expect((await pgcred(['apply', '--yes'], { cwd: policyDir, env: policyEnv })).status).toBe(0);
       const envFile = join(policyDir, 'run', 'billing.env');
-      const urlIn = () =>
-        (require('node:fs').readFileSync(envFile, 'utf8') as string).trim().split('=').slice(1).join('=');
+      const urlIn = () => readFileSync(envFile, 'utf8').trim().split('=').slice(1).join('=');
       const before = urlIn();
       expect(decodeURIComponent(new URL(before).username)).toBe(`${prefix}billing`);
       await new Promise((resolve) => setTimeout(resolve, 3200));
