@@ -5,7 +5,7 @@ import { type DatabaseSpec, DEFAULT_CREDENTIAL } from '../model/config';
 import { ATTACHMENT_NAME_PATTERN } from '../model/names';
 import { usernamesAt } from '../model/rotation-steps';
 import { endpointOf } from '../postgres/connection';
-import { inspectDatabase, liveCredentials } from '../reconciler/credentials';
+import { inspectDatabase, liveCredentialRoles } from '../reconciler/credentials';
 import { ownerName } from '../reconciler/diff';
 import type { LiveState } from '../reconciler/live-state';
 import { credentialSource, type ReconcileContext } from '../reconciler/reconcile';
@@ -57,10 +57,9 @@ export function resolveCredential(
   if (credential === DEFAULT_CREDENTIAL) {
     return ownerName(source, live);
   }
-  if (!liveCredentials(live).includes(credential)) {
-    throw new AttachmentError(`Could not find credential ${credential} on ${spec.name}`);
-  }
-  return credential;
+  const role = liveCredentialRoles(live, source).get(credential);
+  if (!role) throw new AttachmentError(`Could not find credential ${credential} on ${spec.name}`);
+  return role;
 }
 
 /**

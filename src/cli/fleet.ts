@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { Presets, SingleBar } from 'cli-progress';
 import Table from 'cli-table3';
 import { type Command, Option } from 'commander';
+import { clusterOf } from '../model/cluster';
 import type { DatabaseSpec } from '../model/config';
 import { showName } from '../model/names';
 import { CredentialError } from '../reconciler/credentials';
@@ -77,16 +78,7 @@ export interface FleetSelection {
   readonly perCluster?: number;
 }
 
-/** The cluster a database is on: its declared `cluster`, else HOST:PORT of its admin URL. */
-export function clusterOf(spec: DatabaseSpec): string {
-  if (spec.cluster) return spec.cluster;
-  try {
-    const url = new URL(spec.url);
-    return `${decodeURIComponent(url.hostname) || 'localhost'}:${url.port || '5432'}`;
-  } catch {
-    return 'unknown';
-  }
-}
+export { clusterOf };
 
 /**
  * The databases a selection names, in the file's order. `--database` names databases

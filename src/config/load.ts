@@ -193,6 +193,7 @@ interface RawDatabase {
   tags?: string[];
   source?: string;
   owner?: string;
+  usernamePrefix?: string;
   credentialLimit?: number;
   executor?: DatabaseSpec['executor'];
   ignoreRoles?: string[];
@@ -220,6 +221,7 @@ function normalize(raw: RawConfig, baseDir: string): Config {
     ...(db.tags && db.tags.length > 0 ? { tags: db.tags } : {}),
     source: db.source,
     owner: db.owner,
+    ...(db.usernamePrefix !== undefined ? { usernamePrefix: db.usernamePrefix } : {}),
     credentialLimit: db.credentialLimit,
     executor: db.executor ?? 'pgcred',
     ignoreRoles: db.ignoreRoles ?? [],

@@ -35,6 +35,7 @@ function databaseDocument(db: DatabaseSpec): Record<string, unknown> {
     role: db.role,
     source: db.source,
     owner: db.owner,
+    usernamePrefix: db.usernamePrefix,
     credentialLimit: db.credentialLimit,
     executor: db.executor,
     ignoreRoles: db.ignoreRoles.length > 0 ? [...db.ignoreRoles] : undefined,

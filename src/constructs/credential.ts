@@ -3,6 +3,7 @@ import { Role } from '@cdktf/provider-postgresql/lib/role';
 import { Construct } from 'constructs';
 import type { Access, CredentialSpec } from '../model/config';
 import { hasLevelRole } from '../model/level-roles';
+import { credentialUsername } from '../model/names';
 import type { Database } from './database';
 import { Grant, type GrantResult, type SequenceGrantPrivilege } from './grant';
 import { Manifest } from './manifest';
@@ -167,7 +168,8 @@ export class Credential extends Construct implements ICredential {
     const level = access.kind === 'level' && hasLevelRole(access.level) ? access.level : undefined;
     const role = new Role(this, 'Role', {
       provider,
-      name: this.credentialName,
+      // The role is the credential's username under the database's scheme (model/names.ts).
+      name: credentialUsername(this.database, this.credentialName),
       login: true,
       // A level is a membership of the database's level role; CONNECT stays the credential's own.
       roles: level ? [this.database._levelRole(level).name] : undefined,

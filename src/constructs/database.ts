@@ -55,6 +55,14 @@ export interface DatabaseProps {
    */
   readonly owner?: string;
   /**
+   * The username scheme, as `usernamePrefix:` in pgcred.yaml: credential `analyst`
+   * logs in as `<usernamePrefix>analyst` (`db17_` gives `db17_analyst`), so many
+   * databases of one cluster can each have an `analyst`. The default credential keeps
+   * its username. Not yet with `terraformProvider: 'pgcred'`.
+   * @default - a credential logs in under its own name
+   */
+  readonly usernamePrefix?: string;
+  /**
    * Credentials allowed besides default.
    * @default - the plan's limit (60)
    */
@@ -110,6 +118,8 @@ export class Database extends Construct implements IDatabaseSource {
    * the provider reads it from the live database at apply.
    */
   readonly owner: string | undefined;
+  /** The username scheme's prefix (see DatabaseProps.usernamePrefix). */
+  readonly usernamePrefix: string | undefined;
   readonly executor: Executor;
   readonly terraformProvider: TerraformProviderName;
   readonly admin: AdminConnection;
@@ -140,6 +150,17 @@ export class Database extends Construct implements IDatabaseSource {
         ? undefined
         : derivedOwnerName(props.name));
     this.admin = props.admin;
+    this.usernamePrefix = props.usernamePrefix;
+    if (
+      this.terraformProvider === 'pgcred' &&
+      this.executor === 'terraform' &&
+      props.usernamePrefix !== undefined
+    ) {
+      throw new Error(
+        `${this.node.path}: usernamePrefix is not supported with the pgcred Terraform provider yet: ` +
+          "use terraformProvider 'postgresql', or executor 'pgcred'",
+      );
+    }
     if (this.terraformProvider === 'pgcred' && props.schemas) {
       throw new Error(
         `${this.node.path}: schemas names what postgresql_grant covers; the pgcred provider covers every ` +
@@ -209,6 +230,7 @@ export class Database extends Construct implements IDatabaseSource {
       role: this.role.name,
       source: this.role.source?.name,
       owner: this.owner,
+      ...(this.usernamePrefix !== undefined ? { usernamePrefix: this.usernamePrefix } : {}),
       credentialLimit: this.props.credentialLimit,
       executor: this.executor,
       ignoreRoles: [...(this.props.ignoreRoles ?? [])],

@@ -8,6 +8,7 @@ import { attach, attachmentsOf, detach } from '../attachments/attachments';
 import type { AuditRecord } from '../control/audit-log';
 import { type Access, type DatabaseSpec, DEFAULT_CREDENTIAL, DEFAULT_GRACE_MS } from '../model/config';
 import { formatDuration, parseDuration } from '../model/duration';
+import { credentialUsername } from '../model/names';
 import type { PermissionLevelName } from '../model/permission-level';
 import { hasDrift, type Plan } from '../model/plan';
 import { ESSENTIAL_TIER_MESSAGE, FOLLOWER_MESSAGE, planLimits } from '../model/plans';
@@ -228,7 +229,7 @@ export class DashboardService {
     return liveFingerprint(
       live,
       spec,
-      this.declaredNames(spec),
+      source.credentials.map((c) => credentialUsername(source, c.name)),
       await readControlFacts(this.rc.control, source.name),
     );
   }
@@ -398,9 +399,10 @@ export class DashboardService {
     }
     const live = await inspectDatabase(spec, this.rc);
     if (live.server.inRecovery) throw new DashboardRefusal(FOLLOWER_MESSAGE);
-    const refusal = name === DEFAULT_CREDENTIAL ? undefined : credentialRefusal(live, spec.name, name);
-    if (refusal) throw new DashboardRefusal(refusal);
     const source = credentialSource(this.rc.config, spec);
+    const refusal =
+      name === DEFAULT_CREDENTIAL ? undefined : credentialRefusal(live, spec.name, name, {}, source);
+    if (refusal) throw new DashboardRefusal(refusal);
     const entry = (await listCredentials(this.rc, spec, live)).find((c) => c.name === name);
     const apps = [
       ...new Set(

@@ -1,6 +1,7 @@
 import { applyPlanned, emptyPlan, type PlannedChange, type SideEffect } from '../apply/apply-plan';
 import type { AuditEntry } from '../control/audit-log';
 import type { CredentialSpec, DatabaseSpec } from '../model/config';
+import { credentialUsername } from '../model/names';
 import { endpointOf } from '../postgres/connection';
 import { CredentialError, liveCredentials } from '../reconciler/credentials';
 import { ownerName } from '../reconciler/diff';
@@ -61,11 +62,12 @@ export async function forkFollower(ctx: ReconcileContext, spec: DatabaseSpec): P
     if (recovering) await apply({ plan: emptyPlan(spec), before: [promote] });
     const live = await inspect(client);
     const owner = ownerName(source, live);
-    const credentials = liveCredentials(live);
+    // Credential names; the roles are their usernames under the source's scheme, which the copy keeps.
+    const credentials = liveCredentials(live, source);
     const rotating = [...live.roles.values()]
       .filter((role) => parseManagedComment(role.comment)?.kind === 'rotating username')
       .map((role) => role.name);
-    const usernames = [owner, ...credentials, ...rotating];
+    const usernames = [owner, ...credentials.map((name) => credentialUsername(source, name)), ...rotating];
     const known = await ctx.control.getPasswords(source.name);
     const already = await ctx.control.getPasswords(spec.name);
     const copied = usernames.filter((username) => known.has(username) && !already.has(username));
@@ -106,6 +108,7 @@ export function forkDeclaration(
     '    url: ...  # as before',
     '    role: fork',
     `    source: ${source.name}`,
+    ...(source.usernamePrefix !== undefined ? [`    usernamePrefix: ${source.usernamePrefix}`] : []),
   ];
   if (credentials.length > 0) lines.push('    credentials:');
   for (const name of credentials)

@@ -39,6 +39,11 @@ export interface DatabaseSpec {
   readonly source?: string;
   /** Username of the default credential; default: the database owner, or one derived from the name. */
   readonly owner?: string;
+  /**
+   * The username scheme: credential `analyst` logs in as `<usernamePrefix>analyst`
+   * (see credentialUsername in names.ts). The default credential keeps its username.
+   */
+  readonly usernamePrefix?: string;
   /** Credentials allowed besides default; default: the plan's limit (60). */
   readonly credentialLimit?: number;
   /** Who owns roles and grants of this database. Passwords, rotation and attachments are always pgcred's. */

@@ -53,8 +53,50 @@ export function reservedRoleProblem(name: string): string | undefined {
   return undefined;
 }
 
-export function rotatingUsername(credential: string): string {
-  return `${credential}${ROTATING_SUFFIX}`;
+/** The temporary username of a rotation: `<username>-rotating`, from the credential's username. */
+export function rotatingUsername(username: string): string {
+  return `${username}${ROTATING_SUFFIX}`;
+}
+
+/** PostgreSQL's identifiers: at most 63 bytes (NAMEDATALEN - 1). */
+export const IDENTIFIER_MAX_BYTES = 63;
+
+/** A database's username scheme: `usernamePrefix` (absent: a credential logs in under its own name). */
+export interface UsernameScheme {
+  readonly usernamePrefix?: string;
+}
+
+/**
+ * The one mapping from a credential's name to the role it logs in as: `analyst` of a
+ * database with `usernamePrefix: db17_` is `db17_analyst`. Everything that names a role
+ * (diff, apply, rotation, destroy, URLs) goes through it; what people read (listings,
+ * attachments, plan subjects, audit) keeps the credential's name. Not for the default
+ * credential, whose username is the database owner's.
+ */
+export function credentialUsername(scheme: UsernameScheme, credential: string): string {
+  return `${scheme.usernamePrefix ?? ''}${credential}`;
+}
+
+/** The credential a username of this scheme belongs to, or undefined when the scheme cannot make it. */
+export function credentialOfUsername(scheme: UsernameScheme, username: string): string | undefined {
+  const prefix = scheme.usernamePrefix ?? '';
+  if (!username.startsWith(prefix) || username.length === prefix.length) return undefined;
+  return username.slice(prefix.length);
+}
+
+/** The prefix: a role-name start (letter or '_'), then letters, digits, '_' and '-'. */
+export const USERNAME_PREFIX_PATTERN = /^[A-Za-z_][A-Za-z0-9_-]{0,53}$/;
+
+/** What is wrong with the username (and rotating username) a credential gets under a scheme. */
+export function usernameProblem(scheme: UsernameScheme, credential: string): string | undefined {
+  if (scheme.usernamePrefix === undefined) return undefined;
+  const username = credentialUsername(scheme, credential);
+  const temp = rotatingUsername(username);
+  const bytes = Buffer.byteLength(temp, 'utf8');
+  if (bytes > IDENTIFIER_MAX_BYTES) {
+    return `username ${showName(username)} (usernamePrefix ${showName(scheme.usernamePrefix)} and credential ${showName(credential)}) is too long: its rotating username ${showName(temp)} has ${bytes} bytes, PostgreSQL allows ${IDENTIFIER_MAX_BYTES}`;
+  }
+  return reservedRoleProblem(username);
 }
 
 /** App and config-var names follow Heroku's: lower-case app names, upper-case var names. */

@@ -1,6 +1,6 @@
 import type { DatabaseSpec } from './config';
 import { DEFAULT_CREDENTIAL } from './config';
-import { credentialNameProblem } from './names';
+import { credentialNameProblem, usernameProblem } from './names';
 import { ESSENTIAL_TIER_MESSAGE, FOLLOWER_MESSAGE, planLimits } from './plans';
 
 /**
@@ -108,7 +108,10 @@ export function tooManyCredentials(db: Limited, count: CredentialCount): Refusal
 }
 
 /** What can be refused about a new credential's name and database before connecting anywhere. */
-export function createRefusals(db: Limited & Pick<DatabaseSpec, 'role'>, name: string): Refusal[] {
+export function createRefusals(
+  db: Limited & Pick<DatabaseSpec, 'role' | 'usernamePrefix'>,
+  name: string,
+): Refusal[] {
   if (db.role === 'follower') return [followerRefusal(db.name)];
   if (name === DEFAULT_CREDENTIAL) {
     return [
@@ -122,6 +125,8 @@ export function createRefusals(db: Limited & Pick<DatabaseSpec, 'role'>, name: s
   }
   const problem = credentialNameProblem(name);
   if (problem) return [{ code: 'invalid-name', message: problem, subject: name, attribute: ['name'] }];
+  const username = usernameProblem(db, name);
+  if (username) return [{ code: 'invalid-name', message: username, subject: name, attribute: ['name'] }];
   if (planLimits(db.plan, db.credentialLimit).defaultOnly) return [essentialTierRefusal(db)];
   return [];
 }

@@ -1,6 +1,14 @@
+import { clusterOf } from './cluster';
 import { type Config, type CredentialSpec, DEFAULT_CREDENTIAL, type GrantOn, type GrantSpec } from './config';
 import { parseQualifiedName, parseRoutineSignature, parseSchemaName } from './identifiers';
-import { credentialNameProblem, reservedRoleProblem, showName } from './names';
+import {
+  credentialNameProblem,
+  credentialUsername,
+  reservedRoleProblem,
+  showName,
+  USERNAME_PREFIX_PATTERN,
+  usernameProblem,
+} from './names';
 import {
   COLUMN_PRIVILEGES,
   SCHEMA_PRIVILEGES,
@@ -78,6 +86,18 @@ export function validateConfig(config: Config): Problem[] {
     }
     const ownerProblem = db.owner === undefined ? undefined : reservedRoleProblem(db.owner);
     if (ownerProblem) add(`${at}.owner`, ownerProblem);
+    if (db.usernamePrefix !== undefined && !USERNAME_PREFIX_PATTERN.test(db.usernamePrefix)) {
+      // The file's schema says it first; the constructs reach this.
+      add(
+        `${at}.usernamePrefix`,
+        `${showName(db.usernamePrefix)} is not a username prefix (a letter or '_', then letters, digits, '-' and '_', at most 54)`,
+      );
+    } else if (db.usernamePrefix !== undefined && db.role === 'follower') {
+      add(
+        `${at}.usernamePrefix`,
+        "a follower logs in with its primary's usernames: declare usernamePrefix on the primary",
+      );
+    }
     if (db.role !== 'primary' && !db.source) {
       add(`${at}.source`, `a ${db.role} names the database it came from`);
     }
@@ -89,6 +109,15 @@ export function validateConfig(config: Config): Problem[] {
       const cat = `${at}.credentials[${c}]`;
       for (const problem of credentialProblems(credential, db.owner))
         add(`${cat}${jsonPath(problem.attribute)}`, problem.message);
+      const schemeProblem = credentialNameProblem(credential.name)
+        ? undefined
+        : usernameProblem(db, credential.name);
+      if (schemeProblem) add(`${cat}.name`, schemeProblem);
+      else if (db.usernamePrefix !== undefined && credentialUsername(db, credential.name) === db.owner)
+        add(
+          `${cat}.name`,
+          `${showName(credential.name)} would log in as ${showName(db.owner)}, the default credential's username (owner)`,
+        );
       const groups = new Set<string>();
       (credential.memberOf ?? []).forEach((group, m) => {
         const problem = memberOfProblem(group, credential.name, db.owner, credentialsOf(config, db.name));
@@ -115,6 +144,8 @@ export function validateConfig(config: Config): Problem[] {
       else if (source === db) add(`databases[${d}].source`, 'a database cannot follow itself');
     }
   });
+
+  for (const problem of sharedUsernameProblems(config)) problems.push(problem);
 
   const appIndex = new Map<string, number>();
   config.apps.forEach((app, a) => {
@@ -150,6 +181,41 @@ export function validateConfig(config: Config): Problem[] {
         names.set(key, i);
       }
     }
+  });
+  return problems;
+}
+
+/**
+ * Roles are cluster-wide: two databases of one cluster whose username schemes give
+ * the same username would share a role. Refused here when one of them declares a
+ * scheme; without any scheme the apply that comes second is refused, naming the
+ * database that has the role (the Fleets section of the README).
+ */
+function sharedUsernameProblems(config: Config): Problem[] {
+  const problems: Problem[] = [];
+  const taken = new Map<string, { at: string; database: string; credential: string; scheme: boolean }>();
+  config.databases.forEach((db, d) => {
+    if (db.role === 'follower') return;
+    const cluster = clusterOf(db);
+    db.credentials.forEach((credential, c) => {
+      const username = credentialUsername(db, credential.name);
+      const key = `${cluster}\u0000${username}`;
+      const at = `databases[${d}].credentials[${c}].name`;
+      const first = taken.get(key);
+      const scheme = db.usernamePrefix !== undefined;
+      if (!first) {
+        taken.set(key, { at, database: db.name, credential: credential.name, scheme });
+        return;
+      }
+      if (!scheme && !first.scheme) return;
+      problems.push({
+        path: at,
+        message:
+          `credential ${showName(credential.name)} of database ${db.name} and credential ${showName(first.credential)} ` +
+          `of database ${first.database} (${first.at}) would both log in as ${showName(username)} on cluster ${cluster}: ` +
+          'roles are cluster-wide; give the databases different usernamePrefix values',
+      });
+    });
   });
   return problems;
 }

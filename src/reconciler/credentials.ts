@@ -1,5 +1,5 @@
 import type { Access, DatabaseSpec } from '../model/config';
-import { rotatingUsername } from '../model/names';
+import { credentialUsername, rotatingUsername, type UsernameScheme } from '../model/names';
 import { PermissionLevel, type PermissionLevelName } from '../model/permission-level';
 import type { Plan } from '../model/plan';
 import { FOLLOWER_MESSAGE } from '../model/plans';
@@ -15,6 +15,7 @@ import {
   type Refusal,
 } from '../model/refusals';
 import { connectAdmin } from '../postgres/connection';
+import { liveCredentialRoles, liveUsernameOf } from './credential-roles';
 import type { DesiredCredential } from './diff';
 import { handOverToDefault, type OwnedObject } from './diff-roles';
 import { catalogSql, inspect } from './inspect';
@@ -28,6 +29,8 @@ import {
   openAdmin,
   type ReconcileContext,
 } from './reconcile';
+
+export { liveCredentialRoles, liveUsernameOf };
 
 export class CredentialError extends Error {
   /** What was refused, as the catalogue holds it (src/model/refusals), when it was a refusal. */
@@ -45,14 +48,17 @@ export function refuse(refusals: readonly Refusal[]): void {
   if (refusals[0]) throw new CredentialError(refusals[0]);
 }
 
-/** What the catalogue's checks read of a live database. */
-export function credentialFacts(live: LiveState): CredentialFacts {
-  const credentials = liveCredentials(live);
+/**
+ * What the catalogue's checks read of a live database, by credential name: under a
+ * username scheme, credential `analyst` is the role `db17_analyst`.
+ */
+export function credentialFacts(live: LiveState, scheme: UsernameScheme = {}): CredentialFacts {
+  const credentials = liveCredentials(live, scheme);
   return {
     inRecovery: live.server.inRecovery,
     credentials,
     role: (name) => {
-      const role = live.roles.get(name);
+      const role = live.roles.get(liveUsernameOf(live, scheme, name));
       if (!role) return undefined;
       const mark = parseManagedComment(role.comment);
       return {
@@ -63,14 +69,13 @@ export function credentialFacts(live: LiveState): CredentialFacts {
   };
 }
 
-/** Managed credentials of a database, as live roles show them (not counting default). */
-export function liveCredentials(live: LiveState): string[] {
-  const names: string[] = [];
-  for (const role of live.roles.values()) {
-    const mark = parseManagedComment(role.comment);
-    if (mark?.kind === 'credential' && mark.database === live.server.database) names.push(role.name);
-  }
-  return names.sort();
+/**
+ * Managed credentials of a database, by credential name, as live roles show them (not
+ * counting default): under a username scheme the role `db17_analyst` is credential
+ * `analyst`. A managed role the scheme cannot make (made before the scheme) keeps its role name.
+ */
+export function liveCredentials(live: LiveState, scheme: UsernameScheme = {}): string[] {
+  return [...liveCredentialRoles(live, scheme).keys()].sort();
 }
 
 /**
@@ -83,9 +88,10 @@ export function credentialRefusal(
   database: string,
   name: string,
   options: { readonly adopt?: boolean } = {},
+  scheme: UsernameScheme = {},
 ): string | undefined {
   // An import asks with adopt: the role becomes a credential, keeping its password.
-  return managedCredentialRefusals(database, name, credentialFacts(live), options)[0]?.message;
+  return managedCredentialRefusals(database, name, credentialFacts(live, scheme), options)[0]?.message;
 }
 
 /** A role pgcred may adopt when asked: not pgcred's, not a superuser, able to log in. */
@@ -142,7 +148,10 @@ export async function createCredential(
     ...options,
     credentials: [...declaredCredentials(ctx, spec, name), { name, access: accessOf(level) }],
     scope: new Set([name]),
-    check: (live) => liveCreateRefusals(spec, name, credentialFacts(live)).map((r) => r.message),
+    check: (live) =>
+      liveCreateRefusals(spec, name, credentialFacts(live, credentialSource(ctx.config, spec))).map(
+        (r) => r.message,
+      ),
   });
 }
 
@@ -164,7 +173,7 @@ export async function setPermissionLevel(
     scope: new Set([name]),
     check: (live) => {
       if (live.server.inRecovery) return [FOLLOWER_MESSAGE];
-      const refusal = credentialRefusal(live, spec.name, name, options);
+      const refusal = credentialRefusal(live, spec.name, name, options, credentialSource(ctx.config, spec));
       return refusal ? [refusal] : [];
     },
   });
@@ -184,7 +193,10 @@ export async function destroyCredential(
 ): Promise<ApplyResult> {
   refuseUnlessWritable(spec, undefined);
   refuse(destroyRefusals(name));
-  const source = credentialSource(ctx.config, spec).name;
+  const sourceSpec = credentialSource(ctx.config, spec);
+  const source = sourceSpec.name;
+  // The role destroyed, as the check sees it under the lock (a role made before the scheme keeps its name).
+  let username = credentialUsername(sourceSpec, name);
   const apps = await attachedAppsOf(ctx, source, name);
   if (apps.length > 0) refuse([attachedRefusal(name, apps)]);
   const result = await applyDatabase(ctx, spec, {
@@ -192,8 +204,9 @@ export async function destroyCredential(
     credentials: declaredCredentials(ctx, spec, name),
     scope: new Set(),
     check: (live, owner) => {
-      const facts = credentialFacts(live);
+      const facts = credentialFacts(live, sourceSpec);
       if (facts.inRecovery) return [followerRefusal(spec.name).message];
+      username = liveUsernameOf(live, sourceSpec, name);
       return [...destroyRefusals(name, owner), ...managedCredentialRefusals(spec.name, name, facts)]
         .slice(0, 1)
         .map((r) => r.message);
@@ -205,7 +218,7 @@ export async function destroyCredential(
     await ctx.control.forgetCredential(
       source,
       name,
-      [name, rotatingUsername(name)],
+      [username, rotatingUsername(username)],
       'credential destroyed',
       db,
     );

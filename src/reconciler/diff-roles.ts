@@ -186,6 +186,8 @@ export function planCredential(
   name: string,
   owner: string,
   ownerIsAdmin: boolean,
+  /** The credential's name, as commands take it (`name` is its username under the database's scheme). */
+  credential = name,
 ): void {
   const db = live.server.database;
   const role = live.roles.get(name);
@@ -234,7 +236,7 @@ export function planCredential(
       severity: 'notice',
       subject: name,
       description: `pgcred does not know the password of ${name}, a role it adopted: credentials:url and attachments of ${name} need it`,
-      remedy: `hand it over with pgcred credentials:password ${desired.name} --name ${name} (stdin or PGCRED_PASSWORD), or rotate it with pgcred credentials:rotate ${desired.name} --name ${name}`,
+      remedy: `hand it over with pgcred credentials:password ${desired.name} --name ${credential} (stdin or PGCRED_PASSWORD), or rotate it with pgcred credentials:rotate ${desired.name} --name ${credential}`,
     });
   } else if (status !== 'ok') {
     b.simple(

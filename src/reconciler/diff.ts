@@ -1,6 +1,11 @@
 import { defaultKey, type ExpandedAccess, emptyAccess, expandAccess, relationKey } from '../model/access';
 import type { Access, PublicPolicy } from '../model/config';
-import { derivedOwnerName, rotatingUsername } from '../model/names';
+import {
+  credentialOfUsername,
+  derivedOwnerName,
+  rotatingUsername,
+  type UsernameScheme,
+} from '../model/names';
 import type { ChangeAction, ExecutorName, Plan } from '../model/plan';
 import { FOLLOWER_MESSAGE } from '../model/plans';
 import { refuseWhatTheAdminCannotDo } from './diff-admin';
@@ -78,6 +83,12 @@ export interface DesiredDatabase {
   readonly destroy?: string;
   /** Changes a command adds to the plan (ownership hand-over), made in the same transaction. */
   readonly extra?: readonly ExtraChange[];
+  /**
+   * The database's username scheme. The diff works on role names (credentials, scope,
+   * destroy, attachedApps and passwords are keyed by username: credentialUsername in
+   * model/names.ts); the plan's subjects name the credential, as people know it.
+   */
+  readonly usernameScheme?: UsernameScheme;
 }
 
 export interface ExtraChange {
@@ -112,6 +123,25 @@ export function ownerName(
 }
 
 /**
+ * How the plan names a role: under a username scheme, a declared credential or a
+ * managed one of this database by its credential name (`db17_analyst` is `analyst`).
+ */
+function credentialNamer(
+  desired: DesiredDatabase,
+  live: LiveState,
+  declared: ReadonlySet<string>,
+): (role: string) => string {
+  const scheme = desired.usernameScheme;
+  if (scheme?.usernamePrefix === undefined) return (role) => role;
+  const credentialRoles = new Set(declared);
+  for (const role of live.roles.values()) {
+    const mark = parseManagedComment(role.comment);
+    if (mark?.kind === 'credential' && mark.database === live.server.database) credentialRoles.add(role.name);
+  }
+  return (role) => (credentialRoles.has(role) ? (credentialOfUsername(scheme, role) ?? role) : role);
+}
+
+/**
  * The pure heart of pgcred: from what is declared and what is live, the changes
  * that make live match, grouped into as few statements as the catalog allows.
  */
@@ -124,6 +154,7 @@ export function diff(desired: DesiredDatabase, live: LiveState): Plan {
   const roles = live.roles;
   const declared = new Set(desired.credentials.map((c) => c.name));
   const rotatingExpected = new Set(desired.rotating);
+  const shown = credentialNamer(desired, live, declared);
 
   if (s.inRecovery) b.errors.push(FOLLOWER_MESSAGE);
   // MAINTAIN (VACUUM, ANALYZE, REINDEX, ... of a table) came in PostgreSQL 17: refuse it, by name, before a GRANT fails.
@@ -135,7 +166,7 @@ export function diff(desired: DesiredDatabase, live: LiveState): Plan {
         credential.access.grants.some((g) => g.privileges.includes('MAINTAIN'))
       )
         b.errors.push(
-          `credential ${credential.name} is granted MAINTAIN, which PostgreSQL ${Math.floor(s.versionNum / 10000)} does not have (it came in 17)`,
+          `credential ${shown(credential.name)} is granted MAINTAIN, which PostgreSQL ${Math.floor(s.versionNum / 10000)} does not have (it came in 17)`,
         );
     }
   }
@@ -198,7 +229,7 @@ export function diff(desired: DesiredDatabase, live: LiveState): Plan {
   planLevelRoles(b, live, levelRoles, owner, ownerIsAdmin, desired.executor);
   for (const credential of desired.credentials) {
     if (scope && !scope.has(credential.name)) continue;
-    planCredential(b, desired, live, credential.name, owner, ownerIsAdmin);
+    planCredential(b, desired, live, credential.name, owner, ownerIsAdmin, shown(credential.name));
     const access = credential.access;
     planLevelMembership(
       b,
@@ -235,7 +266,7 @@ export function diff(desired: DesiredDatabase, live: LiveState): Plan {
       const apps = desired.attachedApps?.get(role.name) ?? [];
       if (desired.prune && apps.length > 0) {
         b.errors.push(
-          `Credential ${role.name} must be detached from the app${apps.length > 1 ? 's' : ''} ${apps.map((a) => `⬢ ${a}`).join(', ')} before destroying.`,
+          `Credential ${shown(role.name)} must be detached from the app${apps.length > 1 ? 's' : ''} ${apps.map((a) => `⬢ ${a}`).join(', ')} before destroying.`,
         );
       } else if (desired.prune) {
         dropRole(
@@ -316,14 +347,14 @@ export function diff(desired: DesiredDatabase, live: LiveState): Plan {
   b.nameGrantees(
     new Map(
       [...levelRoles].map(([level, name]) => {
-        const members = [...levelOf].filter(([, l]) => l === level).map(([c]) => c);
-        const shown = members.slice(0, 5).join(', ');
+        const members = [...levelOf].filter(([, l]) => l === level).map(([c]) => shown(c));
+        const listed = members.slice(0, 5).join(', ');
         const more = members.length > 5 ? `, and ${members.length - 5} more` : '';
         return [
           name,
           {
             subject: `level ${level}`,
-            note: `level role ${name}${members.length > 0 ? `, for ${shown}${more}` : ', no credential at it yet'}`,
+            note: `level role ${name}${members.length > 0 ? `, for ${listed}${more}` : ', no credential at it yet'}`,
           },
         ];
       }),
@@ -407,5 +438,11 @@ export function diff(desired: DesiredDatabase, live: LiveState): Plan {
     reportForeignOwners(b, desired, live, owner, creators);
   }
 
-  return b.build(desired.name, db, owner, desired.executor);
+  const plan = b.build(desired.name, db, owner, desired.executor);
+  if (desired.usernameScheme?.usernamePrefix === undefined) return plan;
+  return {
+    ...plan,
+    changes: plan.changes.map((change) => ({ ...change, subject: shown(change.subject) })),
+    findings: plan.findings.map((finding) => ({ ...finding, subject: shown(finding.subject) })),
+  };
 }

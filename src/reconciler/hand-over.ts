@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { DatabaseSpec } from '../model/config';
 import { DEFAULT_CREDENTIAL } from '../model/config';
+import { credentialUsername } from '../model/names';
 import { endpointOf } from '../postgres/connection';
 import { verifyScram } from '../postgres/scram';
 import { CredentialError, refuseUnlessWritable } from './credentials';
@@ -31,11 +32,11 @@ export async function handOverPassword(
   try {
     const live = await inspect(client, source.owner ? { owner: source.owner } : {});
     refuseUnlessWritable(spec, live);
-    username = name === DEFAULT_CREDENTIAL ? ownerName(source, live) : name;
+    username = name === DEFAULT_CREDENTIAL ? ownerName(source, live) : credentialUsername(source, name);
     const role = live.roles.get(username);
     if (!role) throw new CredentialError(`Credential ${name} does not exist on ${spec.name}.`);
     const mark = parseManagedComment(role.comment);
-    const declared = source.credentials.some((c) => c.name === username);
+    const declared = source.credentials.some((c) => c.name === name);
     if (name !== DEFAULT_CREDENTIAL && !declared && !(mark && mark.database === live.server.database)) {
       throw new CredentialError(
         `Credential ${name} is not managed by pgcred on ${spec.name}: declare it in the file and apply first.`,

@@ -1,6 +1,7 @@
 import type { DatabaseSpec } from '../model/config';
+import { credentialUsername } from '../model/names';
 import { USERNAME_STATE_TEXT, usernamesAt } from '../model/rotation-steps';
-import { inspectDatabase, liveCredentials } from './credentials';
+import { inspectDatabase, liveCredentialRoles } from './credentials';
 import { ownerName } from './diff';
 import type { LiveState } from './live-state';
 import { credentialSource, type ReconcileContext } from './reconcile';
@@ -66,11 +67,12 @@ export async function listCredentials(
   const rotations = await ctx.control.rotations.openAll(source.name);
   const rotationOf = new Map(rotations.map((r) => [r.credential, r]));
   const stored = await ctx.control.getPasswords(source.name);
-  const names = new Set(liveCredentials(live));
+  const liveRoles = liveCredentialRoles(live, source);
+  const names = new Set(liveRoles.keys());
   const declared = source.credentials.map((c) => c.name);
   const all = ['default', ...[...new Set([...names, ...declared])].sort()];
   return all.map((name) => {
-    const username = name === 'default' ? owner : name;
+    const username = name === 'default' ? owner : (liveRoles.get(name) ?? credentialUsername(source, name));
     const exists = live.roles.has(username);
     const rotation = rotationOf.get(name);
     const listed: ListedCredential = {

@@ -11,10 +11,11 @@ import type { ControlStore } from '../control/store';
 import { CONTROL_SCHEMA } from '../control/store';
 import { declaredColumnsOf, declaredObjectsOf, declaredRoutinesOf } from '../model/access';
 import type { Config, DatabaseSpec } from '../model/config';
-import { rotatingUsername } from '../model/names';
+import { credentialUsername, ROTATING_SUFFIX, rotatingUsername } from '../model/names';
 import { generatePassword } from '../model/password';
 import { concatPlans, type Plan } from '../model/plan';
 import { connectAdmin, endpointOf } from '../postgres/connection';
+import { liveUsernameOf } from './credential-roles';
 import { type DesiredCredential, type DesiredDatabase, diff, type ExtraChange, ownerName } from './diff';
 import { inSnapshot, inspect } from './inspect';
 import type { LiveState } from './live-state';
@@ -112,13 +113,17 @@ async function desiredState(
   const down = ctx.control.unreachable !== undefined;
   const known = down ? new Map<string, string>() : await ctx.control.getPasswords(source.name);
   const rotating = down ? [] : await openRotations(ctx.control, source.name);
-  const credentials =
+  // The diff works on role names: each credential goes in as its username (the
+  // database's username scheme), and the plan's subjects come back as credential names.
+  const username = (name: string) => credentialUsername(source, name);
+  const credentials = (
     options.credentials ??
     source.credentials.map((c) => ({
       name: c.name,
       access: c.access,
       ...(c.memberOf ? { memberOf: c.memberOf } : {}),
-    }));
+    }))
+  ).map((c) => ({ ...c, name: username(c.name) }));
   const names = [owner, ...credentials.map((c) => c.name)];
   const adminPassword = new URL(spec.url).password;
   if (owner === live.server.currentUser && adminPassword && !known.has(owner))
@@ -126,7 +131,9 @@ async function desiredState(
   const passwords = await checkPasswords(client, live, endpointOf(spec.url), known, names);
   if (down)
     for (const [name, status] of passwords) if (status === 'unknown') passwords.set(name, 'unchecked');
-  const attached = down ? new Map<string, string[]>() : await attachedApps(ctx.control, source.name);
+  const attached = down
+    ? new Map<string, string[]>()
+    : await attachedApps(ctx.control, source.name, username);
   return {
     name: source.name,
     executor: spec.executor,
@@ -135,12 +142,17 @@ async function desiredState(
     ignoreRoles: spec.ignoreRoles,
     ...(spec.public ? { publicPolicy: spec.public } : {}),
     controlSchema: CONTROL_SCHEMA,
-    rotating: rotating.filter((name) => name !== options.destroy).map((name) => rotatingUsername(name)),
+    rotating: rotating
+      .filter((name) => name !== options.destroy)
+      .map((name) => rotatingUsername(username(name))),
     passwords,
     prune: options.prune ?? options.destroy !== undefined,
-    ...(options.destroy !== undefined ? { destroy: options.destroy } : {}),
+    ...(options.destroy !== undefined ? { destroy: liveUsernameOf(live, source, options.destroy) } : {}),
     attachedApps: attached,
-    scope: options.scope,
+    scope: options.scope && new Set([...options.scope].map(username)),
+    ...(source.usernamePrefix !== undefined
+      ? { usernameScheme: { usernamePrefix: source.usernamePrefix } }
+      : {}),
     extra: options.extra?.(live, owner),
   };
 }
@@ -149,11 +161,25 @@ async function openRotations(control: ControlStore, database: string): Promise<s
   return (await control.rotations.openAll(database)).map((rotation) => rotation.credential);
 }
 
-async function attachedApps(control: ControlStore, database: string): Promise<Map<string, string[]>> {
+/**
+ * The apps attached to each role, by username: the credential's username under the
+ * scheme, and the username the attachment's URL holds, which differ after the scheme
+ * changed (a role no app uses any more is the only one prune may take).
+ */
+async function attachedApps(
+  control: ControlStore,
+  database: string,
+  username: (credential: string) => string,
+): Promise<Map<string, string[]>> {
   const apps = new Map<string, string[]>();
+  const add = (role: string, app: string) => {
+    const list = apps.get(role) ?? [];
+    if (!list.includes(app)) apps.set(role, [...list, app].sort());
+  };
   for (const a of await control.attachments.list({ database })) {
-    const list = apps.get(a.credential) ?? [];
-    if (!list.includes(a.app)) apps.set(a.credential, [...list, a.app].sort());
+    add(username(a.credential), a.app);
+    if (a.username !== username(a.credential) && !a.username.endsWith(ROTATING_SUFFIX))
+      add(a.username, a.app);
   }
   return apps;
 }

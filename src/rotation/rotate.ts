@@ -5,7 +5,7 @@ import { deliver, type RestartOutcome, recordRelease } from '../attachments/conf
 import type { Rotation } from '../control/rotation-journal';
 import { faultPoint } from '../faults';
 import { type DatabaseSpec, DEFAULT_CREDENTIAL, DEFAULT_GRACE_MS } from '../model/config';
-import { rotatingUsername } from '../model/names';
+import { credentialUsername, rotatingUsername } from '../model/names';
 import { generatePassword } from '../model/password';
 import type { Plan } from '../model/plan';
 import { FOLLOWER_MESSAGE } from '../model/plans';
@@ -106,7 +106,9 @@ export async function startRotation(
   if (live.server.inRecovery) throw new CredentialError(FOLLOWER_MESSAGE);
   const source = credentialSource(ctx.config, spec);
   const refusal =
-    credential === DEFAULT_CREDENTIAL ? undefined : credentialRefusal(live, spec.name, credential);
+    credential === DEFAULT_CREDENTIAL
+      ? undefined
+      : credentialRefusal(live, spec.name, credential, {}, source);
   if (refusal) throw new CredentialError(refusal);
   const username = resolveCredential(ctx, spec, live, credential);
   const existing = await openRotation(ctx, source.name, credential);
@@ -503,7 +505,7 @@ export async function dueRotations(
   for (const credential of source.credentials) {
     const every = credential.rotation?.everyMs;
     if (every === undefined) continue;
-    const setAt = await ctx.control.passwordSetAt(source.name, credential.name);
+    const setAt = await ctx.control.passwordSetAt(source.name, credentialUsername(source, credential.name));
     if (setAt && now - setAt.getTime() >= every && !(await openRotation(ctx, source.name, credential.name))) {
       due.push(credential.name);
     }

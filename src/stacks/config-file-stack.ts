@@ -110,6 +110,7 @@ export class ConfigFileStack extends TerraformStack {
               : DatabaseRole.PRIMARY,
         schemas: props.schemas?.[spec.name],
         owner: spec.owner,
+        ...(spec.usernamePrefix !== undefined ? { usernamePrefix: spec.usernamePrefix } : {}),
         credentialLimit: spec.credentialLimit,
         executor: declared.has(spec.name) ? spec.executor : (props.executor ?? 'terraform'),
         ignoreRoles: spec.ignoreRoles,

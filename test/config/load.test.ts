@@ -211,7 +211,7 @@ databases:
 `;
     expect(problemsOf(text)).toEqual([
       'version: must be 1, got 2',
-      'databases[0]: unknown key "colour" (known: name, url, plan, color, cluster, tags, role, source, owner, credentialLimit, executor, public, ignoreRoles, credentials)',
+      'databases[0]: unknown key "colour" (known: name, url, plan, color, cluster, tags, role, source, owner, usernamePrefix, credentialLimit, executor, public, ignoreRoles, credentials)',
       `databases[0].name: "x y" may contain only letters, digits, '-' and '_' (at most 63)`,
       'databases[0].url: must be a string, got number 7',
     ]);

@@ -188,6 +188,7 @@ function typeMutations(): Mutation[] {
     ['databases.0.role', ['leader', 1, 'FOLLOWER']],
     ['databases.0.source', [1, '']],
     ['databases.0.owner', [1, '', '1abc']],
+    ['databases.0.usernamePrefix', [1, '', '1abc', 'a b', null, 'p'.repeat(50), 'pg_']],
     ['databases.0.credentialLimit', ['60', -1, 1.5, 100000, null]],
     ['databases.0.executor', ['ansible', 1]],
     ['databases.0.ignoreRoles', ['bob', 1, [1], ['']]],

@@ -58,15 +58,17 @@ export function registerRotate(program: Command, context: () => CommandContext):
         }
       }
       const rc = await ctx.reconcileContext();
-      const source = credentialSource(rc.config, spec).name;
+      const sourceSpec = credentialSource(rc.config, spec);
+      const source = sourceSpec.name;
       const live = await inspectDatabase(spec, rc);
       refuseUnlessWritable(spec, live);
       const names = options.all
-        ? [DEFAULT_CREDENTIAL, ...liveCredentials(live)]
+        ? [DEFAULT_CREDENTIAL, ...liveCredentials(live, sourceSpec)]
         : [options.name ?? DEFAULT_CREDENTIAL];
       // Before the prompt: nobody is asked to confirm a rotation pgcred would then refuse.
       for (const name of names) {
-        const refusal = name === DEFAULT_CREDENTIAL ? undefined : credentialRefusal(live, spec.name, name);
+        const refusal =
+          name === DEFAULT_CREDENTIAL ? undefined : credentialRefusal(live, spec.name, name, {}, sourceSpec);
         if (refusal) throw new CredentialError(refusal);
       }
       const force = options.force === true || options.all === true;

@@ -4,6 +4,7 @@ import { syncDeclaredAttachments } from '../../attachments/attachments';
 import { loadConfigFile } from '../../config/load';
 import { loadManifest } from '../../config/manifest';
 import type { DatabaseSpec } from '../../model/config';
+import { credentialUsername } from '../../model/names';
 import type { Plan } from '../../model/plan';
 import type { LiveState } from '../../reconciler/live-state';
 import {
@@ -61,7 +62,7 @@ async function liveOf(
   return liveFingerprint(
     live,
     spec,
-    source.credentials.map((c) => c.name),
+    source.credentials.map((c) => credentialUsername(source, c.name)),
     await readControlFacts(control, source.name),
   );
 }
