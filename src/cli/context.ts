@@ -26,6 +26,15 @@ export interface GlobalOptions {
  * What every command shares: the config file, the database an argument names,
  * the control store, and the confirmation of destructive actions.
  */
+/**
+ * Of two exit statuses, the one a scheduled job must see: an error (1) outranks drift
+ * (2), which outranks success (0), so a drift found after a failure never hides it.
+ */
+export function worseExit(a: number, b: number): number {
+  const rank = (status: number) => (status === 0 ? 0 : status === 2 ? 1 : 2);
+  return rank(b) > rank(a) ? b : a;
+}
+
 export class CommandContext {
   private configCache?: Config;
   private control?: ControlStore;
@@ -274,7 +283,7 @@ export class CommandContext {
   }
 
   setExitStatus(status: number): void {
-    this.exitStatus = Math.max(this.exitStatus, status);
+    this.exitStatus = worseExit(this.exitStatus, status);
   }
 
   async close(): Promise<void> {

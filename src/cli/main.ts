@@ -14,7 +14,7 @@ import { registerPasswordCommand } from './commands/password';
 import { registerPlanCommands } from './commands/plan';
 import { registerReconcile } from './commands/reconcile';
 import { registerRotate } from './commands/rotate';
-import { CommandContext } from './context';
+import { CommandContext, worseExit } from './context';
 import { type Io, processIo, UserError } from './io';
 
 export const VERSION = '0.1.0';
@@ -81,7 +81,7 @@ export async function runCli(argv: readonly string[], io: Io = processIo()): Pro
   let status = 0;
   try {
     await program.parseAsync([...argv], { from: 'user' });
-    status = Math.max(0, ...contexts.map((ctx) => ctx.exitStatus));
+    status = contexts.reduce((worst, ctx) => worseExit(worst, ctx.exitStatus), 0);
   } catch (error) {
     status = report(error, io);
   } finally {

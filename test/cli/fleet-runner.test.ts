@@ -1,4 +1,4 @@
-import { CommandContext } from '../../src/cli/context';
+import { CommandContext, worseExit } from '../../src/cli/context';
 import { fleetExit, runFleet } from '../../src/cli/fleet';
 import type { Io } from '../../src/cli/io';
 import type { DatabaseSpec } from '../../src/model/config';
@@ -109,5 +109,13 @@ describe('the fleet runner', () => {
         throw new Error('refused');
       }),
     ).rejects.toThrow('refused');
+  });
+
+  it('an error outranks drift, whichever a command records first, so a scheduled job never reads a failure as drift', () => {
+    expect(worseExit(1, 2)).toBe(1);
+    expect(worseExit(2, 1)).toBe(1);
+    expect(worseExit(0, 2)).toBe(2);
+    expect(worseExit(2, 0)).toBe(2);
+    expect(worseExit(0, 0)).toBe(0);
   });
 });
