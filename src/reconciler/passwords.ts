@@ -10,19 +10,12 @@ import type { LiveState } from './live-state';
  * stored SCRAM verifiers (one query, no logins); anyone else logs in with each
  * known password, which never changes a verifier either.
  */
-/** A check started before inspection: the password it checks, and whether it opens the role. */
-export interface PrecomputedCheck {
-  readonly password: string;
-  readonly ok: Promise<boolean>;
-}
-
 export async function checkPasswords(
   admin: ClientBase,
   live: LiveState,
   endpoint: Endpoint,
   known: ReadonlyMap<string, string>,
   usernames: readonly string[],
-  precomputed: ReadonlyMap<string, PrecomputedCheck> = new Map(),
 ): Promise<Map<string, PasswordStatus>> {
   const status = new Map<string, PasswordStatus>();
   const toCheck = usernames.filter((name) => live.roles.has(name));
@@ -30,20 +23,10 @@ export async function checkPasswords(
   const withPassword = toCheck.filter((name) => known.has(name));
   if (withPassword.length === 0) return status;
   if (live.server.isSuperuser) {
-    // Checks started before inspection read the same snapshot's verifiers; the rest (the
-    // admin URL's own password, say) are read and hashed now.
-    const early = (name: string) => {
-      const check = precomputed.get(name);
-      return check && check.password === known.get(name) ? check.ok : undefined;
-    };
-    const late = withPassword.filter((name) => early(name) === undefined);
-    const verifiers = new Map<string, string | null>();
-    if (late.length > 0) {
-      const { rows } = await admin.query(catalogSql('role_verifiers'), [late]);
-      for (const row of rows) verifiers.set(row.name as string, row.verifier as string | null);
-    }
+    const { rows } = await admin.query(catalogSql('role_verifiers'), [withPassword]);
+    const verifiers = new Map(rows.map((row) => [row.name as string, row.verifier as string | null]));
     const results = await Promise.all(
-      withPassword.map((name) => early(name) ?? verifyScram(known.get(name)!, verifiers.get(name) ?? null)),
+      withPassword.map((name) => verifyScram(known.get(name)!, verifiers.get(name) ?? null)),
     );
     withPassword.forEach((name, i) => {
       status.set(name, results[i] ? 'ok' : 'changed');

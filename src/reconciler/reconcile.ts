@@ -15,12 +15,11 @@ import { credentialUsername, ROTATING_SUFFIX, rotatingUsername } from '../model/
 import { generatePassword } from '../model/password';
 import { concatPlans, type Plan } from '../model/plan';
 import { connectAdmin, endpointOf } from '../postgres/connection';
-import { verifyScram } from '../postgres/scram';
 import { liveUsernameOf } from './credential-roles';
 import { type DesiredCredential, type DesiredDatabase, diff, type ExtraChange, ownerName } from './diff';
-import { catalogSql, inSnapshot, inspect } from './inspect';
+import { inSnapshot, inspect } from './inspect';
 import type { LiveState } from './live-state';
-import { checkPasswords, type PrecomputedCheck } from './passwords';
+import { checkPasswords } from './passwords';
 
 /** Everything the reconciler needs besides the database: the model, the control store, a place for progress. */
 export interface ReconcileContext {
@@ -106,12 +105,13 @@ async function desiredState(
   client: ClientBase,
   live: LiveState,
   options: PlanOptions,
-  early: EarlyChecks,
 ): Promise<DesiredDatabase> {
   const source = credentialSource(ctx.config, spec);
   const owner = ownerName(source, live);
+  // Without the control store (drift while it is down) nothing is known: the
+  // privileges are checked, the passwords are reported as not checked.
   const down = ctx.control.unreachable !== undefined;
-  const known = early.known;
+  const known = down ? new Map<string, string>() : await ctx.control.getPasswords(source.name);
   const rotating = down ? [] : await openRotations(ctx.control, source.name);
   // The diff works on role names: each credential goes in as its username (the
   // database's username scheme), and the plan's subjects come back as credential names.
@@ -128,7 +128,7 @@ async function desiredState(
   const adminPassword = new URL(spec.url).password;
   if (owner === live.server.currentUser && adminPassword && !known.has(owner))
     known.set(owner, decodeURIComponent(adminPassword));
-  const passwords = await checkPasswords(client, live, endpointOf(spec.url), known, names, early.checked);
+  const passwords = await checkPasswords(client, live, endpointOf(spec.url), known, names);
   if (down)
     for (const [name, status] of passwords) if (status === 'unknown') passwords.set(name, 'unchecked');
   const attached = down
@@ -184,39 +184,6 @@ async function attachedApps(
   return apps;
 }
 
-interface EarlyChecks {
-  readonly known: Map<string, string>;
-  readonly checked: ReadonlyMap<string, PrecomputedCheck>;
-}
-
-/**
- * The passwords pgcred keeps for a database, and, for a superuser admin, their SCRAM
- * checks already hashing on the thread pool: started before inspection, in its snapshot,
- * they cost no time of their own.
- */
-async function earlyPasswordChecks(
-  control: ControlStore,
-  database: string,
-  client: ClientBase,
-): Promise<EarlyChecks> {
-  const checked = new Map<string, { password: string; ok: Promise<boolean> }>();
-  // Without the control store (drift while it is down) nothing is known: the
-  // privileges are checked, the passwords are reported as not checked.
-  if (control.unreachable !== undefined) return { known: new Map(), checked };
-  const known = await control.getPasswords(database);
-  if (known.size === 0) return { known, checked };
-  const superuser = (await client.query(catalogSql('current_superuser'))).rows[0]?.superuser === true;
-  if (!superuser) return { known, checked };
-  const { rows } = await client.query(catalogSql('role_verifiers'), [[...known.keys()]]);
-  const verifiers = new Map(rows.map((row) => [row.name as string, row.verifier as string | null]));
-  for (const [username, password] of known) {
-    const ok = verifyScram(password, verifiers.get(username) ?? null);
-    ok.catch(() => undefined);
-    checked.set(username, { password, ok });
-  }
-  return { known, checked };
-}
-
 async function computePlan(
   ctx: ReconcileContext,
   spec: DatabaseSpec,
@@ -225,16 +192,13 @@ async function computePlan(
 ): Promise<{ plan: Plan; live: LiveState }> {
   const source = credentialSource(ctx.config, spec);
   const accesses = (options.credentials ?? source.credentials).map((c) => c.access);
-  const early = earlyPasswordChecks(ctx.control, source.name, client);
-  // Awaited after inspection; a failed inspection must not leave it rejected unheard.
-  early.catch(() => undefined);
   const live = await inspect(client, {
     declaredObjects: declaredObjectsOf(accesses),
     declaredColumns: declaredColumnsOf(accesses),
     declaredRoutines: declaredRoutinesOf(accesses),
     ...(source.owner ? { owner: source.owner } : {}),
   });
-  const desired = await desiredState(ctx, spec, client, live, options, await early);
+  const desired = await desiredState(ctx, spec, client, live, options);
   const plan = diff(desired, live);
   const refusals = options.check?.(live, ownerName(desired, live)) ?? [];
   return { plan: { ...plan, database: spec.name, errors: [...plan.errors, ...refusals] }, live };
