@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 let root: string | undefined;
@@ -23,4 +23,20 @@ export function projectRoot(): string {
 
 export function projectFile(...parts: string[]): string {
   return join(projectRoot(), ...parts);
+}
+
+const sqlCache = new Map<string, string>();
+
+/**
+ * The text of `src/<folder>/sql/<name>.sql`: catalog SQL lives in .sql files beside
+ * the module that runs it, read once per process.
+ */
+export function sqlFile(folder: string, name: string): string {
+  const path = projectFile('src', folder, 'sql', `${name}.sql`);
+  let text = sqlCache.get(path);
+  if (text === undefined) {
+    text = readFileSync(path, 'utf8');
+    sqlCache.set(path, text);
+  }
+  return text;
 }

@@ -1,23 +1,10 @@
-import { readFileSync } from 'node:fs';
 import type { ClientBase } from 'pg';
 import type { AuditEntry } from '../control/audit-log';
 import { faultPoint } from '../faults';
 import { quoteLiteral } from '../model/identifiers';
 import { type InSchemas, PASSWORD_PLACEHOLDER, type Plan } from '../model/plan';
 import { scramVerifierAsync } from '../postgres/scram';
-import { projectFile } from '../project';
-
-const sqlCache = new Map<string, string>();
-
-/** The apply module's own catalog SQL, in .sql files beside it; read once per process. */
-function applySql(name: string): string {
-  let text = sqlCache.get(name);
-  if (text === undefined) {
-    text = readFileSync(projectFile('src', 'apply', 'sql', `${name}.sql`), 'utf8');
-    sqlCache.set(name, text);
-  }
-  return text;
-}
+import { sqlFile } from '../project';
 
 /**
  * The one place pgcred changes a database: a Plan's statements, run in one
@@ -48,29 +35,16 @@ export function claimsRoleNames(plan: Plan): boolean {
  * Takes the cluster's role-name lock on `client` (a session of the cluster's lock
  * database, held until it ends), waiting at most timeoutMs for another apply's.
  */
-export async function lockClusterRoles(
+export function lockClusterRoles(
   client: ClientBase,
   label: string,
   timeoutMs: number,
   progress: (line: string) => void,
 ): Promise<void> {
-  const { rows } = await client.query('SELECT pg_try_advisory_lock($1, $2) AS got', [...CLUSTER_ROLE_LOCK]);
-  if (rows[0].got) return;
-  progress(`Waiting for another pgcred apply on the cluster of ${label} to finish creating roles...`);
-  await client.query('BEGIN');
-  try {
-    await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.round(timeoutMs))}`);
-    await client.query('SELECT pg_advisory_lock($1, $2)', [...CLUSTER_ROLE_LOCK]);
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    if ((error as { code?: string }).code === '55P03') {
-      throw new Error(
-        `another pgcred apply on the cluster of ${label} held the role-name lock for more than ${Math.round(timeoutMs / 1000)} s; nothing was changed`,
-      );
-    }
-    throw error;
-  }
+  return waitForLock(client, CLUSTER_ROLE_LOCK, timeoutMs, progress, {
+    waiting: `Waiting for another pgcred apply on the cluster of ${label} to finish creating roles...`,
+    held: `another pgcred apply on the cluster of ${label} held the role-name lock`,
+  });
 }
 
 /** Something a plan does that is not a statement of its transaction. */
@@ -169,7 +143,7 @@ async function relationsInSchemas(client: ClientBase, plan: Plan): Promise<(targ
   const byClass = new Map<string, string[]>();
   if (schemas.size > 0) {
     const { rows } = await client.query<{ schema: string; class: string; name: string }>(
-      applySql('relations_in_schemas'),
+      sqlFile('apply', 'relations_in_schemas'),
       [[...schemas]],
     );
     for (const row of rows) {
@@ -294,28 +268,40 @@ export async function applyPlanned(
 }
 
 /** Takes the session-level apply lock, waiting at most timeoutMs for another apply to end. */
-async function lockForApply(
+function lockForApply(
   client: ClientBase,
   label: string,
   timeoutMs: number,
   progress: (line: string) => void,
-) {
-  const { rows } = await client.query('SELECT pg_try_advisory_lock($1, $2) AS got', [...APPLY_LOCK]);
+): Promise<void> {
+  return waitForLock(client, APPLY_LOCK, timeoutMs, progress, {
+    waiting: `Waiting for another pgcred apply on ${label} to finish...`,
+    held: `another pgcred apply on ${label} held its lock`,
+  });
+}
+
+/** Takes a session-level advisory lock, waiting at most timeoutMs for whoever holds it. */
+async function waitForLock(
+  client: ClientBase,
+  key: readonly [number, number],
+  timeoutMs: number,
+  progress: (line: string) => void,
+  words: { readonly waiting: string; readonly held: string },
+): Promise<void> {
+  const { rows } = await client.query('SELECT pg_try_advisory_lock($1, $2) AS got', [...key]);
   if (rows[0].got) return;
-  progress(`Waiting for another pgcred apply on ${label} to finish...`);
+  progress(words.waiting);
   // The wait runs in a transaction of its own so SET LOCAL bounds it alone; a session
   // lock taken in a transaction outlives its COMMIT.
   await client.query('BEGIN');
   try {
     await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.round(timeoutMs))}`);
-    await client.query('SELECT pg_advisory_lock($1, $2)', [...APPLY_LOCK]);
+    await client.query('SELECT pg_advisory_lock($1, $2)', [...key]);
     await client.query('COMMIT');
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
     if ((error as { code?: string }).code === '55P03') {
-      throw new Error(
-        `another pgcred apply on ${label} held its lock for more than ${Math.round(timeoutMs / 1000)} s; nothing was changed`,
-      );
+      throw new Error(`${words.held} for more than ${Math.round(timeoutMs / 1000)} s; nothing was changed`);
     }
     throw error;
   }

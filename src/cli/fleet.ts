@@ -155,17 +155,18 @@ export function errorLine(error: unknown): string {
   return message.split('\n').filter(Boolean).join('; ');
 }
 
-export interface FleetRun {
+export interface FleetRun<T> {
   readonly parallel: number;
   /**
    * Whether one database's failure is caught and reported as its own line (a fleet), or
    * thrown as it is (one database: the command fails with its message, as it always did).
+   * Default: a fleet when there is more than one database.
    */
-  readonly isolate: boolean;
+  readonly isolate?: boolean;
   /** At most this many databases of one cluster at a time (its connection budget); default: parallel. */
   readonly perCluster?: number;
   /** Whether a finished job drifted, for the progress display. */
-  readonly drifted?: (value: unknown) => boolean;
+  readonly drifted?: (value: T) => boolean;
   /** Progress and error lines go here, in the file's order (default: the command's stderr). */
   readonly say?: (line: string) => void;
 }
@@ -178,7 +179,7 @@ export interface FleetRun {
 export async function runFleet<T>(
   ctx: CommandContext,
   specs: readonly DatabaseSpec[],
-  run: FleetRun,
+  run: FleetRun<NoInfer<T>>,
   job: (spec: DatabaseSpec, say: (line: string) => void) => Promise<T>,
 ): Promise<FleetOutcome<T>[]> {
   const write = run.say ?? ((line: string) => ctx.io.stderr(`${line}\n`));
@@ -225,7 +226,7 @@ export async function runFleet<T>(
         const value = await job(spec, (line) => (direct ? write(line) : held[index]!.push(line)));
         outcome = { spec, cluster, value };
       } catch (error) {
-        if (!run.isolate) {
+        if (!(run.isolate ?? specs.length > 1)) {
           pending.length = 0; // no new jobs; the ones running finish
           throw error;
         }
@@ -237,7 +238,7 @@ export async function runFleet<T>(
       outcomes[index] = outcome;
       progress.tick(
         outcome.error !== undefined,
-        outcome.error === undefined && !!run.drifted?.(outcome.value),
+        outcome.error === undefined && !!run.drifted?.(outcome.value as T),
       );
       flush();
     }

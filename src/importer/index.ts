@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { connectAdmin } from '../postgres/connection';
-import { projectFile } from '../project';
+import { sqlFile } from '../project';
 import { inSnapshot, inspect } from '../reconciler/inspect';
 import type { LiveState } from '../reconciler/live-state';
 import {
@@ -17,7 +16,7 @@ export { describeDatabase } from './describe';
 export { importTypeScript } from './typescript';
 export { importYaml } from './yaml';
 
-const sql = (name: string) => readFileSync(projectFile('src', 'importer', 'sql', `${name}.sql`), 'utf8');
+const sql = (name: string) => sqlFile('importer', name);
 
 /**
  * Reads a live database and describes it as a declaration. Changes nothing: the

@@ -31,7 +31,14 @@ export function scramVerifier(
   salt: Buffer = randomBytes(16),
   iterations = ITERATIONS,
 ): string {
-  const { storedKey, serverKey } = keys(password, salt, iterations);
+  return formatVerifier(iterations, salt, keys(password, salt, iterations));
+}
+
+function formatVerifier(
+  iterations: number,
+  salt: Buffer,
+  { storedKey, serverKey }: { storedKey: Buffer; serverKey: Buffer },
+): string {
   return `SCRAM-SHA-256$${iterations}:${salt.toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`;
 }
 
@@ -41,8 +48,11 @@ export function scramVerifier(
  */
 export async function scramVerifierAsync(password: string, iterations = ITERATIONS): Promise<string> {
   const salt = randomBytes(16);
-  const { storedKey, serverKey } = keysFrom(await pbkdf2Async(password, salt, iterations, 32, 'sha256'));
-  return `SCRAM-SHA-256$${iterations}:${salt.toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`;
+  return formatVerifier(
+    iterations,
+    salt,
+    keysFrom(await pbkdf2Async(password, salt, iterations, 32, 'sha256')),
+  );
 }
 
 const VERIFIER = /^SCRAM-SHA-256\$(\d+):([A-Za-z0-9+/=]+)\$([A-Za-z0-9+/=]+):([A-Za-z0-9+/=]+)$/;

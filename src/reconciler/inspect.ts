@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
 import type { ClientBase } from 'pg';
 import { routineKey } from '../model/access';
 import { type QualifiedName, quoteIdent, quoteRoutine, type RoutineSignature } from '../model/identifiers';
-import { projectFile } from '../project';
+import { sqlFile } from '../project';
 import {
   type AclEntry,
   type ColumnPrivilege,
@@ -17,6 +16,7 @@ import {
   type LiveSchema,
   type LiveServer,
   type LiveState,
+  type RelationClass,
   type RoutinePrivilege,
   type RowSecurityTable,
 } from './live-state';
@@ -35,16 +35,9 @@ interface RelationDetailRow {
   readonly policy_roles: string[] | null;
 }
 
-const sqlCache = new Map<string, string>();
-
-/** Catalog SQL lives in .sql files beside the inspector; read once per process. */
+/** The reconciler's catalog SQL (src/reconciler/sql). */
 export function catalogSql(name: string): string {
-  let text = sqlCache.get(name);
-  if (text === undefined) {
-    text = readFileSync(projectFile('src', 'reconciler', 'sql', `${name}.sql`), 'utf8');
-    sqlCache.set(name, text);
-  }
-  return text;
+  return sqlFile('reconciler', name);
 }
 
 export interface InspectOptions {
@@ -123,7 +116,7 @@ export async function inspect(client: ClientBase, options: InspectOptions = {}):
       relations.push({
         kind: 'few',
         schema: row.schema,
-        class: rare.find((r) => String(r.acl) === String(row.id))?.class ?? null,
+        class: row.object_kind as RelationClass,
         grantee: null,
         privilege: null,
         count: null,

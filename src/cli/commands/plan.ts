@@ -209,15 +209,10 @@ export function registerPlanCommands(program: Command, context: () => CommandCon
           if (plans.some((plan) => plan.errors.length > 0)) ctx.setExitStatus(1);
           return;
         }
-        const outcomes = await runFleet(
+        const outcomes = await runFleet<Plan>(
           ctx,
           specs,
-          {
-            parallel: options.parallel,
-            perCluster: options.perCluster,
-            isolate: specs.length > 1,
-            drifted: (p) => hasDrift(p as Plan),
-          },
+          { ...options, drifted: (plan) => hasDrift(plan) },
           (spec, say) => planDatabase({ ...rc, progress: say }, spec, { prune: options.prune }),
         );
         const plans = outcomes.flatMap((o) => (o.value ? [o.value] : []));
@@ -307,53 +302,46 @@ export function registerPlanCommands(program: Command, context: () => CommandCon
         }
         // Prompts on the terminal come one at a time, whichever database asks.
         const oneAtATime = serial();
-        const outcomes = await runFleet(
-          ctx,
-          specs,
-          { parallel: options.parallel, perCluster: options.perCluster, isolate: specs.length > 1 },
-          async (spec, say) => {
-            if (spec.role === 'follower') {
-              say(
-                `Skipping ${spec.name}: a follower gets its credentials from ${spec.source} by replication.`,
-              );
-              journal?.finished(spec.name);
-              return undefined;
-            }
-            const result = await applyDatabase({ ...rc, progress: say }, spec, {
-              prune: options.prune,
-              confirm: async (plan) => {
-                const destructive = plan.changes.filter((c) => c.destructive);
-                if (destructive.length === 0 || options.yes) return true;
-                return oneAtATime(async () => {
-                  ctx.io.stderr(renderText(plan));
-                  await ctx
-                    .confirm(
-                      spec.name,
-                      [
-                        `This plan makes ${destructive.length} destructive change${destructive.length === 1 ? '' : 's'} to ${spec.name}.`,
-                      ],
-                      undefined,
-                    )
-                    .catch((error) => {
-                      throw new UserError(
-                        error instanceof UserError && !ctx.io.interactive
-                          ? `${spec.name}: the plan has ${destructive.length} destructive change${destructive.length === 1 ? '' : 's'}; re-run with --yes to apply them`
-                          : (error as Error).message,
-                      );
-                    });
-                  return true;
-                });
-              },
-            });
-            say(
-              result.applied
-                ? `Applied ${result.plan.changes.length} change${result.plan.changes.length === 1 ? '' : 's'} to ${spec.name} in one transaction.`
-                : `${spec.name} already matches the declaration.`,
-            );
+        const outcomes = await runFleet(ctx, specs, options, async (spec, say) => {
+          if (spec.role === 'follower') {
+            say(`Skipping ${spec.name}: a follower gets its credentials from ${spec.source} by replication.`);
             journal?.finished(spec.name);
-            return result;
-          },
-        );
+            return undefined;
+          }
+          const result = await applyDatabase({ ...rc, progress: say }, spec, {
+            prune: options.prune,
+            confirm: async (plan) => {
+              const destructive = plan.changes.filter((c) => c.destructive);
+              if (destructive.length === 0 || options.yes) return true;
+              return oneAtATime(async () => {
+                ctx.io.stderr(renderText(plan));
+                await ctx
+                  .confirm(
+                    spec.name,
+                    [
+                      `This plan makes ${destructive.length} destructive change${destructive.length === 1 ? '' : 's'} to ${spec.name}.`,
+                    ],
+                    undefined,
+                  )
+                  .catch((error) => {
+                    throw new UserError(
+                      error instanceof UserError && !ctx.io.interactive
+                        ? `${spec.name}: the plan has ${destructive.length} destructive change${destructive.length === 1 ? '' : 's'}; re-run with --yes to apply them`
+                        : (error as Error).message,
+                    );
+                  });
+                return true;
+              });
+            },
+          });
+          say(
+            result.applied
+              ? `Applied ${result.plan.changes.length} change${result.plan.changes.length === 1 ? '' : 's'} to ${spec.name} in one transaction.`
+              : `${spec.name} already matches the declaration.`,
+          );
+          journal?.finished(spec.name);
+          return result;
+        });
         const failed = new Set(outcomes.filter((o) => o.error !== undefined).map((o) => o.spec.name));
         if (failed.size === 0) journal?.end();
         else if (journal)
@@ -409,24 +397,14 @@ export function registerPlanCommands(program: Command, context: () => CommandCon
         const specs = targets(ctx, database, options);
         const rc = await ctx.reconcileContext();
         const drifted = (plan: Plan) => hasDrift(plan, options.strict);
-        const outcomes = await runFleet(
-          ctx,
-          specs,
-          {
-            parallel: options.parallel,
-            perCluster: options.perCluster,
-            isolate: specs.length > 1,
-            drifted: (p) => drifted(p as Plan),
-          },
-          async (spec, say) => {
-            const plan = await planDatabase({ ...rc, progress: say }, spec);
-            // A follower cannot be changed, but it can drift from its primary's declaration.
-            return {
-              ...plan,
-              errors: plan.errors.filter((e) => !e.startsWith('This operation is not supported')),
-            };
-          },
-        );
+        const outcomes = await runFleet<Plan>(ctx, specs, { ...options, drifted }, async (spec, say) => {
+          const plan = await planDatabase({ ...rc, progress: say }, spec);
+          // A follower cannot be changed, but it can drift from its primary's declaration.
+          return {
+            ...plan,
+            errors: plan.errors.filter((e) => !e.startsWith('This operation is not supported')),
+          };
+        });
         fleetOutput(
           ctx,
           outcomes,

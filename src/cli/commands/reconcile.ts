@@ -27,37 +27,32 @@ export function registerReconcile(program: Command, context: () => CommandContex
     const rc = await ctx.reconcileContext();
     const say = (line: string) => ctx.io.stderr(`${line}\n`);
     await syncDeclaredApps(rc.control, config.apps);
-    const outcomes = await runFleet(
-      ctx,
-      specs,
-      { parallel: options.parallel, perCluster: options.perCluster, isolate: specs.length > 1 },
-      async (spec, tell) => {
-        const job = { ...rc, progress: tell };
-        const result = await applyDatabase(job, spec, {});
-        if (result.applied)
-          tell(
-            `${spec.name}: repaired ${result.plan.changes.length} change${result.plan.changes.length === 1 ? '' : 's'}.`,
-          );
-        for (const rotation of await openRotations(job, spec.name)) {
-          const advanced = await advanceRotation(job, spec, rotation);
-          tell(
-            advanced.rotation.step === 'finished'
-              ? `${spec.name}: the rotation of ${rotation.credential} is complete.`
-              : `${spec.name}: the rotation of ${rotation.credential} is at ${advanced.rotation.step}` +
-                  (advanced.waiting
-                    ? ` (${advanced.waiting.connections} connection(s) left on ${advanced.waiting.waitingFor})`
-                    : '') +
-                  '.',
-          );
-        }
-        for (const name of await dueRotations(job, spec)) {
-          const { rotation } = await startRotation(job, spec, name);
-          const advanced = await advanceRotation(job, spec, rotation);
-          tell(`${spec.name}: ${name} was due for rotation; the rotation is at ${advanced.rotation.step}.`);
-        }
-        return inspectDatabase(spec, job);
-      },
-    );
+    const outcomes = await runFleet(ctx, specs, options, async (spec, tell) => {
+      const job = { ...rc, progress: tell };
+      const result = await applyDatabase(job, spec, {});
+      if (result.applied)
+        tell(
+          `${spec.name}: repaired ${result.plan.changes.length} change${result.plan.changes.length === 1 ? '' : 's'}.`,
+        );
+      for (const rotation of await openRotations(job, spec.name)) {
+        const advanced = await advanceRotation(job, spec, rotation);
+        tell(
+          advanced.rotation.step === 'finished'
+            ? `${spec.name}: the rotation of ${rotation.credential} is complete.`
+            : `${spec.name}: the rotation of ${rotation.credential} is at ${advanced.rotation.step}` +
+                (advanced.waiting
+                  ? ` (${advanced.waiting.connections} connection(s) left on ${advanced.waiting.waitingFor})`
+                  : '') +
+                '.',
+        );
+      }
+      for (const name of await dueRotations(job, spec)) {
+        const { rotation } = await startRotation(job, spec, name);
+        const advanced = await advanceRotation(job, spec, rotation);
+        tell(`${spec.name}: ${name} was due for rotation; the rotation is at ${advanced.rotation.step}.`);
+      }
+      return inspectDatabase(spec, job);
+    });
     const lives = new Map<string, LiveState>();
     for (const outcome of outcomes) if (outcome.value) lives.set(outcome.spec.name, outcome.value);
     const failed = new Set(outcomes.filter((o) => o.error !== undefined).map((o) => o.spec.name));

@@ -1,7 +1,7 @@
 -- The relations the counts of relation_privileges.sql leave unnamed, from one pass over
 -- pg_class that keeps only the rows some part needs:
 --   few:   the names of the relations sharing one rare ACL ($2 to $5: its schema, class,
---          ACL as text and id, from relation_privileges.sql);
+--          ACL as text and id, from relation_privileges.sql), its class as object_kind;
 --   owned: objects in non-system schemas that the default credential does not own, per
 --          owner, schema and kind, with a few names: the reconciler reports them;
 --   rls:   tables with row-level security enabled, and the roles their policies apply to
@@ -58,12 +58,12 @@ owned AS (
    WHERE n.nspowner NOT IN (SELECT oid FROM default_credential)
      AND n.oid NOT IN (SELECT oid FROM system_schema)
 )
-SELECT 'few' AS kind, r.id, r.schema, NULL::text AS name, NULL::text AS owner, NULL::text AS object_kind,
+SELECT 'few' AS kind, r.id, r.schema, NULL::text AS name, NULL::text AS owner, r.class AS object_kind,
        NULL::int AS count, array_agg(c.relname::text ORDER BY c.relname) AS names, NULL::json AS policy_roles
   FROM rel c
   JOIN pg_namespace n ON n.oid = c.relnamespace
   JOIN rare r ON r.schema = n.nspname AND r.class = c.class AND r.acl = c.acl::text
- GROUP BY r.id, r.schema
+ GROUP BY r.id, r.schema, r.class
 UNION ALL
 SELECT 'owned', NULL, n.nspname, NULL, r.rolname, o.kind, count(*)::int,
        (array_agg(o.name::text ORDER BY o.name))[1:5], NULL
