@@ -138,22 +138,18 @@ export async function inApplyTransaction<T>(
  * first statement: no statement of a plan creates or drops a relation, so they are the
  * ones each statement would find when it runs.
  */
-async function relationsInSchemas(client: ClientBase, plan: Plan): Promise<(target: InSchemas) => string[]> {
+async function relationsInSchemas(client: ClientBase, plan: Plan): Promise<(target: InSchemas) => string> {
   const schemas = new Set(plan.statements.flatMap((s) => s.inSchemas?.schemas ?? []));
-  const byClass = new Map<string, string[]>();
+  const byClass = new Map<string, string>();
   if (schemas.size > 0) {
-    const { rows } = await client.query<{ schema: string; class: string; name: string }>(
+    const { rows } = await client.query<{ schema: string; class: string; names: string }>(
       sqlFile('apply', 'relations_in_schemas'),
       [[...schemas]],
     );
-    for (const row of rows) {
-      const key = `${row.class}\u0000${row.schema}`;
-      const names = byClass.get(key);
-      if (names) names.push(row.name);
-      else byClass.set(key, [row.name]);
-    }
+    for (const row of rows) byClass.set(`${row.class}\u0000${row.schema}`, row.names);
   }
-  return (target) => target.schemas.flatMap((schema) => byClass.get(`${target.class}\u0000${schema}`) ?? []);
+  return (target) =>
+    target.schemas.flatMap((schema) => byClass.get(`${target.class}\u0000${schema}`) ?? []).join(', ');
 }
 
 /**
@@ -194,10 +190,7 @@ export async function executePlan(
       if (statement.inSchemas) {
         // The same relations as IN SCHEMA, in this transaction's snapshot, found in one pass.
         const names = relationsOf(statement.inSchemas);
-        sql =
-          names.length > 0
-            ? `${statement.inSchemas.head} ${names.join(', ')} ${statement.inSchemas.tail}`
-            : undefined;
+        sql = names ? `${statement.inSchemas.head} ${names} ${statement.inSchemas.tail}` : undefined;
       }
       if (sql !== undefined) await client.query(sql);
     } catch (error) {

@@ -11,10 +11,12 @@ import type { ControlStore } from '../control/store';
 import { CONTROL_SCHEMA } from '../control/store';
 import { declaredColumnsOf, declaredObjectsOf, declaredRoutinesOf } from '../model/access';
 import type { Config, DatabaseSpec } from '../model/config';
+import { levelRoleNames } from '../model/level-roles';
 import { credentialUsername, ROTATING_SUFFIX, rotatingUsername } from '../model/names';
 import { generatePassword } from '../model/password';
 import { concatPlans, type Plan } from '../model/plan';
 import { connectAdmin, endpointOf } from '../postgres/connection';
+import { sqlFile } from '../project';
 import { liveUsernameOf } from './credential-roles';
 import { type DesiredCredential, type DesiredDatabase, diff, type ExtraChange, ownerName } from './diff';
 import { inSnapshot, inspect } from './inspect';
@@ -297,7 +299,15 @@ async function applyOnce(
 ): Promise<ApplyResult | typeof CLAIMS_NAMES> {
   const client = await openAdmin(ctx, spec);
   const source = credentialSource(ctx.config, spec);
+  let releaseClusterLock: (() => Promise<void>) | undefined;
   try {
+    // A plan that will create or mark a role (a first apply, a new credential) takes
+    // the cluster's role-name lock before its snapshot: one query instead of planning,
+    // rolling back and planning again under the lock.
+    if (!clusterLocked && (await claimsNamesAhead(client, source, options))) {
+      releaseClusterLock = await holdClusterRoleLock(ctx, spec, options.lockTimeoutMs ?? 300_000);
+      clusterLocked = true;
+    }
     const result = await inApplyTransaction(
       client,
       {
@@ -343,7 +353,30 @@ async function applyOnce(
     return result;
   } finally {
     await client.end().catch(() => undefined);
+    await releaseClusterLock?.();
   }
+}
+
+/**
+ * Whether the declared roles (credentials, the default credential when named, the
+ * level roles) include one that is not yet a role pgcred marked: then the plan will
+ * claim a name. A miss costs only the rollback and second plan applyDatabase makes.
+ */
+async function claimsNamesAhead(
+  client: ClientBase,
+  source: DatabaseSpec,
+  options: ApplyOptions,
+): Promise<boolean> {
+  if (options.destroy !== undefined) return false;
+  const declared = options.credentials ?? source.credentials;
+  const names = [
+    ...(source.owner ? [source.owner] : []),
+    ...declared.map((c) => credentialUsername(source, c.name)),
+    ...(declared.length > 0 ? levelRoleNames(source.name).values() : []),
+  ];
+  if (names.length === 0) return false;
+  const { rows } = await client.query(sqlFile('reconciler', 'unclaimed_roles'), [names]);
+  return rows.length > 0;
 }
 
 /** The stored password of a username, or a new one, stored (committed) before the database is touched. */
