@@ -160,21 +160,37 @@ async function relationsInSchemas(client: ClientBase, plan: Plan): Promise<(targ
 async function verifiersFor(
   plan: Plan,
   password: (username: string) => Promise<string>,
-): Promise<Map<string, string>> {
+): Promise<Map<string, SetVerifier>> {
   const usernames = [...new Set(plan.statements.flatMap((s) => (s.passwordFor ? [s.passwordFor] : [])))];
   const passwords: string[] = [];
   for (const username of usernames) passwords.push(await password(username));
   const verifiers = await Promise.all(passwords.map((p) => scramVerifierAsync(p)));
-  return new Map(usernames.map((username, i) => [username, verifiers[i]!]));
+  return new Map(
+    usernames.map((username, i) => [
+      username,
+      { username, password: passwords[i]!, verifier: verifiers[i]! },
+    ]),
+  );
 }
 
-/** Runs a plan's statements on the open transaction; a failure names the change and PostgreSQL's reason. */
+/** A password a plan set, with the SCRAM verifier it went to PostgreSQL as. */
+export interface SetVerifier {
+  readonly username: string;
+  readonly password: string;
+  readonly verifier: string;
+}
+
+/**
+ * Runs a plan's statements on the open transaction; a failure names the change and
+ * PostgreSQL's reason. Returns the passwords it set, whose digests the caller keeps
+ * once the transaction commits.
+ */
 export async function executePlan(
   client: ClientBase,
   label: string,
   plan: Plan,
   password: (username: string) => Promise<string>,
-): Promise<void> {
+): Promise<SetVerifier[]> {
   const [relationsOf, verifiers] = await Promise.all([
     relationsInSchemas(client, plan),
     verifiersFor(plan, password),
@@ -182,7 +198,7 @@ export async function executePlan(
   for (const statement of plan.statements) {
     let sql: string | undefined = statement.sql;
     if (statement.passwordFor) {
-      const verifier = verifiers.get(statement.passwordFor)!;
+      const verifier = verifiers.get(statement.passwordFor)!.verifier;
       sql = sql.slice(0, sql.length - PASSWORD_PLACEHOLDER.length) + quoteLiteral(verifier);
     }
     faultPoint('apply:statement');
@@ -201,6 +217,7 @@ export async function executePlan(
       );
     }
   }
+  return [...verifiers.values()];
 }
 
 /** A plan's changes as the audit log keeps them: in words and statements, never a secret. */
@@ -222,6 +239,8 @@ export interface ApplyPlannedOptions extends TransactionOptions {
   /** The audit record, written after the change; its detail gets the plan's changes. */
   readonly audit?: AuditEntry;
   readonly writeAudit: (entry: AuditEntry) => Promise<void>;
+  /** Keeps the digests of the passwords the plan set, after COMMIT (ControlStore.keepVerifierDigests). */
+  readonly keepVerifiers?: (set: readonly SetVerifier[]) => Promise<void>;
   /** A fault point passed right after COMMIT. */
   readonly committedFault?: string;
 }
@@ -244,11 +263,12 @@ export async function applyPlanned(
   };
   await run(planned.before ?? []);
   if (planned.plan.statements.length > 0) {
-    await inApplyTransaction(client, options, async () => {
-      await executePlan(client, options.label, planned.plan, options.password);
-      return { commit: true, value: undefined };
-    });
+    const set = await inApplyTransaction(client, options, async () => ({
+      commit: true,
+      value: await executePlan(client, options.label, planned.plan, options.password),
+    }));
     if (options.committedFault) faultPoint(options.committedFault);
+    await options.keepVerifiers?.(set);
   }
   await run(planned.after ?? []);
   if (options.audit) {

@@ -204,6 +204,41 @@ export class ControlStore {
     );
   }
 
+  /**
+   * What pgcred knows opens each verifier it set: `opens(username, password, verifier)`
+   * is true when this password made this verifier (apply kept their digest), so a
+   * password check needs no PBKDF2 for it.
+   */
+  async verifierDigests(
+    database: string,
+  ): Promise<(username: string, password: string, verifier: string) => boolean> {
+    const { rows } = await this.client.query(
+      `SELECT username, verifier_digest FROM ${S}.secrets WHERE database = $1 AND verifier_digest IS NOT NULL`,
+      [database],
+    );
+    const digests = new Map(rows.map((row) => [row.username as string, row.verifier_digest as string]));
+    return (username, password, verifier) =>
+      digests.get(username) === this.key.verifierDigest(`${database}/${username}`, password, verifier);
+  }
+
+  /** Keeps the digests of verifiers an apply set, once it committed (see verifierDigests). */
+  async keepVerifierDigests(
+    database: string,
+    set: readonly { readonly username: string; readonly password: string; readonly verifier: string }[],
+  ): Promise<void> {
+    if (set.length === 0 || this.readOnly) return;
+    await this.client.query(
+      `UPDATE ${S}.secrets s SET verifier_digest = u.digest
+         FROM unnest($2::text[], $3::text[]) AS u(username, digest)
+        WHERE s.database = $1 AND s.username = u.username`,
+      [
+        database,
+        set.map((v) => v.username),
+        set.map((v) => this.key.verifierDigest(`${database}/${v.username}`, v.password, v.verifier)),
+      ],
+    );
+  }
+
   /** Keeps several passwords in one statement: a cold apply of 60 credentials commits once, not 60 times. */
   async setPasswords(database: string, passwords: ReadonlyMap<string, string>): Promise<void> {
     if (passwords.size === 0) return;

@@ -16,6 +16,10 @@ export async function checkPasswords(
   endpoint: Endpoint,
   known: ReadonlyMap<string, string>,
   usernames: readonly string[],
+  /** True when pgcred set this verifier from this password (ControlStore.verifierDigests): no PBKDF2 then. */
+  madeFrom: (username: string, password: string, verifier: string) => boolean = () => false,
+  /** Gets each password PBKDF2 found opening its verifier, so apply can keep their digests. */
+  verified?: { username: string; password: string; verifier: string }[],
 ): Promise<Map<string, PasswordStatus>> {
   const status = new Map<string, PasswordStatus>();
   const toCheck = usernames.filter((name) => live.roles.has(name));
@@ -26,7 +30,15 @@ export async function checkPasswords(
     const { rows } = await admin.query(catalogSql('role_verifiers'), [withPassword]);
     const verifiers = new Map(rows.map((row) => [row.name as string, row.verifier as string | null]));
     const results = await Promise.all(
-      withPassword.map((name) => verifyScram(known.get(name)!, verifiers.get(name) ?? null)),
+      withPassword.map((name) => {
+        const password = known.get(name)!;
+        const verifier = verifiers.get(name) ?? null;
+        if (verifier !== null && madeFrom(name, password, verifier)) return true;
+        return verifyScram(password, verifier).then((opens) => {
+          if (opens && verifier !== null) verified?.push({ username: name, password, verifier });
+          return opens;
+        });
+      }),
     );
     withPassword.forEach((name, i) => {
       status.set(name, results[i] ? 'ok' : 'changed');

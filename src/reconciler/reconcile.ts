@@ -6,6 +6,7 @@ import {
   executePlan,
   inApplyTransaction,
   lockClusterRoles,
+  type SetVerifier,
 } from '../apply/apply-plan';
 import type { ControlStore } from '../control/store';
 import { CONTROL_SCHEMA } from '../control/store';
@@ -107,6 +108,7 @@ async function desiredState(
   client: ClientBase,
   live: LiveState,
   options: PlanOptions,
+  verified?: SetVerifier[],
 ): Promise<DesiredDatabase> {
   const source = credentialSource(ctx.config, spec);
   const owner = ownerName(source, live);
@@ -130,7 +132,16 @@ async function desiredState(
   const adminPassword = new URL(spec.url).password;
   if (owner === live.server.currentUser && adminPassword && !known.has(owner))
     known.set(owner, decodeURIComponent(adminPassword));
-  const passwords = await checkPasswords(client, live, endpointOf(spec.url), known, names);
+  const madeFrom = down ? undefined : await ctx.control.verifierDigests(source.name);
+  const passwords = await checkPasswords(
+    client,
+    live,
+    endpointOf(spec.url),
+    known,
+    names,
+    madeFrom,
+    verified,
+  );
   if (down)
     for (const [name, status] of passwords) if (status === 'unknown') passwords.set(name, 'unchecked');
   const attached = down
@@ -191,6 +202,7 @@ async function computePlan(
   spec: DatabaseSpec,
   client: ClientBase,
   options: PlanOptions,
+  verified?: SetVerifier[],
 ): Promise<{ plan: Plan; live: LiveState }> {
   const source = credentialSource(ctx.config, spec);
   const accesses = (options.credentials ?? source.credentials).map((c) => c.access);
@@ -200,7 +212,7 @@ async function computePlan(
     declaredRoutines: declaredRoutinesOf(accesses),
     ...(source.owner ? { owner: source.owner } : {}),
   });
-  const desired = await desiredState(ctx, spec, client, live, options);
+  const desired = await desiredState(ctx, spec, client, live, options, verified);
   const plan = diff(desired, live);
   const refusals = options.check?.(live, ownerName(desired, live)) ?? [];
   return { plan: { ...plan, database: spec.name, errors: [...plan.errors, ...refusals] }, live };
@@ -300,6 +312,7 @@ async function applyOnce(
   const client = await openAdmin(ctx, spec);
   const source = credentialSource(ctx.config, spec);
   let releaseClusterLock: (() => Promise<void>) | undefined;
+  const set: SetVerifier[] = [];
   try {
     // A plan that will create or mark a role (a first apply, a new credential) takes
     // the cluster's role-name lock before its snapshot: one query instead of planning,
@@ -320,16 +333,19 @@ async function applyOnce(
         const known = await ctx.control.getPasswords(source.name);
         const password = (username: string) => passwordFor(ctx.control, source.name, username, known);
         let prepared: Plan | undefined;
+        set.length = 0;
         if (options.prepare) {
-          ({ plan: prepared } = await computePlan(ctx, spec, client, {
-            ...options,
-            scope: new Set(),
-            extra: options.prepare,
-          }));
+          ({ plan: prepared } = await computePlan(
+            ctx,
+            spec,
+            client,
+            { ...options, scope: new Set(), extra: options.prepare },
+            set,
+          ));
           if (prepared.errors.length > 0) throw new PlanRefusedError(spec.name, prepared.errors);
-          await executePlan(client, spec.name, prepared, password);
+          set.push(...(await executePlan(client, spec.name, prepared, password)));
         }
-        const { plan: main, live } = await computePlan(ctx, spec, client, options);
+        const { plan: main, live } = await computePlan(ctx, spec, client, options, set);
         const plan = prepared ? concatPlans(prepared, main) : main;
         if (plan.errors.length > 0) throw new PlanRefusedError(spec.name, plan.errors);
         if (!clusterLocked && claimsRoleNames(plan))
@@ -338,10 +354,13 @@ async function applyOnce(
         if (plan.changes.length === 0 || (options.confirm && !(await options.confirm(plan))))
           return { commit: false, value: { plan, applied: false } };
         await keepNewPasswords(ctx.control, source.name, main, known);
-        await executePlan(client, spec.name, main, password);
+        set.push(...(await executePlan(client, spec.name, main, password)));
         return { commit: true, value: { plan, applied: true } };
       },
     );
+    // The passwords it set, and those it verified by PBKDF2 (kept before this version,
+    // or set by hand to what pgcred knows): their digests spare the next checks.
+    if (result !== CLAIMS_NAMES) await keepVerifierDigests(ctx.control, source.name, set);
     if (result !== CLAIMS_NAMES && result.applied) {
       await ctx.control.audit({
         action: options.audit?.action ?? 'apply',
@@ -377,6 +396,19 @@ async function claimsNamesAhead(
   if (names.length === 0) return false;
   const { rows } = await client.query(sqlFile('reconciler', 'unclaimed_roles'), [names]);
   return rows.length > 0;
+}
+
+/**
+ * Keeps the digests of the passwords a committed apply set, so the next password checks
+ * need no PBKDF2. Only a speed-up: a store that fails here leaves the checks slower and
+ * the apply, already committed, reported as it is.
+ */
+export async function keepVerifierDigests(
+  control: ControlStore,
+  database: string,
+  set: readonly SetVerifier[],
+): Promise<void> {
+  await control.keepVerifierDigests(database, set).catch(() => undefined);
 }
 
 /** The stored password of a username, or a new one, stored (committed) before the database is touched. */

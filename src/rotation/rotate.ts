@@ -14,7 +14,12 @@ import { CredentialError, credentialRefusal, inspectDatabase } from '../reconcil
 import { borrowRole, dropRole, planNewPassword, planRotatingUsername } from '../reconciler/diff-roles';
 import type { LiveState } from '../reconciler/live-state';
 import { PlanBuilder } from '../reconciler/plan-builder';
-import { credentialSource, openAdmin, type ReconcileContext } from '../reconciler/reconcile';
+import {
+  credentialSource,
+  keepVerifierDigests,
+  openAdmin,
+  type ReconcileContext,
+} from '../reconciler/reconcile';
 
 /**
  * Zero-downtime rotation (SPEC §4), as a journal of steps in the control store.
@@ -463,6 +468,7 @@ async function advanceWith(
       password: async () => password,
       audit: { action: step.audit, database: spec.name, subject: current.credential },
       writeAudit: (entry) => ctx.control.audit(entry),
+      keepVerifiers: (set) => keepVerifierDigests(ctx.control, current.database, set),
       ...(step.committedFault ? { committedFault: step.committedFault } : {}),
     });
     current = await ctx.control.rotations.setStep(current, step.next);

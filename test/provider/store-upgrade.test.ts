@@ -30,7 +30,8 @@ it('cleans up orphaned releases, then keys releases to their app with a cascade'
   await db.sql(`ALTER TABLE pgcred.releases DROP CONSTRAINT releases_app_fkey;
     DROP TABLE pgcred.databases;
     ALTER TABLE pgcred.rotations DROP COLUMN settle_ms;
-    DELETE FROM pgcred.migrations WHERE version = 2`);
+    ALTER TABLE pgcred.secrets DROP COLUMN verifier_digest;
+    DELETE FROM pgcred.migrations WHERE version >= 2`);
   await db.sql(`INSERT INTO pgcred.apps (name, release) VALUES ('kept', 1);
     INSERT INTO pgcred.releases (app, release, description) VALUES
       ('kept', 1, 'current'), ('kept', 2, 'from the app destroyed before'), ('gone', 1, 'orphan')`);
