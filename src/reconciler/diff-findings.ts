@@ -124,7 +124,8 @@ export function reportUnmanaged(
   }
   for (const role of live.roles.values()) if (role.superuser) note(role.name, () => 'is a superuser');
   const ignored = new Set(desired.ignoreRoles);
-  for (const [name, why] of [...reaching].sort(([a], [b2]) => a.localeCompare(b2))) {
+  // By code point: role names are identifiers, and a no-op drift need not load ICU's collator for them.
+  for (const [name, why] of [...reaching].sort(([a], [b2]) => (a < b2 ? -1 : a > b2 ? 1 : 0))) {
     if (name === owner || declared.has(name) || ignored.has(name)) continue;
     if (name === s.currentUser || name === s.bootstrapUser || name.startsWith('pg_')) continue;
     const mark = parseManagedComment(live.roles.get(name)?.comment ?? null);

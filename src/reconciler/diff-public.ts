@@ -177,24 +177,29 @@ export function publicLosses(
   };
 }
 
+/** The schemas each credential is declared to hold CREATE on, by credential. */
+function schemasDeclaringCreate(desired: DesiredDatabase): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const c of desired.credentials) {
+    if (c.access.kind !== 'grants') continue;
+    for (const g of c.access.grants) {
+      if (g.on !== 'schema' || !g.privileges.includes('CREATE')) continue;
+      let schemas = out.get(c.name);
+      if (!schemas) {
+        schemas = new Set();
+        out.set(c.name, schemas);
+      }
+      for (const o of g.objects) schemas.add(parseSchemaName(o));
+    }
+  }
+  return out;
+}
+
 /**
  * Roles pgcred does not manage whose future objects the levels should cover too: those
  * that own objects here or hold CREATE on one of its schemas. The admin can set their
  * default privileges as a superuser or as a member of the role; the others get a notice.
  */
-function declaresCreate(desired: DesiredDatabase, name: string, schema: string): boolean {
-  const access = desired.credentials.find((c) => c.name === name)?.access;
-  return (
-    access?.kind === 'grants' &&
-    access.grants.some(
-      (g) =>
-        g.on === 'schema' &&
-        g.privileges.includes('CREATE') &&
-        g.objects.some((o) => parseSchemaName(o) === schema),
-    )
-  );
-}
-
 export function creatorRoles(
   b: PlanBuilder,
   desired: DesiredDatabase,
@@ -208,13 +213,14 @@ export function creatorRoles(
   for (const owned of live.foreignOwnership) {
     if (owned.schema !== desired.controlSchema && unmanaged.has(owned.owner)) creators.add(owned.owner);
   }
+  // A credential declared with CREATE on a schema makes objects there too, from the
+  // apply that grants it (one that holds CREATE without declaring it is about to lose it).
+  const declaring = schemasDeclaringCreate(desired);
   for (const schema of live.schemas) {
     if (schema.name === desired.controlSchema) continue;
     for (const e of schema.acl)
       if (e.grantee && e.privilege === 'CREATE' && unmanaged.has(e.grantee)) creators.add(e.grantee);
-    // A credential declared with CREATE on a schema makes objects there too, from the
-    // apply that grants it (one that holds CREATE without declaring it is about to lose it).
-    for (const name of declared) if (declaresCreate(desired, name, schema.name)) creators.add(name);
+    for (const name of declared) if (declaring.get(name)?.has(schema.name)) creators.add(name);
   }
   const ignored = new Set(desired.ignoreRoles);
   const adminRoles = memberships(live, s.currentUser);
