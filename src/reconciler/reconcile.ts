@@ -13,13 +13,14 @@ import { CONTROL_SCHEMA } from '../control/store';
 import { declaredColumnsOf, declaredObjectsOf, declaredRoutinesOf } from '../model/access';
 import type { Config, DatabaseSpec } from '../model/config';
 import { levelRoleNames } from '../model/level-roles';
-import { credentialUsername, ROTATING_SUFFIX, rotatingUsername } from '../model/names';
+import { credentialOfUsername, credentialUsername, ROTATING_SUFFIX, rotatingUsername } from '../model/names';
 import { generatePassword } from '../model/password';
 import { concatPlans, type Plan } from '../model/plan';
 import { connectAdmin, endpointOf } from '../postgres/connection';
 import { sqlFile } from '../project';
 import { liveUsernameOf } from './credential-roles';
 import { type DesiredCredential, type DesiredDatabase, diff, type ExtraChange, ownerName } from './diff';
+import { droppedRoles, foreignDependencyRefusals } from './foreign-dependencies';
 import { inSnapshot, inspect } from './inspect';
 import type { LiveState } from './live-state';
 import { checkPasswords } from './passwords';
@@ -215,8 +216,17 @@ async function computePlan(
   const desired = await desiredState(ctx, spec, client, live, options, verified);
   const plan = diff(desired, live);
   const refusals = options.check?.(live, ownerName(desired, live)) ?? [];
-  return { plan: { ...plan, database: spec.name, errors: [...plan.errors, ...refusals] }, live };
+  const elsewhere = await foreignDependencyRefusals(client, droppedRoles(plan), (role) => {
+    const credential = credentialOfUsername(source, role.replace(ROTATING_SUFFIX_PATTERN, ''));
+    return role.endsWith(ROTATING_SUFFIX) ? `rotating username ${role}` : `credential ${credential ?? role}`;
+  });
+  return {
+    plan: { ...plan, database: spec.name, errors: [...plan.errors, ...refusals, ...elsewhere] },
+    live,
+  };
 }
+
+const ROTATING_SUFFIX_PATTERN = new RegExp(`${ROTATING_SUFFIX}$`);
 
 /** The plan for one database, from one read-only snapshot: nothing is locked or changed. */
 export async function planDatabase(
