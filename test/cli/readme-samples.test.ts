@@ -53,6 +53,7 @@ const ELSEWHERE: Record<string, string> = {
   'import-console': 'test/import/brownfield-import.test.ts',
   'import-yaml': 'test/import/brownfield-import.test.ts',
   'fleet-drift': 'test/cli/fleet.test.ts',
+  'destroy-elsewhere': 'test/reconciler/foreign-dependencies.test.ts',
 };
 
 const DATABASE = 'postgresql-sunny-1234';

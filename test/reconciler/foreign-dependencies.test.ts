@@ -1,4 +1,5 @@
 import { createTestDatabase, type TestDatabase, tryAs } from '../harness/pg';
+import { readmeSample, rebase, rebasing, writeRebased } from '../harness/readme';
 import { createProject, type Project } from '../harness/project';
 
 /**
@@ -33,6 +34,7 @@ ${credentials.map((c) => `      - { name: ${c}, permission: read-only }`).join('
     await other.sql(`CREATE TABLE public.shared (id int); GRANT SELECT ON public.shared TO "${analyst}"`);
   });
   afterAll(async () => {
+    writeRebased();
     await other?.sql(`DROP OWNED BY "${analyst}"`).catch(() => undefined);
     await other?.drop();
     await p.cleanup();
@@ -46,6 +48,12 @@ ${credentials.map((c) => `      - { name: ${c}, permission: read-only }`).join('
       `credential ${analyst} cannot be dropped: role ${analyst} owns 1 object and holds privileges on 1 in database "${other.name}" of this cluster`,
     );
     expect(pruned.stderr).toContain(`REASSIGN OWNED BY "${analyst}"`);
+    // The README shows it, with the names a reader would have.
+    const shown = `$ pgcred apply --prune --yes\n${pruned.stderr}`
+      .replaceAll(analyst, 'analyst')
+      .replaceAll(other.name, 'reports');
+    if (rebasing) rebase('destroy-elsewhere', shown);
+    else expect(shown).toBe(readmeSample('destroy-elsewhere').text);
     // Nothing changed: the credential still logs in and reads as before.
     expect(await tryAs(await p.urlOf(analyst), 'SELECT 1')).toMatchObject({ ok: true });
     const destroy = await p.run('credentials:destroy', 'sunny', '--name', analyst, '--confirm', 'sunny');
