@@ -1,6 +1,6 @@
 import { createTestDatabase, type TestDatabase, tryAs } from '../harness/pg';
-import { readmeSample, rebase, rebasing, writeRebased } from '../harness/readme';
 import { createProject, type Project } from '../harness/project';
+import { readmeSample, rebase, rebasing, writeRebased } from '../harness/readme';
 
 /**
  * GIVEN a credential that owns a table and holds a grant in another database of its
