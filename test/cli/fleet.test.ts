@@ -226,6 +226,20 @@ describe('a fleet of databases over several clusters', () => {
     );
   });
 
+  it('plan --out plans the fleet side by side and writes nothing when a database cannot be planned', async () => {
+    const failing = await run('plan', '--out', 'fleet-plan.json', '--parallel', '4');
+    expect(failing.status).toBe(1);
+    expect(failing.stderr).toContain(
+      `Not writing fleet-plan.json: ${n('db19')}, ${n('db30')}, ${n('db40')} could not be planned.`,
+    );
+    expect(failing.stderr).toContain(`${n('db30')}: cannot connect to database ${n('db30')}`);
+    expect(existsSync(join(dir, 'fleet-plan.json'))).toBe(false);
+    const good = await run('plan', '--out', 'fleet-plan.json', '--tag', 'good');
+    expect(good.status).toBe(0);
+    expect(good.stderr).toContain(`Saved the plan of ${n('db17')}, ${n('db18')} to fleet-plan.json`);
+    expect(existsSync(join(dir, 'fleet-plan.json'))).toBe(true);
+  });
+
   it('keeps working with the argument form for one database', async () => {
     const result = await run('drift', n('db17'));
     expect(result.status).toBe(0);

@@ -33,6 +33,7 @@ import {
   statementDifference,
 } from '../../reconciler/saved-plan';
 import type { CommandContext } from '../context';
+import { runFleet } from '../fleet';
 import { UserError } from '../io';
 import { restartSuffix } from './attachments';
 
@@ -72,19 +73,33 @@ export async function planAndSave(
   ctx: CommandContext,
   rc: ReconcileContext,
   specs: readonly DatabaseSpec[],
-  options: { out: string; manifest?: string; prune?: boolean },
+  options: { out: string; manifest?: string; prune?: boolean; parallel: number; perCluster?: number },
 ): Promise<Plan[]> {
   const source = declarationSource(ctx, options.manifest);
   const raw = readDeclaration(source);
   const prune = options.prune ?? false;
-  const plans: Plan[] = [];
-  const saved: SavedDatabasePlan[] = [];
-  for (const spec of specs) {
-    const { plan, live } = await planDatabaseWithLive(rc, spec, { prune });
-    plans.push(plan);
-    saved.push(
-      savedDatabasePlan(plan, declarationFingerprint(raw, spec.name, prune), await liveOf(rc, spec, live)),
+  // The databases are planned side by side, as `plan` does; the file is written only
+  // when every one of them was planned, in the file's order.
+  const outcomes = await runFleet(ctx, specs, options, async (spec, say) => {
+    const { plan, live } = await planDatabaseWithLive({ ...rc, progress: say }, spec, { prune });
+    return {
+      plan,
+      saved: savedDatabasePlan(
+        plan,
+        declarationFingerprint(raw, spec.name, prune),
+        await liveOf(rc, spec, live),
+      ),
+    };
+  });
+  const plans = outcomes.flatMap((o) => (o.value ? [o.value.plan] : []));
+  const saved = outcomes.flatMap((o) => (o.value ? [o.value.saved] : []));
+  const failed = outcomes.filter((o) => o.error !== undefined);
+  if (failed.length > 0) {
+    ctx.io.stderr(
+      `Not writing ${options.out}: ${failed.map((o) => o.spec.name).join(', ')} could not be planned.\n`,
     );
+    ctx.setExitStatus(1);
+    return plans;
   }
   // A plan apply would refuse is not worth saving: the reviewer would approve an error.
   if (plans.some((plan) => plan.errors.length > 0)) {
