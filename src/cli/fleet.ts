@@ -1,7 +1,6 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { Presets, SingleBar } from 'cli-progress';
-import Table from 'cli-table3';
+import type { SingleBar } from 'cli-progress';
 import { type Command, Option } from 'commander';
 import { clusterOf } from '../model/cluster';
 import type { DatabaseSpec } from '../model/config';
@@ -268,6 +267,8 @@ class FleetProgress {
 
   constructor(io: Io, total: number) {
     if (total > 1 && io.interactive && process.stderr.isTTY) {
+      // Required here, like the table below: a run on one database never loads them.
+      const { Presets, SingleBar } = require('cli-progress') as typeof import('cli-progress');
       this.bar = new SingleBar(
         {
           format: 'Databases [{bar}] {value}/{total} done, {drifted} drifted, {failed} failed',
@@ -300,6 +301,7 @@ class FleetProgress {
 
 /** The summary a fleet's text report leads with: one row of counts, no colors. */
 export function summaryTable(columns: readonly [string, number][]): string {
+  const Table = require('cli-table3') as typeof import('cli-table3');
   const table = new Table({
     head: columns.map(([name]) => name),
     style: { head: [], border: [], compact: false },

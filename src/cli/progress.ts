@@ -1,4 +1,4 @@
-import { Presets, SingleBar } from 'cli-progress';
+import type { SingleBar } from 'cli-progress';
 import { formatDuration } from '../model/duration';
 import type { RotationWait } from '../rotation/rotate';
 import type { Io } from './io';
@@ -26,6 +26,8 @@ export class RotationProgress {
       if (this.phase !== phase) {
         this.stop();
         this.phase = phase;
+        // Required here: only a rotation on a terminal draws a bar.
+        const { Presets, SingleBar } = require('cli-progress') as typeof import('cli-progress');
         this.bar = new SingleBar(
           {
             format: `Waiting for ${wait.waitingFor} [{bar}] {text}`,

@@ -1,4 +1,3 @@
-import Table from 'cli-table3';
 import type { Command } from 'commander';
 import type { CommandContext } from '../context';
 import { UserError } from '../io';
@@ -26,6 +25,8 @@ export function registerAudit(program: Command, context: () => CommandContext): 
         ctx.io.stdout(`${JSON.stringify(rows, null, 2)}\n`);
         return;
       }
+      // Required here: the other commands start without the table printer.
+      const Table = require('cli-table3') as typeof import('cli-table3');
       const table = new Table({
         head: ['When', 'Who', 'What', 'Database', 'Subject'],
         style: { head: [], border: [] },

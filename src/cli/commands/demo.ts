@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { Client } from 'pg';
-import { startPostgres } from '../../embedded/server';
 import { projectFile } from '../../project';
 import type { CommandContext } from '../context';
 import type { Io } from '../io';
@@ -32,6 +31,8 @@ async function runDemo(io: Io, configFile: string): Promise<void> {
   const { runCli } = await import('../main');
   const say = (line: string) => io.stderr(`\n=== ${line}\n`);
   say('Starting a private PostgreSQL (scram-sha-256, loopback only)');
+  // Loaded here: every other command starts without the embedded server.
+  const { startPostgres } = await import('../../embedded/server');
   const server = await startPostgres();
   const work = mkdtempSync(join(tmpdir(), 'pgcred-demo-'));
   try {

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { forkDeclaration, forkFollower } from '../../forks/fork';
 import type { CommandContext } from '../context';
 import { UserError } from '../io';
 
@@ -29,6 +28,8 @@ export function registerFork(program: Command, context: () => CommandContext): v
         options.confirm,
       );
       const rc = await ctx.reconcileContext();
+      // Loaded here: every other command starts without it.
+      const { forkDeclaration, forkFollower } = await import('../../forks/fork');
       const result = await ctx.action(`Promoting ${spec.name} (a follower of ${spec.source}) to a fork`, () =>
         forkFollower(rc, spec),
       );

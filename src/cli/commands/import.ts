@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { parseConfig } from '../../config/load';
-import { importDatabase, importTypeScript, importYaml } from '../../importer';
 import { DATABASE_NAME_PATTERN, showName } from '../../model/names';
 import { InvalidInputError } from '../../model/problem';
 import type { CommandContext } from '../context';
@@ -67,6 +66,8 @@ export function registerImport(program: Command, context: () => CommandContext):
       if (flags.only !== undefined && (!only || only.length === 0))
         throw new UserError('--only: name at least one role');
 
+      // Loaded here: every other command starts without the importer.
+      const { importDatabase, importTypeScript, importYaml } = await import('../../importer');
       const imported = await importDatabase(url, {
         name,
         urlVariable: flags.urlVariable,
