@@ -2,23 +2,31 @@ import { join } from 'node:path';
 import { MasterKey } from '../control/crypto';
 import { type DatabaseIdentity, identityOf } from '../control/database-registry';
 import { ControlStore } from '../control/store';
-import type { Config, DatabaseSpec } from '../model/config';
+import type { Access, Config, DatabaseSpec } from '../model/config';
 import { describeConnectionError, whereOf } from '../postgres/connection';
-import { inspectDatabase } from '../reconciler/credentials';
 import type { LiveState } from '../reconciler/live-state';
-import { applyDatabase, openAdmin, planDatabase, type ReconcileContext } from '../reconciler/reconcile';
+import {
+  applyDatabase,
+  type DatabaseReading,
+  lookupKeys,
+  openAdmin,
+  planDatabase,
+  type ReconcileContext,
+  readDatabase,
+} from '../reconciler/reconcile';
 import type { ProviderSettings } from './provider-config';
 
 /**
  * What one provider process knows between requests: the configured databases as
- * the model describes them, the control store (opened on first use), the live state
- * of each database (read once per plan, forgotten after any change), and the
+ * the model describes them, the control store (opened on first use), one reading of
+ * each database (catalogs and password checks, shared by all its resources' plans and
+ * refreshes, forgotten after any change to it), and the
  * credentials this plan creates, so the credential limit holds across resources.
  */
 export class ProviderSession {
   readonly config: Config;
   private control?: Promise<ControlStore>;
-  private readonly live = new Map<string, Promise<LiveState>>();
+  private readonly readings = new Map<string, Promise<DatabaseReading>>();
   private readonly identities = new Map<string, Promise<DatabaseIdentity>>();
   private readonly nameChecks = new Map<string, Promise<string | undefined>>();
   private readonly prepared = new Set<string>();
@@ -155,7 +163,11 @@ export class ProviderSession {
     if (!known || known.name === spec.name) {
       // What the first change would refuse (a default credential another database
       // manages, an admin that can grant nothing): refused at plan rather than at apply.
-      const plan = await planDatabase(ctx, spec, { credentials: [], scope: new Set() });
+      const plan = await planDatabase(ctx, spec, {
+        credentials: [],
+        scope: new Set(),
+        reading: await this.reading(spec),
+      });
       return plan.errors.length > 0 ? plan.errors.join('; ') : undefined;
     }
     return (
@@ -165,14 +177,31 @@ export class ProviderSession {
   }
 
   /** The live state of a database, read once and kept until this process changes it. */
-  liveState(spec: DatabaseSpec): Promise<LiveState> {
-    let live = this.live.get(spec.name);
-    if (!live) {
-      live = this.context().then((ctx) => inspectDatabase(spec, ctx));
-      this.live.set(spec.name, live);
-      live.catch(() => this.live.delete(spec.name));
-    }
-    return live;
+  async liveState(spec: DatabaseSpec): Promise<LiveState> {
+    return (await this.reading(spec)).live;
+  }
+
+  /**
+   * One reading of a database for every plan and refresh of its resources: Terraform
+   * asks per resource, and a fleet of 100 databases with a few credentials each must
+   * not cost an inspection per credential. Read again only when a plan needs an object
+   * its grants name that the reading did not look up (the reading then covers both),
+   * or after a change to the database.
+   */
+  reading(spec: DatabaseSpec, accesses: readonly Access[] = []): Promise<DatabaseReading> {
+    const cached = this.readings.get(spec.name);
+    const wanted = lookupKeys(accesses);
+    const next = (async () => {
+      const before = await cached?.catch(() => undefined);
+      if (before && [...wanted].every((key) => before.lookups.has(key))) return before;
+      return readDatabase(await this.context(), spec, [...(before?.accesses ?? []), ...accesses]);
+    })();
+    if (cached && wanted.size === 0) return cached;
+    this.readings.set(spec.name, next);
+    next.catch(() => {
+      if (this.readings.get(spec.name) === next) this.readings.delete(spec.name);
+    });
+    return next;
   }
 
   /** Notes a credential this plan creates; returns every credential the database would then have. */
@@ -249,11 +278,11 @@ export class ProviderSession {
           await ctx.control.databases.register(spec, identity, 'terraform');
           await applyDatabase(ctx, spec, { credentials: [] });
           this.prepared.add(spec.name);
-          this.live.delete(spec.name);
+          this.readings.delete(spec.name);
         }
         return await work(ctx);
       } finally {
-        if (changed) this.live.delete(spec.name);
+        if (changed) this.readings.delete(spec.name);
       }
     });
   }
