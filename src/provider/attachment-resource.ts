@@ -76,7 +76,10 @@ async function checkAttach(
   const { credential, app, as } = proposed;
   if (spec && knownString(credential) && credential !== DEFAULT_CREDENTIAL) {
     const live = await session.liveState(spec);
-    if (!liveCredentials(live).includes(credential) && !session.plansCredential(spec.name, credential)) {
+    if (
+      !liveCredentials(live, spec).includes(credential) &&
+      !session.plansCredential(spec.name, credential)
+    ) {
       diagnostics.push(
         error(
           'Unknown credential',

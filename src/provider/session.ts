@@ -65,6 +65,7 @@ export class ProviderSession {
         credentials: [],
         ...(db.owner ? { owner: db.owner } : {}),
         ...(db.credentialLimit !== undefined ? { credentialLimit: db.credentialLimit } : {}),
+        ...(db.usernamePrefix !== undefined ? { usernamePrefix: db.usernamePrefix } : {}),
       }),
     );
     return new ProviderSession(settings, databases, env);
