@@ -173,7 +173,7 @@ async function applyAttachment(
           diagnostics: restart.status === 'failed' ? [restartFailed(app, restart.reason)] : [],
         };
       },
-      { keepsRoles: true },
+      { keepsRoles: true, touchesApps: true },
     );
   } catch (caught) {
     const verb = planned ? `attach ${credential} of ${spec.name} to` : 'detach from';

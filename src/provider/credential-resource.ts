@@ -210,8 +210,11 @@ async function applyCredential(
     else await session.change(spec, (ctx) => setPermissionLevel(ctx, spec, name, access, { adopt: true }));
     let state = planned.state === UNKNOWN ? 'active' : planned.state!;
     if (prior && !sameValue(prior.rotation_trigger, planned.rotation_trigger)) {
-      state = await session.change(spec, (ctx) =>
-        rotate(ctx, spec, name, { graceMs: rotationOf(planned)?.graceMs, settleMs: settleOf(planned) }),
+      state = await session.change(
+        spec,
+        (ctx) =>
+          rotate(ctx, spec, name, { graceMs: rotationOf(planned)?.graceMs, settleMs: settleOf(planned) }),
+        { touchesApps: true },
       );
     }
     return {

@@ -34,6 +34,7 @@ export class ProviderSession {
   private readonly apps = new Set<string>();
   private lastCreate = 0;
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly databaseQueues = new Map<string, Promise<unknown>>();
 
   private constructor(
     private readonly settings: ProviderSettings,
@@ -246,9 +247,10 @@ export class ProviderSession {
   }
 
   /**
-   * Runs work on the control store alone. The store is one connection, and a
-   * transaction on it would take in any query issued meanwhile: every use of the
-   * store by apps and attachments, reads included, goes through this queue.
+   * Runs work on apps alone: an app's release, config vars and env file are read,
+   * changed and written in steps, and one app may hold credentials of many databases,
+   * so every use of apps and attachments, reads included, goes through this queue.
+   * (The control store's one connection keeps each transaction to its owner by itself.)
    */
   exclusive<T>(work: (ctx: ReconcileContext) => Promise<T>): Promise<T> {
     const result = this.queue.then(async () => work(await this.context()));
@@ -257,8 +259,10 @@ export class ProviderSession {
   }
 
   /**
-   * Runs one change to a database, alone (the reconciler's advisory lock would
-   * serialize them anyway, and the control store has one connection); the first one
+   * Runs one change to a database, after the ones queued for it before (the
+   * reconciler's advisory lock would serialize them anyway); changes to different
+   * databases run side by side, as a fleet's applies do, and those that touch apps
+   * (`touchesApps`: attaching, rotating) also wait for the apps' queue. The first one
    * in a process makes the database Heroku-shaped: the default credential exists,
    * owns the database and the public schema, and PUBLIC holds nothing, which is what
    * `none`, destroy's hand-over and attaching `default` rely on. The live state read
@@ -268,9 +272,11 @@ export class ProviderSession {
   change<T>(
     spec: DatabaseSpec,
     work: (ctx: ReconcileContext) => Promise<T>,
-    options: { keepsRoles?: boolean } = {},
+    options: { keepsRoles?: boolean; touchesApps?: boolean } = {},
   ): Promise<T> {
-    return this.exclusive(async (ctx) => {
+    const previous = this.databaseQueues.get(spec.name) ?? Promise.resolve();
+    const result = previous.then(async () => {
+      const ctx = await this.context();
       let changed = !options.keepsRoles;
       try {
         if (!this.prepared.has(spec.name)) {
@@ -281,11 +287,18 @@ export class ProviderSession {
           this.prepared.add(spec.name);
           this.readings.delete(spec.name);
         }
-        return await work(ctx);
+        // Apps' queue inside the database's, never the other way round: no cycle.
+        return options.touchesApps ? await this.exclusive(work) : await work(ctx);
       } finally {
         if (changed) this.readings.delete(spec.name);
       }
     });
+    const tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.databaseQueues.set(spec.name, tail);
+    return result;
   }
 
   async close(): Promise<void> {
