@@ -180,7 +180,9 @@ export class ProviderSession {
 
   /** The live state of a database, read once and kept until this process changes it. */
   async liveState(spec: DatabaseSpec): Promise<LiveState> {
-    return (await this.reading(spec)).live;
+    // The catalogs alone: a create's checks and attachments follow every change in an
+    // apply, and checking each stored password again each time would grow with the square.
+    return (await this.reading(spec, [], { passwords: false })).live;
   }
 
   /**
@@ -188,17 +190,28 @@ export class ProviderSession {
    * asks per resource, and a fleet of 100 databases with a few credentials each must
    * not cost an inspection per credential. Read again only when a plan needs an object
    * its grants name that the reading did not look up (the reading then covers both),
-   * or after a change to the database.
+   * or the password checks a reading of the catalogs alone skipped, or after a change
+   * to the database.
    */
-  reading(spec: DatabaseSpec, accesses: readonly Access[] = []): Promise<DatabaseReading> {
+  reading(
+    spec: DatabaseSpec,
+    accesses: readonly Access[] = [],
+    needs: { readonly passwords?: boolean } = { passwords: true },
+  ): Promise<DatabaseReading> {
     const cached = this.readings.get(spec.name);
     const wanted = lookupKeys(accesses);
     const next = (async () => {
       const before = await cached?.catch(() => undefined);
-      if (before && [...wanted].every((key) => before.lookups.has(key))) return before;
-      return readDatabase(await this.context(), spec, [...(before?.accesses ?? []), ...accesses]);
+      if (
+        before &&
+        [...wanted].every((key) => before.lookups.has(key)) &&
+        (!needs.passwords || before.passwords)
+      )
+        return before;
+      return readDatabase(await this.context(), spec, [...(before?.accesses ?? []), ...accesses], {
+        passwords: needs.passwords || before?.passwords !== undefined,
+      });
     })();
-    if (cached && wanted.size === 0) return cached;
     this.readings.set(spec.name, next);
     next.catch(() => {
       if (this.readings.get(spec.name) === next) this.readings.delete(spec.name);

@@ -69,7 +69,11 @@ export interface PlanOptions {
  */
 export interface DatabaseReading {
   readonly live: LiveState;
-  readonly passwords: ReadonlyMap<string, PasswordStatus>;
+  /**
+   * Whether each known password of its roles still opens it, when asked for: a SCRAM
+   * check per password (or a login), which what needs only the catalogs can skip.
+   */
+  readonly passwords?: ReadonlyMap<string, PasswordStatus>;
   /** The accesses whose named objects, columns and routines the inspection looked up. */
   readonly accesses: readonly Access[];
   /** Keys of those lookups (lookupKeys), to tell whether it serves other accesses. */
@@ -256,7 +260,7 @@ function plannedAccesses(ctx: ReconcileContext, spec: DatabaseSpec, options: Pla
 /** True when the reading looked up everything a plan with these options needs. */
 function readingServes(ctx: ReconcileContext, spec: DatabaseSpec, options: PlanOptions): boolean {
   const reading = options.reading;
-  if (!reading) return false;
+  if (!reading?.passwords) return false;
   for (const key of lookupKeys(plannedAccesses(ctx, spec, options)))
     if (!reading.lookups.has(key)) return false;
   return true;
@@ -264,23 +268,25 @@ function readingServes(ctx: ReconcileContext, spec: DatabaseSpec, options: PlanO
 
 /**
  * Reads a database once for many plans (planDatabase's `reading`), in one read-only
- * snapshot: the catalogs, with the lookups `accesses` need, and every known password
- * of its roles, checked.
+ * snapshot: the catalogs, with the lookups `accesses` need, and, with `passwords`,
+ * every known password of its roles, checked (a plan needs them).
  */
 export async function readDatabase(
   ctx: ReconcileContext,
   spec: DatabaseSpec,
   accesses: readonly Access[] = [],
+  options: { readonly passwords?: boolean } = {},
 ): Promise<DatabaseReading> {
   const source = credentialSource(ctx.config, spec);
   const client = await openAdmin(ctx, spec);
   try {
     return await inSnapshot(client, async () => {
       const live = await inspect(client, inspectOptionsOf(source, accesses));
+      const reading = { live, accesses: [...accesses], lookups: lookupKeys(accesses) };
+      if (!options.passwords) return reading;
       const owner = ownerName(source, live);
       const names = [...new Set([owner, ...live.roles.keys()])];
-      const passwords = await passwordStatuses(ctx, spec, client, live, owner, names);
-      return { live, passwords, accesses: [...accesses], lookups: lookupKeys(accesses) };
+      return { ...reading, passwords: await passwordStatuses(ctx, spec, client, live, owner, names) };
     });
   } finally {
     await client.end().catch(() => undefined);
