@@ -19,15 +19,16 @@ terraform {
 variable "databases" {
   description = <<-EOT
     The fleet, by database name: its admin URL (a superuser, or a CREATEROLE role that
-    owns it), an optional color and username prefix, its credentials (name => none,
+    owns it), an optional color, username prefix and credential limit, its credentials (name => none,
     read-only or read-write) and its apps (app name => the credential it gets as DATABASE_URL).
   EOT
   type = map(object({
-    url             = string
-    color           = optional(string)
-    username_prefix = optional(string)
-    credentials     = optional(map(string), {})
-    apps            = optional(map(string), {})
+    url              = string
+    color            = optional(string)
+    username_prefix  = optional(string)
+    credential_limit = optional(number)
+    credentials      = optional(map(string), {})
+    apps             = optional(map(string), {})
   }))
   # The URLs hold admin passwords. for_each cannot take a sensitive value, so the
   # locals below take out the URL and drop the mark from what is left (names and levels).
@@ -66,7 +67,8 @@ provider "pgcred" {
       color = database.value.color
       # Roles are cluster-wide: with a prefix, databases of one cluster can each have an
       # analyst (db17_analyst, db18_analyst). Without one, their credential names must differ.
-      username_prefix = database.value.username_prefix
+      username_prefix  = database.value.username_prefix
+      credential_limit = database.value.credential_limit
     }
   }
 }

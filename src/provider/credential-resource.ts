@@ -146,7 +146,8 @@ async function checkCreate(
     spec,
     name,
     facts,
-    facts.credentials.length + session.planCreate(spec.name, name).size,
+    // Once: in apply, the credentials this process created earlier are live and still planned.
+    new Set([...facts.credentials, ...session.planCreate(spec.name, name)]).size,
   );
   if (!refused) return [];
   if (refused.code === 'too-many-credentials') {

@@ -27,6 +27,7 @@ const masterKey = randomBytes(32).toString('hex');
 interface FleetDatabase {
   readonly url: string;
   readonly username_prefix?: string;
+  readonly credential_limit?: number;
   readonly credentials: Record<string, string>;
   readonly apps: Record<string, string>;
 }
@@ -167,6 +168,32 @@ describe('examples/terraform-fleet', () => {
       await terraform.run(['plan', '-detailed-exitcode', '-input=false', '-parallelism=8'], 0);
     },
     3 * MINUTE,
+  );
+
+  it(
+    "creates credentials up to a database's limit in one apply, one resource at a time",
+    async () => {
+      // Each create is planned again just before it is applied: by then the ones before it
+      // are live, and must not be counted twice against the limit.
+      fleet((databases) => {
+        databases[names[1]!]!.credentials.auditor = 'read-only';
+        databases[names[3]!] = {
+          ...databases[names[3]!]!,
+          credential_limit: 5,
+          credentials: {
+            analyst: 'read-only',
+            writer: 'read-write',
+            one: 'none',
+            two: 'none',
+            three: 'none',
+          },
+        };
+      });
+      const apply = await terraform.run(['apply', '-auto-approve', '-input=false', '-parallelism=1']);
+      expect(apply.stdout).toContain('Resources: 3 added, 0 changed, 0 destroyed.');
+      await terraform.run(['plan', '-detailed-exitcode', '-input=false'], 0);
+    },
+    2 * MINUTE,
   );
 
   it(
