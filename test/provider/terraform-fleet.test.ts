@@ -219,4 +219,30 @@ describe('examples/terraform-fleet', () => {
     },
     MINUTE,
   );
+
+  it(
+    'destroys the fleet: every prefixed role and the passwords pgcred kept for them',
+    async () => {
+      fleet();
+      const destroy = await terraform.run(['destroy', '-auto-approve', '-input=false']);
+      expect(destroy.stdout).toMatch(/Resources: \d+ destroyed/);
+      const left = await shared[0]!.sql("SELECT rolname FROM pg_roles WHERE rolname LIKE 'f' || $1 || '%'", [
+        tag,
+      ]);
+      expect(left).toEqual([]);
+      const onSecond = await withClient(
+        second.url(),
+        async (c) =>
+          (await c.query("SELECT rolname FROM pg_roles WHERE rolname IN ('analyst', 'writer')")).rows,
+      );
+      expect(onSecond).toEqual([]);
+      // The control store lives in the first database: only the default credentials' passwords stay.
+      const kept = await shared[0]!.sql('SELECT DISTINCT username FROM pgcred.secrets ORDER BY 1');
+      expect(kept.map((row) => row.username).sort()).toEqual(
+        names.map((name) => derivedOwnerName(name)).sort(),
+      );
+      for (const secret of secrets) expect(terraform.printed()).not.toContain(secret);
+    },
+    2 * MINUTE,
+  );
 });
