@@ -161,7 +161,8 @@ export class ProviderSession {
 
   private async checkName(spec: DatabaseSpec): Promise<string | undefined> {
     const [ctx, identity] = await Promise.all([this.context(), this.identity(spec)]);
-    const known = await this.exclusive(() => ctx.control.databases.find(identity));
+    // A read of the registry: it need not wait behind apps' restarts in the apps' queue.
+    const known = await ctx.control.databases.find(identity);
     if (!known || known.name === spec.name) {
       // What the first change would refuse (a default credential another database
       // manages, an admin that can grant nothing): refused at plan rather than at apply.
