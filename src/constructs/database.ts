@@ -151,16 +151,6 @@ export class Database extends Construct implements IDatabaseSource {
         : derivedOwnerName(props.name));
     this.admin = props.admin;
     this.usernamePrefix = props.usernamePrefix;
-    if (
-      this.terraformProvider === 'pgcred' &&
-      this.executor === 'terraform' &&
-      props.usernamePrefix !== undefined
-    ) {
-      throw new Error(
-        `${this.node.path}: usernamePrefix is not supported with the pgcred Terraform provider yet: ` +
-          "use terraformProvider 'postgresql', or executor 'pgcred'",
-      );
-    }
     if (this.terraformProvider === 'pgcred' && props.schemas) {
       throw new Error(
         `${this.node.path}: schemas names what postgresql_grant covers; the pgcred provider covers every ` +
@@ -256,6 +246,7 @@ export class Database extends Construct implements IDatabaseSource {
       color: this.color,
       owner: this.owner,
       credentialLimit: this.props.credentialLimit,
+      usernamePrefix: this.usernamePrefix,
     });
   }
 

@@ -76,7 +76,10 @@ async function checkAttach(
   const { credential, app, as } = proposed;
   if (spec && knownString(credential) && credential !== DEFAULT_CREDENTIAL) {
     const live = await session.liveState(spec);
-    if (!liveCredentials(live).includes(credential) && !session.plansCredential(spec.name, credential)) {
+    if (
+      !liveCredentials(live, spec).includes(credential) &&
+      !session.plansCredential(spec.name, credential)
+    ) {
       diagnostics.push(
         error(
           'Unknown credential',
@@ -170,7 +173,7 @@ async function applyAttachment(
           diagnostics: restart.status === 'failed' ? [restartFailed(app, restart.reason)] : [],
         };
       },
-      { keepsRoles: true },
+      { keepsRoles: true, touchesApps: true },
     );
   } catch (caught) {
     const verb = planned ? `attach ${credential} of ${spec.name} to` : 'detach from';

@@ -1,5 +1,5 @@
 import type { DatabaseSpec } from '../model/config';
-import { credentialNameProblem, rotatingUsername } from '../model/names';
+import { credentialNameProblem, credentialUsername, rotatingUsername } from '../model/names';
 import {
   createRefusals,
   liveCreateRefusals,
@@ -80,7 +80,7 @@ async function planCredential(
   if (creating) {
     // Known now, so other resources can use them in their own plans.
     planned.id = knownString(database) && knownString(name) ? `${database}/${name}` : UNKNOWN;
-    planned.username = knownString(name) ? name : UNKNOWN;
+    planned.username = usernameOf(session, database, name);
     planned.state = UNKNOWN;
     if (session && diagnostics.length === 0)
       diagnostics.push(...(await checkCreate(session, database, name)));
@@ -107,10 +107,24 @@ async function planCredential(
     // so the credential is active again under its own name afterwards.
     if (!sameValue(prior.rotation_trigger, proposed.rotation_trigger)) {
       planned.state = UNKNOWN;
-      planned.username = knownString(name) ? name : UNKNOWN;
+      planned.username = usernameOf(session, database, name);
     }
   }
   return { planned, requiresReplace, diagnostics };
+}
+
+/**
+ * The login of a credential under its database's username scheme, known at plan when
+ * the provider block is: `analyst` of a database with username_prefix `db17_` is `db17_analyst`.
+ */
+function usernameOf(
+  session: ProviderSession | undefined,
+  database: unknown,
+  name: unknown,
+): string | typeof UNKNOWN {
+  if (!knownString(name) || !knownString(database) || !session) return UNKNOWN;
+  const spec = session.database(database);
+  return spec ? credentialUsername(spec, name) : UNKNOWN;
 }
 
 /** What plan can refuse about a new credential: the seed's limits and names, each on its attribute. */
@@ -127,12 +141,13 @@ async function checkCreate(
   const problem = await session.databaseProblem(spec);
   if (problem) return [error('Database refused', problem, ['database'])];
   if (!knownString(name)) return [];
-  const facts = credentialFacts(await session.liveState(spec));
+  const facts = credentialFacts(await session.liveState(spec), spec);
   const [refused] = liveCreateRefusals(
     spec,
     name,
     facts,
-    facts.credentials.length + session.planCreate(spec.name, name).size,
+    // Once: in apply, the credentials this process created earlier are live and still planned.
+    new Set([...facts.credentials, ...session.planCreate(spec.name, name)]).size,
   );
   if (!refused) return [];
   if (refused.code === 'too-many-credentials') {
@@ -171,16 +186,17 @@ async function applyCredential(
   try {
     if (!planned) {
       await session.change(spec, async (ctx) => {
-        if (liveCredentials(await inspectDatabase(spec, ctx)).includes(name)) {
+        if (liveCredentials(await inspectDatabase(spec, ctx), spec).includes(name)) {
           await destroyCredential(ctx, spec, name);
           return;
         }
         // Dropped by hand already: what pgcred kept for it must not outlive it.
+        const username = credentialUsername(spec, name);
         await ctx.control.transaction(async (db) => {
           await ctx.control.forgetCredential(
             spec.name,
             name,
-            [name, rotatingUsername(name)],
+            [username, rotatingUsername(username)],
             'credential dropped outside pgcred',
             db,
           );
@@ -195,15 +211,18 @@ async function applyCredential(
     else await session.change(spec, (ctx) => setPermissionLevel(ctx, spec, name, access, { adopt: true }));
     let state = planned.state === UNKNOWN ? 'active' : planned.state!;
     if (prior && !sameValue(prior.rotation_trigger, planned.rotation_trigger)) {
-      state = await session.change(spec, (ctx) =>
-        rotate(ctx, spec, name, { graceMs: rotationOf(planned)?.graceMs, settleMs: settleOf(planned) }),
+      state = await session.change(
+        spec,
+        (ctx) =>
+          rotate(ctx, spec, name, { graceMs: rotationOf(planned)?.graceMs, settleMs: settleOf(planned) }),
+        { touchesApps: true },
       );
     }
     return {
       state: {
         ...planned,
         id: `${spec.name}/${name}`,
-        username: planned.username === UNKNOWN ? name : planned.username!,
+        username: planned.username === UNKNOWN ? credentialUsername(spec, name) : planned.username!,
         state,
         drift: null,
       },
@@ -298,7 +317,7 @@ async function importCredential(session: ProviderSession | undefined, id: string
       name,
       permission: null,
       rotation_trigger: null,
-      username: name,
+      username: credentialUsername(spec, name),
       state: null,
       drift: null,
       grant: [],

@@ -1,8 +1,9 @@
 import type { Access, DatabaseSpec } from '../model/config';
+import { credentialUsername } from '../model/names';
 import { PermissionLevel, type PermissionLevelName } from '../model/permission-level';
 import type { Change, Plan } from '../model/plan';
 import { usernamesAt } from '../model/rotation-steps';
-import { isAdoptable, liveCredentials } from '../reconciler/credentials';
+import { isAdoptable, liveCredentials, liveUsernameOf } from '../reconciler/credentials';
 import { planDatabase } from '../reconciler/reconcile';
 import { openRotations } from '../rotation/rotate';
 import { driftOf } from './drift-words';
@@ -33,8 +34,9 @@ interface Waiting {
  * Reads credentials the way drift does: the reconciler's plan for just these
  * credentials (inspect, then the pure diff, scoped), so a refresh reports exactly
  * what apply would repair. Terraform refreshes up to ten resources at once; the
- * requests that arrive while one read runs share the next, so 60 credentials cost a
- * handful of inspections, not 60.
+ * requests that arrive while one read runs share the next, and every batch plans from
+ * the session's one reading of the database, so a database costs one inspection per
+ * run, whatever the number of its credentials.
  */
 export class CredentialStatusReader {
   private readonly waiting = new Map<string, Waiting[]>();
@@ -77,13 +79,14 @@ export class CredentialStatusReader {
     // Which credentials exist: the live state this process already read (refreshes
     // come before any change); rotations under way: the journal.
     // A role pgcred does not manage is there too once imported: its first apply adopts it.
-    const live = await this.session.liveState(spec);
+    const reading = await this.session.reading(spec, [...accesses.values()]);
+    const live = reading.live;
     const existing = new Set([
-      ...liveCredentials(live),
+      ...liveCredentials(live, spec),
       ...batch
         .map((item) => item.name)
         .filter((name) => {
-          const role = live.roles.get(name);
+          const role = live.roles.get(credentialUsername(spec, name));
           return role !== undefined && isAdoptable(role);
         }),
     ]);
@@ -91,6 +94,7 @@ export class CredentialStatusReader {
     const plan = await planDatabase(ctx, spec, {
       credentials: [...accesses].map(([name, access]) => ({ name, access })),
       scope: names,
+      reading,
     });
 
     // A level credential whose privileges drifted may hold exactly another level:
@@ -107,6 +111,7 @@ export class CredentialStatusReader {
       const alternative = await planDatabase(ctx, spec, {
         credentials: candidates.map(([name]) => ({ name, access: { kind: 'level', level } })),
         scope: new Set(candidates.map(([name]) => name)),
+        reading,
       });
       for (const [name] of candidates) {
         // Its own changes only: a level role's drift is every member's, whatever their level.
@@ -125,11 +130,12 @@ export class CredentialStatusReader {
         (c) => !level || !isPrivilegeChange(c),
       );
       const rotation = rotations.get(name);
+      const username = liveUsernameOf(live, spec, name);
       statuses.set(name, {
         exists: true,
         username: rotation
-          ? usernamesAt(name, rotation.step, rotation.force).find((u) => u.state === 'active')!.user
-          : name,
+          ? usernamesAt(username, rotation.step, rotation.force).find((u) => u.state === 'active')!.user
+          : username,
         state: rotation ? 'rotating' : 'active',
         ...(level ? { level } : {}),
         drift: changes.map((c) => driftOf(c, accesses.get(name)!)),

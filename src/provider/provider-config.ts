@@ -1,4 +1,4 @@
-import { DATABASE_NAME_PATTERN } from '../model/names';
+import { DATABASE_NAME_PATTERN, showName, USERNAME_PREFIX_PATTERN } from '../model/names';
 import { type Diagnostic, error } from './diagnostics';
 import { isWhollyKnown, type ObjectValue, stringOf, UNKNOWN } from './values';
 
@@ -10,6 +10,8 @@ export interface DatabaseSettings {
   readonly color?: string;
   readonly owner?: string;
   readonly credentialLimit?: number;
+  /** The username scheme (usernamePrefix in pgcred.yaml). */
+  readonly usernamePrefix?: string;
 }
 
 export interface ProviderSettings {
@@ -70,6 +72,16 @@ export function readProviderConfig(
         ]),
       );
     }
+    const prefix = block.username_prefix;
+    if (typeof prefix === 'string' && !USERNAME_PREFIX_PATTERN.test(prefix)) {
+      diagnostics.push(
+        error(
+          'Invalid username prefix',
+          `${showName(prefix)} is not a username prefix (a letter or '_', then letters, digits, '-' and '_', at most 54)`,
+          ['database', i, 'username_prefix'],
+        ),
+      );
+    }
     const limit = block.credential_limit;
     if (typeof limit === 'number' && (!Number.isInteger(limit) || limit < 0 || limit > 10_000)) {
       diagnostics.push(
@@ -97,6 +109,7 @@ export function readProviderConfig(
       color: stringOf(block.color),
       owner: stringOf(block.owner),
       credentialLimit: typeof block.credential_limit === 'number' ? block.credential_limit : undefined,
+      usernamePrefix: stringOf(block.username_prefix),
     }),
   );
   const control = stringOf(controlUrl) || env.PGCRED_CONTROL_URL || databases[0]?.url;

@@ -69,6 +69,12 @@ export const PROVIDER_SCHEMA: SchemaSpec = {
               optional: true,
               description: "Credentials allowed besides default; default: the plan's limit (60).",
             },
+            username_prefix: {
+              type: 'string',
+              optional: true,
+              description:
+                'The username scheme: credential analyst logs in as <username_prefix>analyst, so databases of one cluster can each have an analyst. The default credential keeps its username.',
+            },
           },
         },
       },

@@ -2,23 +2,31 @@ import { join } from 'node:path';
 import { MasterKey } from '../control/crypto';
 import { type DatabaseIdentity, identityOf } from '../control/database-registry';
 import { ControlStore } from '../control/store';
-import type { Config, DatabaseSpec } from '../model/config';
+import type { Access, Config, DatabaseSpec } from '../model/config';
 import { describeConnectionError, whereOf } from '../postgres/connection';
-import { inspectDatabase } from '../reconciler/credentials';
 import type { LiveState } from '../reconciler/live-state';
-import { applyDatabase, openAdmin, planDatabase, type ReconcileContext } from '../reconciler/reconcile';
+import {
+  applyDatabase,
+  type DatabaseReading,
+  lookupKeys,
+  openAdmin,
+  planDatabase,
+  type ReconcileContext,
+  readDatabase,
+} from '../reconciler/reconcile';
 import type { ProviderSettings } from './provider-config';
 
 /**
  * What one provider process knows between requests: the configured databases as
- * the model describes them, the control store (opened on first use), the live state
- * of each database (read once per plan, forgotten after any change), and the
+ * the model describes them, the control store (opened on first use), one reading of
+ * each database (catalogs and password checks, shared by all its resources' plans and
+ * refreshes, forgotten after any change to it), and the
  * credentials this plan creates, so the credential limit holds across resources.
  */
 export class ProviderSession {
   readonly config: Config;
   private control?: Promise<ControlStore>;
-  private readonly live = new Map<string, Promise<LiveState>>();
+  private readonly readings = new Map<string, Promise<DatabaseReading>>();
   private readonly identities = new Map<string, Promise<DatabaseIdentity>>();
   private readonly nameChecks = new Map<string, Promise<string | undefined>>();
   private readonly prepared = new Set<string>();
@@ -26,6 +34,7 @@ export class ProviderSession {
   private readonly apps = new Set<string>();
   private lastCreate = 0;
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly databaseQueues = new Map<string, Promise<unknown>>();
 
   private constructor(
     private readonly settings: ProviderSettings,
@@ -57,6 +66,7 @@ export class ProviderSession {
         credentials: [],
         ...(db.owner ? { owner: db.owner } : {}),
         ...(db.credentialLimit !== undefined ? { credentialLimit: db.credentialLimit } : {}),
+        ...(db.usernamePrefix !== undefined ? { usernamePrefix: db.usernamePrefix } : {}),
       }),
     );
     return new ProviderSession(settings, databases, env);
@@ -151,11 +161,16 @@ export class ProviderSession {
 
   private async checkName(spec: DatabaseSpec): Promise<string | undefined> {
     const [ctx, identity] = await Promise.all([this.context(), this.identity(spec)]);
-    const known = await this.exclusive(() => ctx.control.databases.find(identity));
+    // A read of the registry: it need not wait behind apps' restarts in the apps' queue.
+    const known = await ctx.control.databases.find(identity);
     if (!known || known.name === spec.name) {
       // What the first change would refuse (a default credential another database
       // manages, an admin that can grant nothing): refused at plan rather than at apply.
-      const plan = await planDatabase(ctx, spec, { credentials: [], scope: new Set() });
+      const plan = await planDatabase(ctx, spec, {
+        credentials: [],
+        scope: new Set(),
+        reading: await this.reading(spec),
+      });
       return plan.errors.length > 0 ? plan.errors.join('; ') : undefined;
     }
     return (
@@ -165,14 +180,44 @@ export class ProviderSession {
   }
 
   /** The live state of a database, read once and kept until this process changes it. */
-  liveState(spec: DatabaseSpec): Promise<LiveState> {
-    let live = this.live.get(spec.name);
-    if (!live) {
-      live = this.context().then((ctx) => inspectDatabase(spec, ctx));
-      this.live.set(spec.name, live);
-      live.catch(() => this.live.delete(spec.name));
-    }
-    return live;
+  async liveState(spec: DatabaseSpec): Promise<LiveState> {
+    // The catalogs alone: a create's checks and attachments follow every change in an
+    // apply, and checking each stored password again each time would grow with the square.
+    return (await this.reading(spec, [], { passwords: false })).live;
+  }
+
+  /**
+   * One reading of a database for every plan and refresh of its resources: Terraform
+   * asks per resource, and a fleet of 100 databases with a few credentials each must
+   * not cost an inspection per credential. Read again only when a plan needs an object
+   * its grants name that the reading did not look up (the reading then covers both),
+   * or the password checks a reading of the catalogs alone skipped, or after a change
+   * to the database.
+   */
+  reading(
+    spec: DatabaseSpec,
+    accesses: readonly Access[] = [],
+    needs: { readonly passwords?: boolean } = { passwords: true },
+  ): Promise<DatabaseReading> {
+    const cached = this.readings.get(spec.name);
+    const wanted = lookupKeys(accesses);
+    const next = (async () => {
+      const before = await cached?.catch(() => undefined);
+      if (
+        before &&
+        [...wanted].every((key) => before.lookups.has(key)) &&
+        (!needs.passwords || before.passwords)
+      )
+        return before;
+      return readDatabase(await this.context(), spec, [...(before?.accesses ?? []), ...accesses], {
+        passwords: needs.passwords || before?.passwords !== undefined,
+      });
+    })();
+    this.readings.set(spec.name, next);
+    next.catch(() => {
+      if (this.readings.get(spec.name) === next) this.readings.delete(spec.name);
+    });
+    return next;
   }
 
   /** Notes a credential this plan creates; returns every credential the database would then have. */
@@ -216,9 +261,10 @@ export class ProviderSession {
   }
 
   /**
-   * Runs work on the control store alone. The store is one connection, and a
-   * transaction on it would take in any query issued meanwhile: every use of the
-   * store by apps and attachments, reads included, goes through this queue.
+   * Runs work on apps alone: an app's release, config vars and env file are read,
+   * changed and written in steps, and one app may hold credentials of many databases,
+   * so every use of apps and attachments, reads included, goes through this queue.
+   * (The control store's one connection keeps each transaction to its owner by itself.)
    */
   exclusive<T>(work: (ctx: ReconcileContext) => Promise<T>): Promise<T> {
     const result = this.queue.then(async () => work(await this.context()));
@@ -227,8 +273,10 @@ export class ProviderSession {
   }
 
   /**
-   * Runs one change to a database, alone (the reconciler's advisory lock would
-   * serialize them anyway, and the control store has one connection); the first one
+   * Runs one change to a database, after the ones queued for it before (the
+   * reconciler's advisory lock would serialize them anyway); changes to different
+   * databases run side by side, as a fleet's applies do, and those that touch apps
+   * (`touchesApps`: attaching, rotating) also wait for the apps' queue. The first one
    * in a process makes the database Heroku-shaped: the default credential exists,
    * owns the database and the public schema, and PUBLIC holds nothing, which is what
    * `none`, destroy's hand-over and attaching `default` rely on. The live state read
@@ -238,9 +286,11 @@ export class ProviderSession {
   change<T>(
     spec: DatabaseSpec,
     work: (ctx: ReconcileContext) => Promise<T>,
-    options: { keepsRoles?: boolean } = {},
+    options: { keepsRoles?: boolean; touchesApps?: boolean } = {},
   ): Promise<T> {
-    return this.exclusive(async (ctx) => {
+    const previous = this.databaseQueues.get(spec.name) ?? Promise.resolve();
+    const result = previous.then(async () => {
+      const ctx = await this.context();
       let changed = !options.keepsRoles;
       try {
         if (!this.prepared.has(spec.name)) {
@@ -249,13 +299,20 @@ export class ProviderSession {
           await ctx.control.databases.register(spec, identity, 'terraform');
           await applyDatabase(ctx, spec, { credentials: [] });
           this.prepared.add(spec.name);
-          this.live.delete(spec.name);
+          this.readings.delete(spec.name);
         }
-        return await work(ctx);
+        // Apps' queue inside the database's, never the other way round: no cycle.
+        return options.touchesApps ? await this.exclusive(work) : await work(ctx);
       } finally {
-        if (changed) this.live.delete(spec.name);
+        if (changed) this.readings.delete(spec.name);
       }
     });
+    const tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.databaseQueues.set(spec.name, tail);
+    return result;
   }
 
   async close(): Promise<void> {

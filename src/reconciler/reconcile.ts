@@ -11,7 +11,7 @@ import {
 import type { ControlStore } from '../control/store';
 import { CONTROL_SCHEMA } from '../control/store';
 import { declaredColumnsOf, declaredObjectsOf, declaredRoutinesOf } from '../model/access';
-import type { Config, DatabaseSpec } from '../model/config';
+import type { Access, Config, DatabaseSpec } from '../model/config';
 import { levelRoleNames } from '../model/level-roles';
 import { credentialOfUsername, credentialUsername, ROTATING_SUFFIX, rotatingUsername } from '../model/names';
 import { generatePassword } from '../model/password';
@@ -19,9 +19,16 @@ import { concatPlans, type Plan } from '../model/plan';
 import { connectAdmin, endpointOf } from '../postgres/connection';
 import { sqlFile } from '../project';
 import { liveUsernameOf } from './credential-roles';
-import { type DesiredCredential, type DesiredDatabase, diff, type ExtraChange, ownerName } from './diff';
+import {
+  type DesiredCredential,
+  type DesiredDatabase,
+  diff,
+  type ExtraChange,
+  ownerName,
+  type PasswordStatus,
+} from './diff';
 import { droppedRoles, foreignDependencyRefusals } from './foreign-dependencies';
-import { inSnapshot, inspect } from './inspect';
+import { type InspectOptions, inSnapshot, inspect } from './inspect';
 import type { LiveState } from './live-state';
 import { checkPasswords } from './passwords';
 
@@ -51,6 +58,30 @@ export interface PlanOptions {
   readonly destroy?: string;
   /** Refuse before any change (e.g. the credential is attached), computed under the lock. */
   readonly check?: (live: LiveState, owner: string) => string[];
+  /**
+   * A reading taken before (readDatabase): a plan only computes from it, opening no
+   * connection, when it looked up every object the credentials' grants name. Plan only:
+   * an apply always reads under its lock.
+   */
+  readonly reading?: DatabaseReading;
+}
+
+/**
+ * What a plan reads of a database besides the declaration, from one snapshot: the
+ * catalogs, and whether each password pgcred knows still opens its role. Taken once,
+ * it serves every plan of the database's credentials until something changes it.
+ */
+export interface DatabaseReading {
+  readonly live: LiveState;
+  /**
+   * Whether each known password of its roles still opens it, when asked for: a SCRAM
+   * check per password (or a login), which what needs only the catalogs can skip.
+   */
+  readonly passwords?: ReadonlyMap<string, PasswordStatus>;
+  /** The accesses whose named objects, columns and routines the inspection looked up. */
+  readonly accesses: readonly Access[];
+  /** Keys of those lookups (lookupKeys), to tell whether it serves other accesses. */
+  readonly lookups: ReadonlySet<string>;
 }
 
 export interface ApplyOptions extends PlanOptions {
@@ -106,17 +137,14 @@ export function openAdmin(ctx: ReconcileContext, spec: DatabaseSpec) {
 async function desiredState(
   ctx: ReconcileContext,
   spec: DatabaseSpec,
-  client: ClientBase,
+  client: ClientBase | undefined,
   live: LiveState,
   options: PlanOptions,
   verified?: SetVerifier[],
 ): Promise<DesiredDatabase> {
   const source = credentialSource(ctx.config, spec);
   const owner = ownerName(source, live);
-  // Without the control store (drift while it is down) nothing is known: the
-  // privileges are checked, the passwords are reported as not checked.
   const down = ctx.control.unreachable !== undefined;
-  const known = down ? new Map<string, string>() : await ctx.control.getPasswords(source.name);
   const rotating = down ? [] : await openRotations(ctx.control, source.name);
   // The diff works on role names: each credential goes in as its username (the
   // database's username scheme), and the plan's subjects come back as credential names.
@@ -130,21 +158,10 @@ async function desiredState(
     }))
   ).map((c) => ({ ...c, name: username(c.name) }));
   const names = [owner, ...credentials.map((c) => c.name)];
-  const adminPassword = new URL(spec.url).password;
-  if (owner === live.server.currentUser && adminPassword && !known.has(owner))
-    known.set(owner, decodeURIComponent(adminPassword));
-  const madeFrom = down ? undefined : await ctx.control.verifierDigests(source.name);
-  const passwords = await checkPasswords(
-    client,
-    live,
-    endpointOf(spec.url),
-    known,
-    names,
-    madeFrom,
-    verified,
-  );
-  if (down)
-    for (const [name, status] of passwords) if (status === 'unknown') passwords.set(name, 'unchecked');
+  const read = options.reading?.passwords;
+  const passwords = read
+    ? new Map(names.filter((name) => read.has(name)).map((name) => [name, read.get(name)!]))
+    : await passwordStatuses(ctx, spec, client!, live, owner, names, verified);
   const attached = down
     ? new Map<string, string[]>()
     : await attachedApps(ctx.control, source.name, username);
@@ -169,6 +186,39 @@ async function desiredState(
       : {}),
     extra: options.extra?.(live, owner),
   };
+}
+
+/** Whether each known password of these usernames still opens its role. */
+async function passwordStatuses(
+  ctx: ReconcileContext,
+  spec: DatabaseSpec,
+  client: ClientBase,
+  live: LiveState,
+  owner: string,
+  names: readonly string[],
+  verified?: SetVerifier[],
+): Promise<Map<string, PasswordStatus>> {
+  // Without the control store (drift while it is down) nothing is known: the
+  // privileges are checked, the passwords are reported as not checked.
+  const down = ctx.control.unreachable !== undefined;
+  const source = credentialSource(ctx.config, spec);
+  const known = down ? new Map<string, string>() : await ctx.control.getPasswords(source.name);
+  const adminPassword = new URL(spec.url).password;
+  if (owner === live.server.currentUser && adminPassword && !known.has(owner))
+    known.set(owner, decodeURIComponent(adminPassword));
+  const madeFrom = down ? undefined : await ctx.control.verifierDigests(source.name);
+  const passwords = await checkPasswords(
+    client,
+    live,
+    endpointOf(spec.url),
+    known,
+    names,
+    madeFrom,
+    verified,
+  );
+  if (down)
+    for (const [name, status] of passwords) if (status === 'unknown') passwords.set(name, 'unchecked');
+  return passwords;
 }
 
 async function openRotations(control: ControlStore, database: string): Promise<string[]> {
@@ -198,25 +248,86 @@ async function attachedApps(
   return apps;
 }
 
-async function computePlan(
-  ctx: ReconcileContext,
-  spec: DatabaseSpec,
-  client: ClientBase,
-  options: PlanOptions,
-  verified?: SetVerifier[],
-): Promise<{ plan: Plan; live: LiveState }> {
-  const source = credentialSource(ctx.config, spec);
-  const accesses = (options.credentials ?? source.credentials).map((c) => c.access);
-  const live = await inspect(client, {
+/** What inspection must look up for these accesses: the objects, columns and routines their grants name. */
+function inspectOptionsOf(source: DatabaseSpec, accesses: readonly Access[]): InspectOptions {
+  return {
     declaredObjects: declaredObjectsOf(accesses),
     declaredColumns: declaredColumnsOf(accesses),
     declaredRoutines: declaredRoutinesOf(accesses),
     ...(source.owner ? { owner: source.owner } : {}),
-  });
-  const desired = await desiredState(ctx, spec, client, live, options, verified);
+  };
+}
+
+/** One key per lookup inspection makes for these accesses. */
+export function lookupKeys(accesses: readonly Access[]): Set<string> {
+  return new Set([
+    ...declaredObjectsOf(accesses).map((o) => `object ${JSON.stringify(o)}`),
+    ...declaredColumnsOf(accesses).map((c) => `column ${JSON.stringify(c)}`),
+    ...declaredRoutinesOf(accesses).map((r) => `routine ${JSON.stringify(r)}`),
+  ]);
+}
+
+/** The accesses a plan with these options declares. */
+function plannedAccesses(ctx: ReconcileContext, spec: DatabaseSpec, options: PlanOptions): Access[] {
+  return (options.credentials ?? credentialSource(ctx.config, spec).credentials).map((c) => c.access);
+}
+
+/** True when the reading looked up everything a plan with these options needs. */
+function readingServes(ctx: ReconcileContext, spec: DatabaseSpec, options: PlanOptions): boolean {
+  const reading = options.reading;
+  if (!reading?.passwords) return false;
+  for (const key of lookupKeys(plannedAccesses(ctx, spec, options)))
+    if (!reading.lookups.has(key)) return false;
+  return true;
+}
+
+/**
+ * Reads a database once for many plans (planDatabase's `reading`), in one read-only
+ * snapshot: the catalogs, with the lookups `accesses` need, and, with `passwords`,
+ * every known password of its roles, checked (a plan needs them).
+ */
+export async function readDatabase(
+  ctx: ReconcileContext,
+  spec: DatabaseSpec,
+  accesses: readonly Access[] = [],
+  options: { readonly passwords?: boolean } = {},
+): Promise<DatabaseReading> {
+  const source = credentialSource(ctx.config, spec);
+  const client = await openAdmin(ctx, spec);
+  try {
+    return await inSnapshot(client, async () => {
+      const live = await inspect(client, inspectOptionsOf(source, accesses));
+      const reading = { live, accesses: [...accesses], lookups: lookupKeys(accesses) };
+      if (!options.passwords) return reading;
+      const owner = ownerName(source, live);
+      const names = [...new Set([owner, ...live.roles.keys()])];
+      return { ...reading, passwords: await passwordStatuses(ctx, spec, client, live, owner, names) };
+    });
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+async function computePlan(
+  ctx: ReconcileContext,
+  spec: DatabaseSpec,
+  client: ClientBase | undefined,
+  options: PlanOptions,
+  verified?: SetVerifier[],
+): Promise<{ plan: Plan; live: LiveState }> {
+  const source = credentialSource(ctx.config, spec);
+  const live =
+    client === undefined
+      ? options.reading!.live
+      : await inspect(client, inspectOptionsOf(source, plannedAccesses(ctx, spec, options)));
+  // Under a client the plan reads for itself: a reading is for plans that open none.
+  const own: PlanOptions = client ? { ...options, reading: undefined } : options;
+  const desired = await desiredState(ctx, spec, client, live, own, verified);
   const plan = diff(desired, live);
   const refusals = options.check?.(live, ownerName(desired, live)) ?? [];
-  const elsewhere = await foreignDependencyRefusals(client, droppedRoles(plan), (role) => {
+  // A plan from a reading (no connection) changes nothing; apply plans again and checks.
+  const dropped = client ? droppedRoles(plan) : [];
+  const elsewhere = await foreignDependencyRefusals(client!, dropped, (role) => {
     const credential = credentialOfUsername(source, role.replace(ROTATING_SUFFIX_PATTERN, ''));
     return role.endsWith(ROTATING_SUFFIX) ? `rotating username ${role}` : `credential ${credential ?? role}`;
   });
@@ -243,6 +354,7 @@ export async function planDatabaseWithLive(
   spec: DatabaseSpec,
   options: PlanOptions = {},
 ): Promise<{ plan: Plan; live: LiveState }> {
+  if (readingServes(ctx, spec, options)) return computePlan(ctx, spec, undefined, options);
   const client = await openAdmin(ctx, spec);
   try {
     return await inSnapshot(client, () => computePlan(ctx, spec, client, options));

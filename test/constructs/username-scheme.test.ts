@@ -44,10 +44,17 @@ describe('constructs: the username scheme', () => {
     expect(() => Testing.synth(stack, true)).toThrow(/usernamePrefix: "1 x" is not a username prefix/);
   });
 
-  it('is refused with the pgcred Terraform provider, which does not know it yet', () => {
+  it("with the pgcred Terraform provider, is the database block's username_prefix", () => {
     const stack = new TerraformStack(Testing.app(), 'users');
-    expect(() => declare(stack, 'db17_', { terraformProvider: 'pgcred' })).toThrow(
-      /usernamePrefix is not supported with the pgcred Terraform provider yet/,
-    );
+    declare(stack, 'db17_', { terraformProvider: 'pgcred' });
+    const tf = JSON.parse(Testing.synth(stack, true)) as {
+      provider: { pgcred: { database: Record<string, unknown>[] }[] };
+      resource: { pgcred_credential: Record<string, Record<string, unknown>> };
+    };
+    expect(tf.provider.pgcred[0]!.database).toEqual([
+      expect.objectContaining({ name: 'db17', username_prefix: 'db17_' }),
+    ]);
+    // The resource names the credential; the provider makes the login db17_analyst.
+    expect(Object.values(tf.resource.pgcred_credential).map((c) => c.name)).toEqual(['analyst']);
   });
 });

@@ -61,6 +61,8 @@ export interface PgcredProviderDatabase {
   readonly owner?: string;
   /** @default - the plan's limit */
   readonly credentialLimit?: number;
+  /** The username scheme: credential analyst logs in as `<usernamePrefix>analyst`. @default - none */
+  readonly usernamePrefix?: string;
 }
 
 export interface PgcredProviderConfig {
@@ -118,6 +120,7 @@ export class PgcredProvider extends TerraformProvider {
         color: db.color,
         owner: db.owner,
         credential_limit: db.credentialLimit,
+        username_prefix: db.usernamePrefix,
       })),
     };
   }
