@@ -289,9 +289,10 @@ function sample(all: readonly string[], n: number): string[] {
 
 async function main(): Promise<void> {
   const started = new Date().toISOString();
-  const load: Record<string, number[]> = {};
+  const load: Record<string, { one: number; five: number; fifteen: number }> = {};
   const noteLoad = (at: string) => {
-    load[at] = loadavg().map((x) => Math.round(x * 100) / 100);
+    const [one, five, fifteen] = loadavg().map((x) => Math.round(x * 100) / 100);
+    load[at] = { one: one!, five: five!, fifteen: fifteen! };
   };
   const terraform = CASES.includes('terraform');
   const tfNames = terraform ? Array.from({ length: TF_DATABASES }, (_, i) => `tf_d${pad(i + 1)}`) : [];

@@ -34,7 +34,7 @@ export interface FleetRun {
   readonly postgres: string;
   readonly machine: { cpus: number; cpu: string; memoryGb: number; node: string };
   /** os.loadavg() (1, 5, 15 minutes) before the measured cases and after each, by when. */
-  readonly loadAverage: Readonly<Record<string, readonly number[]>>;
+  readonly loadAverage: Readonly<Record<string, { one: number; five: number; fifteen: number }>>;
   readonly clusters: number;
   readonly databasesPerCluster: number;
   readonly tablesPerDatabase: number;
@@ -256,7 +256,7 @@ function fleetSection(fleet: FleetRun, checked: readonly Target[]): string {
     markdownTable(['what', 'wall time', 'peak memory', ''], rows),
     '',
     `Machine load average (1, 5, 15 min): ${Object.entries(fleet.loadAverage)
-      .map(([at, l]) => `${l.map((x) => x.toFixed(2)).join(', ')} ${at}`)
+      .map(([at, l]) => `${[l.one, l.five, l.fifteen].map((x) => x.toFixed(2)).join(', ')} ${at}`)
       .join('; ')}.`,
   ].join('\n');
 }
