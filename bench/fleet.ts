@@ -6,6 +6,8 @@
  *   BENCH_FLEET_CASES=drift,terraform npm run bench:fleet      also the Terraform no-op plan
  *   BENCH_FLEET_SEQUENTIAL=50                                   databases the one-at-a-time case samples
  *   BENCH_FLEET_TF_DATABASES=100                                databases of the Terraform case
+ *   BENCH_FLEET_PROFILE=/tmp/prof                               profile instead: a fleet drift's CPU profile
+ *                                                               and slowest queries in that directory; no report
  *
  * Setup (untimed): the servers, one template database per cluster copied with CREATE
  * DATABASE ... TEMPLATE, one pgcred.yaml declaring them all and one `pgcred apply --yes`.
@@ -35,6 +37,8 @@ const CASES = (process.env.BENCH_FLEET_CASES ?? 'drift').split(',').map((c) => c
  */
 const SEQUENTIAL = Math.min(Number(process.env.BENCH_FLEET_SEQUENTIAL ?? 100), CLUSTERS * DATABASES);
 const TF_DATABASES = Number(process.env.BENCH_FLEET_TF_DATABASES ?? 100);
+/** A profile's figures are not the benchmark's: the profiler slows what it watches. */
+const PROFILE = process.env.BENCH_FLEET_PROFILE;
 
 // Small servers, as many as a fleet host runs side by side: the fleet's cost is per
 // database, not per buffer. Autovacuum is off so that no vacuum the build set off
@@ -166,13 +170,26 @@ class Fleet {
   }
 
   /** `pgcred <args>` with the probe (round trips, peak memory); fails unless it exits `expect`. */
-  async pgcred(args: readonly string[], expect = 0): Promise<Measured & { stdout: string }> {
+  async pgcred(
+    args: readonly string[],
+    expect = 0,
+    profile?: string,
+  ): Promise<Measured & { stdout: string; stderr: string }> {
     const probe = join(this.dir, 'probe.json');
     rmSync(probe, { force: true });
     const done = await run(
       process.execPath,
-      ['--require', join(__dirname, 'probe.cjs'), join(ROOT, 'bin', 'pgcred.js'), ...args],
-      { cwd: this.dir, env: { ...this.env, PGCRED_BENCH_PROBE: probe } },
+      [
+        ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []),
+        '--require',
+        join(__dirname, 'probe.cjs'),
+        join(ROOT, 'bin', 'pgcred.js'),
+        ...args,
+      ],
+      {
+        cwd: this.dir,
+        env: { ...this.env, PGCRED_BENCH_PROBE: probe, ...(profile ? { PGCRED_BENCH_TRACE: '1' } : {}) },
+      },
     );
     if (done.status !== expect) {
       // Only the tail: a fleet's report is long, and it holds no secret either way.
@@ -180,7 +197,7 @@ class Fleet {
       throw new Error(`pgcred ${args.join(' ')} exited ${done.status}, not ${expect}:\n${tail}`);
     }
     const counts = JSON.parse(readFileSync(probe, 'utf8')) as Omit<Measured, 'ms'>;
-    return { ms: done.ms, ...counts, stdout: done.stdout };
+    return { ms: done.ms, ...counts, stdout: done.stdout, stderr: done.stderr };
   }
 
   remove(): void {
@@ -269,11 +286,16 @@ resource "pgcred_credential" "c" {
     await terraform(['plan', '-detailed-exitcode', '-input=false'], 0); // warm, as a CI runner's second plan
     const plan = await terraform(['plan', '-detailed-exitcode', '-input=false'], 0);
     log(`terraform no-op plan: ${(plan.ms / 1000).toFixed(1)} s`);
+    // Without refresh the provider reads nothing: what is left is Terraform's own work
+    // and the provider's plan calls, so the difference is what the reads cost.
+    const noRefresh = await terraform(['plan', '-refresh=false', '-detailed-exitcode', '-input=false'], 0);
+    log(`terraform plan -refresh=false: ${(noRefresh.ms / 1000).toFixed(1)} s`);
     return {
       databases: names.length,
       credentials: names.length * CREDENTIALS.length,
       applyMs: apply.ms,
       planMs: plan.ms,
+      planNoRefreshMs: noRefresh.ms,
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -338,6 +360,11 @@ async function main(): Promise<void> {
     const drift = await fleet.pgcred(['drift']);
     log(`   ${(drift.ms / 1000).toFixed(1)} s, peak ${Math.round((drift.maxRssKb ?? 0) / 1024)} MB`);
     noteLoad('after the fleet drift');
+    if (PROFILE) {
+      const profiled = await fleet.pgcred(['drift'], 0, join(PROFILE, 'drift'));
+      writeFileSync(join(PROFILE, 'drift-trace.txt'), profiled.stderr);
+      log(`profiled fleet drift: ${(profiled.ms / 1000).toFixed(1)} s (profile and trace in ${PROFILE})`);
+    }
 
     const all = servers.flatMap((_, i) => Array.from({ length: DATABASES }, (_, d) => dbName(i + 1, d + 1)));
     const chosen = sample(all, SEQUENTIAL);
@@ -390,6 +417,12 @@ async function main(): Promise<void> {
       sequential: { databases: chosen.length, ms: seqMs, scaledMs, maxRssKb: seqMaxRss },
       ...(tf ? { terraform: tf } : {}),
     };
+    if (PROFILE) {
+      log(
+        `profiled: ${JSON.stringify({ drift: result.drift, sequential: result.sequential, terraform: tf })}`,
+      );
+      return;
+    }
     writeFileSync(join(__dirname, 'fleet-results.json'), `${JSON.stringify(result, null, 2)}\n`);
     const benchRun = JSON.parse(readFileSync(join(__dirname, 'results.json'), 'utf8')) as BenchRun;
     const report = writeReport(benchRun);

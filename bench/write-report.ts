@@ -52,7 +52,14 @@ export interface FleetRun {
   };
   /** `drift --database` one process after another, over `databases` of the fleet; scaledMs is for all. */
   readonly sequential: { databases: number; ms: number; scaledMs: number; maxRssKb: number };
-  readonly terraform?: { databases: number; credentials: number; applyMs: number; planMs: number };
+  readonly terraform?: {
+    databases: number;
+    credentials: number;
+    applyMs: number;
+    planMs: number;
+    /** `plan -refresh=false`: Terraform's and the provider's plan work, with no reads. */
+    planNoRefreshMs?: number;
+  };
 }
 
 export interface BenchRun {
@@ -231,7 +238,7 @@ function fleetSection(fleet: FleetRun, checked: readonly Target[]): string {
       `\`terraform plan -detailed-exitcode\` (exit 0), ${fleet.terraform.databases} databases of one cluster, ${fleet.terraform.credentials} \`pgcred_credential\``,
       seconds(fleet.terraform.planMs),
       '',
-      `the second plan after \`terraform apply\` (${seconds(fleet.terraform.applyMs)}, untimed)`,
+      `the second plan after \`terraform apply\` (${seconds(fleet.terraform.applyMs)}, untimed)${fleet.terraform.planNoRefreshMs !== undefined ? `; \`plan -refresh=false\`: ${seconds(fleet.terraform.planNoRefreshMs)}` : ''}`,
     ]);
   return [
     '## Fleet',
