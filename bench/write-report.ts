@@ -212,6 +212,9 @@ export function fleetTargets(fleet: FleetRun): Target[] {
 }
 
 function fleetSection(fleet: FleetRun, checked: readonly Target[]): string {
+  // What a profile found, written by hand beside the figures, as bench/notes.md is for the cases above.
+  const notesFile = join(__dirname, 'fleet-notes.md');
+  const fleetNotes = existsSync(notesFile) ? readFileSync(notesFile, 'utf8').trim() : '';
   const counts = new Map<string, number>();
   for (const level of fleet.levels) counts.set(level, (counts.get(level) ?? 0) + 1);
   const { drift, sequential } = fleet;
@@ -265,6 +268,7 @@ function fleetSection(fleet: FleetRun, checked: readonly Target[]): string {
     `Machine load average (1, 5, 15 min): ${Object.entries(fleet.loadAverage)
       .map(([at, l]) => `${[l.one, l.five, l.fifteen].map((x) => x.toFixed(2)).join(', ')} ${at}`)
       .join('; ')}.`,
+    ...(fleetNotes ? ['', fleetNotes] : []),
   ].join('\n');
 }
 
