@@ -26,7 +26,7 @@ export interface Sample {
   readonly maxRssKb?: number;
 }
 
-interface Finished {
+export interface Finished {
   readonly status: number | null;
   readonly stdout: string;
   readonly stderr: string;
@@ -34,7 +34,8 @@ interface Finished {
   readonly timedOut: boolean;
 }
 
-function run(
+/** Runs a process to its end, collecting what it prints and how long it took. */
+export function run(
   command: string,
   args: string[],
   options: { cwd?: string; env: NodeJS.ProcessEnv; timeoutMs?: number },

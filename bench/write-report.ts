@@ -27,6 +27,41 @@ export interface SizeRun {
   readonly finished: string;
 }
 
+/** What `npm run bench:fleet` measured: bench/fleet-results.json. */
+export interface FleetRun {
+  readonly started: string;
+  readonly finished: string;
+  readonly postgres: string;
+  readonly machine: { cpus: number; cpu: string; memoryGb: number; node: string };
+  /** os.loadavg() (1, 5, 15 minutes) before the measured cases and after each, by when. */
+  readonly loadAverage: Readonly<Record<string, { one: number; five: number; fifteen: number }>>;
+  readonly clusters: number;
+  readonly databasesPerCluster: number;
+  readonly tablesPerDatabase: number;
+  readonly credentialsPerDatabase: number;
+  readonly levels: readonly string[];
+  readonly settings: Readonly<Record<string, string>>;
+  readonly setup: { buildMs: number; applyMs: number };
+  readonly drift: {
+    databases: number;
+    parallel: number;
+    ms: number;
+    maxRssKb: number;
+    roundTrips: number;
+    statements: number;
+  };
+  /** `drift --database` one process after another, over `databases` of the fleet; scaledMs is for all. */
+  readonly sequential: { databases: number; ms: number; scaledMs: number; maxRssKb: number };
+  readonly terraform?: {
+    databases: number;
+    credentials: number;
+    applyMs: number;
+    planMs: number;
+    /** `plan -refresh=false`: Terraform's and the provider's plan work, with no reads. */
+    planNoRefreshMs?: number;
+  };
+}
+
 export interface BenchRun {
   readonly postgres: string;
   readonly machine: { cpus: number; cpu: string; memoryGb: number; node: string };
@@ -146,8 +181,108 @@ export function targets(run: BenchRun): Target[] {
   return out;
 }
 
-export function writeReport(run: BenchRun): { markdown: string; targets: Target[] } {
+/** The fleet's targets (issue "Fleets", item 4), against its own run. */
+export function fleetTargets(fleet: FleetRun): Target[] {
+  const { drift, sequential } = fleet;
+  const peakMb = drift.maxRssKb / 1024;
+  const out: Target[] = [
+    {
+      what: `fleet drift (${drift.databases} databases, one process, --parallel ${drift.parallel}): at most 0.25x the same databases one \`drift --database\` process after another`,
+      measured: `${ratio(drift.ms, sequential.scaledMs)} (${seconds(drift.ms)} against ${seconds(sequential.scaledMs)})`,
+      met: drift.ms / sequential.scaledMs <= 0.25,
+    },
+    {
+      what: `fleet drift of ${drift.databases} databases under 60 s`,
+      measured: seconds(drift.ms),
+      met: drift.ms < 60_000,
+    },
+    {
+      what: 'peak memory of the fleet drift process under 500 MB',
+      measured: `${Math.round(peakMb)} MB`,
+      met: peakMb < 500,
+    },
+  ];
+  if (fleet.terraform)
+    out.push({
+      what: `Terraform no-op plan (\`plan -detailed-exitcode\`), ${fleet.terraform.databases} databases x ${fleet.terraform.credentials / fleet.terraform.databases} credentials: under 30 s`,
+      measured: seconds(fleet.terraform.planMs),
+      met: fleet.terraform.planMs < 30_000,
+    });
+  return out;
+}
+
+function fleetSection(fleet: FleetRun, checked: readonly Target[]): string {
+  // What a profile found, written by hand beside the figures, as bench/notes.md is for the cases above.
+  const notesFile = join(__dirname, 'fleet-notes.md');
+  const fleetNotes = existsSync(notesFile) ? readFileSync(notesFile, 'utf8').trim() : '';
+  const counts = new Map<string, number>();
+  for (const level of fleet.levels) counts.set(level, (counts.get(level) ?? 0) + 1);
+  const { drift, sequential } = fleet;
+  const sampled =
+    sequential.databases === drift.databases
+      ? `all ${drift.databases} databases`
+      : `${sequential.databases} of the ${drift.databases} databases (every ${drift.databases / sequential.databases}th, over all clusters), ${seconds(sequential.ms)}, scaled linearly to ${drift.databases}`;
+  const rows: string[][] = [
+    [
+      `\`pgcred drift\` over the fleet, one process (--parallel ${drift.parallel}, exit 0, every database in sync)`,
+      seconds(drift.ms),
+      `${Math.round(drift.maxRssKb / 1024)} MB`,
+      `${drift.roundTrips} round trips, ${drift.statements} statements`,
+    ],
+    [
+      `\`pgcred drift --database <name>\`, one process after another`,
+      seconds(sequential.scaledMs),
+      `${Math.round(sequential.maxRssKb / 1024)} MB (the largest process)`,
+      sampled,
+    ],
+  ];
+  if (fleet.terraform)
+    rows.push([
+      `\`terraform plan -detailed-exitcode\` (exit 0), ${fleet.terraform.databases} databases of one cluster, ${fleet.terraform.credentials} \`pgcred_credential\``,
+      seconds(fleet.terraform.planMs),
+      '',
+      `the second plan after \`terraform apply\` (${seconds(fleet.terraform.applyMs)}, untimed)${fleet.terraform.planNoRefreshMs !== undefined ? `; \`plan -refresh=false\`: ${seconds(fleet.terraform.planNoRefreshMs)}` : ''}`,
+    ]);
+  return [
+    '## Fleet',
+    '',
+    `\`npm run bench:fleet\` (${fleet.started.slice(0, 16).replace('T', ' ')} UTC, ${((Date.parse(fleet.finished) - Date.parse(fleet.started)) / 60_000).toFixed(0)} min;`,
+    'raw figures in [bench/fleet-results.json](bench/fleet-results.json)): one file declaring',
+    `${fleet.clusters} clusters x ${fleet.databasesPerCluster} databases, each database with ${fleet.tablesPerDatabase} tables and ${fleet.credentialsPerDatabase} credentials`,
+    `(${[...counts].map(([level, n]) => `${n} ${level}`).join(', ')}), their usernames made distinct per cluster by`,
+    '`usernamePrefix`; a control store database on the first cluster. Each cluster is its own embedded PostgreSQL',
+    `${fleet.postgres} (${Object.entries(fleet.settings)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}), all on this machine, sharing its ${fleet.machine.cpus} cores`,
+    `with the pgcred processes. Setup (untimed): the databases copied from one template per cluster with \`CREATE`,
+    `DATABASE ... TEMPLATE\` in ${seconds(fleet.setup.buildMs)}, then one \`pgcred apply --yes\` over the fleet in ${seconds(fleet.setup.applyMs)};`,
+    'one untimed fleet drift warms the caches before the measured one.',
+    '',
+    markdownTable(
+      ['target', 'measured', ''],
+      checked.map((t) => [t.what, t.measured, t.met ? 'met' : '**missed**']),
+    ),
+    '',
+    markdownTable(['what', 'wall time', 'peak memory', ''], rows),
+    '',
+    `Machine load average (1, 5, 15 min): ${Object.entries(fleet.loadAverage)
+      .map(([at, l]) => `${[l.one, l.five, l.fifteen].map((x) => x.toFixed(2)).join(', ')} ${at}`)
+      .join('; ')}.`,
+    ...(fleetNotes ? ['', fleetNotes] : []),
+  ].join('\n');
+}
+
+function readFleet(): FleetRun | undefined {
+  const file = join(__dirname, 'fleet-results.json');
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as FleetRun) : undefined;
+}
+
+export function writeReport(
+  run: BenchRun,
+  fleet: FleetRun | undefined = readFleet(),
+): { markdown: string; targets: Target[]; fleetTargets: Target[] } {
   const checked = targets(run);
+  const fleetChecked = fleet ? fleetTargets(fleet) : [];
   const notesFile = join(__dirname, 'notes.md');
   const notes = existsSync(notesFile) ? readFileSync(notesFile, 'utf8').trim() : '';
   const markdown = [
@@ -221,6 +356,7 @@ export function writeReport(run: BenchRun): { markdown: string; targets: Target[
     '',
     notes,
     '',
+    ...(fleet ? [fleetSection(fleet, fleetChecked), ''] : []),
   ].join('\n');
-  return { markdown, targets: checked };
+  return { markdown, targets: checked, fleetTargets: fleetChecked };
 }
