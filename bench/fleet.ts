@@ -23,6 +23,7 @@ import { performance } from 'node:perf_hooks';
 import { Client } from 'pg';
 import { type PostgresServer, startPostgres } from '../src/embedded/server';
 import type { PermissionLevelName } from '../src/model/permission-level';
+import { terraformEnv } from '../test/provider/terraform-cli';
 import { run } from './processes';
 import { type BenchRun, type FleetRun, writeReport } from './write-report';
 
@@ -261,16 +262,10 @@ resource "pgcred_credential" "c" {
 }
 `,
     );
-    const env = {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      TF_CLI_CONFIG_FILE: join(ROOT, '.terraform-mirror', 'terraform.rc'),
-      CHECKPOINT_DISABLE: '1',
-      TF_IN_AUTOMATION: '1',
-      TF_INPUT: '0',
+    const env = terraformEnv({
       TF_VAR_password: server.password,
       PGCRED_MASTER_KEY: randomBytes(32).toString('hex'),
-    };
+    });
     const terraform = async (args: string[], expect: number) => {
       const done = await run('terraform', [args[0]!, '-no-color', ...args.slice(1)], { cwd: dir, env });
       if (done.status !== expect)

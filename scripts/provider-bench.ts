@@ -6,30 +6,18 @@
  *
  *   npm run provider:install && npx tsx scripts/provider-bench.ts [credentials] [apps]
  */
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Client } from 'pg';
 import { startPostgres } from '../src/embedded/server';
 import { derivedOwnerName } from '../src/reconciler/diff';
+import { terraformEnv } from '../test/provider/terraform-cli';
+import { timedTerraform as terraform } from './timed-terraform';
 
 const COUNT = Number(process.argv[2] ?? 60);
 const APPS = Number(process.argv[3] ?? 6);
-const ROOT = resolve(__dirname, '..');
-
-function terraform(dir: string, env: NodeJS.ProcessEnv, args: string[]): { ms: number; status: number } {
-  const started = process.hrtime.bigint();
-  const result = spawnSync('terraform', args, { cwd: dir, env, encoding: 'utf8' });
-  const ms = Number(process.hrtime.bigint() - started) / 1e6;
-  if (result.status !== 0 && !(args.includes('-detailed-exitcode') && result.status === 2)) {
-    throw new Error(
-      `terraform ${args.join(' ')} exited ${result.status}:\n${result.stdout}\n${result.stderr}`,
-    );
-  }
-  return { ms, status: result.status ?? -1 };
-}
 
 async function main(): Promise<void> {
   const server = await startPostgres();
@@ -77,15 +65,10 @@ async function main(): Promise<void> {
         },
       }),
     );
-    const env = {
-      ...process.env,
-      TF_CLI_CONFIG_FILE: join(ROOT, '.terraform-mirror', 'terraform.rc'),
-      CHECKPOINT_DISABLE: '1',
-      TF_IN_AUTOMATION: '1',
-      TF_INPUT: '0',
+    const env = terraformEnv({
       PGCRED_MASTER_KEY: randomBytes(32).toString('hex'),
       TF_VAR_admin_url: server.url(database),
-    };
+    });
     terraform(dir, env, ['init', '-input=false']);
     const apply = terraform(dir, env, ['apply', '-auto-approve', '-input=false']);
     const plans = [0, 1, 2].map(() => terraform(dir, env, ['plan', '-detailed-exitcode', '-input=false']));

@@ -6,27 +6,18 @@
  *
  *   npm run provider:install && npx tsx scripts/provider-fleet-bench.ts [databases] [parallelism]
  */
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client } from 'pg';
 import { startPostgres } from '../src/embedded/server';
+import { terraformEnv } from '../test/provider/terraform-cli';
+import { timedTerraform as terraform } from './timed-terraform';
 
 const COUNT = Number(process.argv[2] ?? 20);
 const PARALLELISM = Number(process.argv[3] ?? 10);
 const ROOT = resolve(__dirname, '..');
-
-function terraform(dir: string, env: NodeJS.ProcessEnv, args: string[]): { ms: number; status: number } {
-  const started = process.hrtime.bigint();
-  const result = spawnSync('terraform', args, { cwd: dir, env, encoding: 'utf8' });
-  const ms = Number(process.hrtime.bigint() - started) / 1e6;
-  if (result.status !== 0 && !(args.includes('-detailed-exitcode') && result.status === 2)) {
-    throw new Error(`terraform ${args[0]} exited ${result.status}:\n${result.stdout}\n${result.stderr}`);
-  }
-  return { ms, status: result.status ?? -1 };
-}
 
 async function main(): Promise<void> {
   const server = await startPostgres();
@@ -57,14 +48,9 @@ async function main(): Promise<void> {
     );
     copyFileSync(join(ROOT, 'examples', 'terraform-fleet', 'main.tf'), join(dir, 'main.tf'));
     writeFileSync(join(dir, 'fleet.auto.tfvars.json'), JSON.stringify({ databases }));
-    const env = {
-      ...process.env,
-      TF_CLI_CONFIG_FILE: join(ROOT, '.terraform-mirror', 'terraform.rc'),
-      CHECKPOINT_DISABLE: '1',
-      TF_IN_AUTOMATION: '1',
-      TF_INPUT: '0',
+    const env = terraformEnv({
       PGCRED_MASTER_KEY: randomBytes(32).toString('hex'),
-    };
+    });
     const parallelism = `-parallelism=${PARALLELISM}`;
     terraform(dir, env, ['init', '-input=false']);
     const apply = terraform(dir, env, ['apply', '-auto-approve', '-input=false', parallelism]);
