@@ -47,6 +47,11 @@ export function lockClusterRoles(
   });
 }
 
+/** Releases the role-name lock lockClusterRoles took, before its session ends. */
+export async function unlockClusterRoles(client: ClientBase): Promise<void> {
+  await client.query('SELECT pg_advisory_unlock($1, $2)', [...CLUSTER_ROLE_LOCK]);
+}
+
 /** Something a plan does that is not a statement of its transaction. */
 export interface SideEffect {
   /** What it does, in words, for the audit log. */

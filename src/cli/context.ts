@@ -12,7 +12,7 @@ import { KeptPasswords } from '../control/kept-passwords';
 import { ControlStore, ControlUnreachableError } from '../control/store';
 import type { Config, DatabaseSpec } from '../model/config';
 import { showName } from '../model/names';
-import { connectAdmin, connectTimeoutFrom, setConnectTimeout } from '../postgres/connection';
+import { connectAdmin, connectTimeoutFrom, openAhead, setConnectTimeout } from '../postgres/connection';
 import type { ReconcileContext } from '../reconciler/reconcile';
 import { type Io, UserError } from './io';
 
@@ -246,7 +246,24 @@ export class CommandContext {
       config: this.config(true),
       control: await this.controlStore(),
       progress: (line) => this.io.stderr(`${line}\n`),
+      endLater: (client) => {
+        this.ending.push(client.end().catch(() => undefined));
+      },
     };
+  }
+
+  /** Admin connections ended and not yet closed by their server: close() waits for them. */
+  private readonly ending: Promise<void>[] = [];
+
+  /**
+   * Opens the admin connections of the first databases a command works on while the
+   * control store opens, instead of after it (see openAhead).
+   */
+  openAhead(specs: readonly DatabaseSpec[], parallel = 1, also?: (spec: DatabaseSpec) => string): void {
+    for (const spec of specs.slice(0, parallel)) {
+      openAhead(spec.url);
+      if (also) openAhead(also(spec));
+    }
   }
 
   /**
@@ -287,6 +304,6 @@ export class CommandContext {
   }
 
   async close(): Promise<void> {
-    await this.control?.close();
+    await Promise.all([this.control?.close(), ...this.ending.splice(0)]);
   }
 }

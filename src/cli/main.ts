@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { formatProblem, InvalidInputError } from '../model/problem';
 import type { Refusal } from '../model/refusals';
+import { closeUnclaimed } from '../postgres/connection';
 import { CredentialError } from '../reconciler/credentials';
 import { PlanRefusedError } from '../reconciler/reconcile';
 import { registerAttachmentCommands } from './commands/attachments';
@@ -85,7 +86,7 @@ export async function runCli(argv: readonly string[], io: Io = processIo()): Pro
   } catch (error) {
     status = report(error, io);
   } finally {
-    for (const ctx of contexts) await ctx.close();
+    await Promise.all([...contexts.map((ctx) => ctx.close()), closeUnclaimed()]);
   }
   return status;
 }

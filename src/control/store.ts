@@ -21,7 +21,8 @@ const MIGRATION_LOCK = [0x70676372, 0x6d696772] as const;
 interface Migration {
   readonly version: number;
   readonly name: string;
-  readonly sql: string;
+  /** Read only when it is applied: most commands find the store up to date. */
+  sql(): string;
 }
 
 function migrations(): Migration[] {
@@ -32,7 +33,7 @@ function migrations(): Migration[] {
     .map((file) => ({
       version: Number(file.split('_')[0]),
       name: file,
-      sql: readFileSync(`${dir}/${file}`, 'utf8'),
+      sql: () => readFileSync(`${dir}/${file}`, 'utf8'),
     }));
 }
 
@@ -113,17 +114,22 @@ export class ControlStore {
       client = retried;
     }
     try {
-      let missing = false;
-      if (options.readOnly) {
-        missing = !(await client.query(`SELECT to_regclass('${S}.migrations') IS NOT NULL AS present`))
-          .rows[0].present;
-        await client.query('BEGIN');
-        await migrate(client, true);
-      } else {
-        await migrate(client);
-      }
-      const database = (await client.query('SELECT current_database() AS db')).rows[0].db as string;
+      const { present, database } = (
+        await client.query(
+          `SELECT to_regclass('${S}.migrations') IS NOT NULL AS present, current_database() AS database`,
+        )
+      ).rows[0] as { present: boolean; database: string };
+      const missing = !!options.readOnly && !present;
       const store = new ControlStore(client, key, database, actor, options.kept, !!options.readOnly, missing);
+      if (!present && !options.readOnly) {
+        // A first apply: the store is created while the command goes on with the database
+        // (connecting, locking, inspecting), and its first query waits for it. A new store
+        // holds no key fingerprint yet, so no key can be refused later than here.
+        store.gate.after(migrate(client, false).then(() => store.checkKey(client)));
+        return store;
+      }
+      if (options.readOnly) await client.query('BEGIN');
+      await migrate(client, present, !!options.readOnly);
       await store.checkKey();
       return store;
     } catch (error) {
@@ -145,15 +151,18 @@ export class ControlStore {
   }
 
   async close(): Promise<void> {
-    if (this.readOnly) await this.client.query('ROLLBACK').catch(() => undefined);
+    // A store still being created is finished first, or rolled back whole by its error.
+    await this.gate.settled();
+    // A read-only session's transaction ends with it, rolled back by the server: no
+    // ROLLBACK round trip first.
     await this.client.end().catch(() => undefined);
   }
 
   /** The first key used with a store is remembered by its fingerprint, so a wrong key fails here and not in a URL. */
-  private async checkKey(): Promise<void> {
+  private async checkKey(db: ClientBase = this.client): Promise<void> {
     const fingerprint = this.key.fingerprint();
     // Read first: a read-only command (drift, plan) then writes nothing.
-    let { rows } = await this.client.query(`SELECT value FROM ${S}.meta WHERE key = 'key_fingerprint'`);
+    let { rows } = await db.query(`SELECT value FROM ${S}.meta WHERE key = 'key_fingerprint'`);
     if (this.key.ephemeral) {
       if (rows[0])
         throw new Error(
@@ -164,7 +173,7 @@ export class ControlStore {
     }
     if (!rows[0]) {
       if (this.readOnly) return;
-      ({ rows } = await this.client.query(
+      ({ rows } = await db.query(
         `INSERT INTO ${S}.meta (key, value) VALUES ('key_fingerprint', $1)
          ON CONFLICT (key) DO UPDATE SET value = ${S}.meta.value RETURNING value`,
         [fingerprint],
@@ -331,6 +340,18 @@ class TransactionGate {
   private readonly context = new AsyncLocalStorage<symbol>();
   private open?: { readonly token: symbol; readonly ended: Promise<void> };
   private tail: Promise<unknown> = Promise.resolve();
+  /** Work every statement waits for (the creation of a new store); its error is theirs. */
+  private ready: Promise<void> = Promise.resolve();
+
+  after(work: Promise<void>): void {
+    this.ready = work;
+    // Reported to every statement that waits for it, and awaited by close().
+    work.catch(() => undefined);
+  }
+
+  settled(): Promise<void> {
+    return this.ready.catch(() => undefined);
+  }
 
   private inside(): boolean {
     return this.open !== undefined && this.context.getStore() === this.open.token;
@@ -343,6 +364,7 @@ class TransactionGate {
         const value = Reflect.get(target, property, target);
         if (property !== 'query') return typeof value === 'function' ? value.bind(target) : value;
         return async (...args: unknown[]) => {
+          await this.ready;
           while (this.open && !this.inside()) await this.open.ended;
           // One statement at a time on the connection (pg deprecates overlapping calls).
           const result = this.tail.then(() =>
@@ -374,11 +396,11 @@ class TransactionGate {
 }
 
 /** Brings the store's schema up to date; `inTransaction`: in the caller's open transaction, for it to roll back. */
-async function migrate(client: Client, inTransaction = false): Promise<void> {
+/** `present`: whether the migrations table existed when the store was opened. */
+async function migrate(client: Client, present: boolean, inTransaction = false): Promise<void> {
   const all = migrations();
   // Fast path: nothing to do, and no lock taken on every command.
-  const exists = await client.query(`SELECT to_regclass('${S}.migrations') IS NOT NULL AS present`);
-  if (exists.rows[0].present) {
+  if (present) {
     const { rows } = await client.query(`SELECT max(version) AS v FROM ${S}.migrations`);
     if ((rows[0].v ?? 0) >= all[all.length - 1]!.version) return;
   }
@@ -393,7 +415,7 @@ async function migrate(client: Client, inTransaction = false): Promise<void> {
     const done = new Set(rows.map((row) => row.version as number));
     for (const migration of all) {
       if (done.has(migration.version)) continue;
-      await client.query(migration.sql);
+      await client.query(migration.sql());
       await client.query(`INSERT INTO ${S}.migrations (version, name) VALUES ($1, $2)`, [
         migration.version,
         migration.name,

@@ -82,6 +82,35 @@ export async function openClient(url: string, applicationName: string, password?
 }
 
 /**
+ * Admin connections a command opened ahead, by URL. A command that will need a
+ * database's admin connection opens it while the control store opens rather than after
+ * it: the two logins take as long as one. The first connectAdmin of that URL takes it,
+ * and fails as it would have, the same error handled the same way.
+ */
+const ahead = new Map<string, Promise<Client>>();
+
+export function openAhead(url: string): void {
+  if (ahead.has(url)) return;
+  const opening = openClient(url, 'pgcred');
+  // Handled where it is taken; one never taken is closed by closeUnclaimed.
+  opening.catch(() => undefined);
+  ahead.set(url, opening);
+}
+
+function takeAhead(url: string): Promise<Client> | undefined {
+  const opening = ahead.get(url);
+  ahead.delete(url);
+  return opening;
+}
+
+/** Ends the connections opened ahead that no command took (it failed before it needed them). */
+export async function closeUnclaimed(): Promise<void> {
+  const left = [...ahead.values()];
+  ahead.clear();
+  await Promise.all(left.map((opening) => opening.then((client) => client.end()).catch(() => undefined)));
+}
+
+/**
  * Opens the admin connection of a database; errors name the database, never the URL.
  *
  * When pgcred logs in as the default credential and has rotated it, the URL's
@@ -96,7 +125,7 @@ export async function connectAdmin(
 ): Promise<Client> {
   const open = (password?: string) => openClient(url, 'pgcred', password);
   try {
-    return await open();
+    return await (takeAhead(url) ?? open());
   } catch (error) {
     if ((error as { code?: string }).code === '28P01' && storedPassword) {
       const user = decodeURIComponent(new URL(url).username);

@@ -7,6 +7,7 @@ import {
   inApplyTransaction,
   lockClusterRoles,
   type SetVerifier,
+  unlockClusterRoles,
 } from '../apply/apply-plan';
 import type { ControlStore } from '../control/store';
 import { CONTROL_SCHEMA } from '../control/store';
@@ -38,6 +39,21 @@ export interface ReconcileContext {
   readonly control: ControlStore;
   /** Progress and warnings, for stderr. */
   readonly progress: (line: string) => void;
+  /**
+   * Ends an admin connection whose work is done without waiting for the server to close
+   * it (a backend takes milliseconds to exit); whoever gives this waits for them all
+   * before it exits. Without it, every connection is ended and waited for in turn.
+   */
+  readonly endLater?: (client: ClientBase & { end(): Promise<void> }) => void;
+}
+
+/** Ends an admin connection whose work is done: later, if the context allows it. */
+function endAdmin(ctx: ReconcileContext, client: ClientBase & { end(): Promise<void> }): Promise<void> {
+  if (ctx.endLater) {
+    ctx.endLater(client);
+    return Promise.resolve();
+  }
+  return client.end().catch(() => undefined);
 }
 
 export interface PlanOptions {
@@ -359,7 +375,7 @@ export async function planDatabaseWithLive(
   try {
     return await inSnapshot(client, () => computePlan(ctx, spec, client, options));
   } finally {
-    await client.end().catch(() => undefined);
+    await endAdmin(ctx, client);
   }
 }
 
@@ -393,6 +409,13 @@ export async function applyDatabase(
 
 const CLAIMS_NAMES = Symbol('the plan claims role names');
 
+/** The admin URL of the database of a cluster where applies take its role-name lock. */
+export function clusterLockUrl(spec: DatabaseSpec): string {
+  const url = new URL(spec.url);
+  url.pathname = `/${CLUSTER_LOCK_DATABASE}`;
+  return url.toString();
+}
+
 /**
  * A session of the cluster's lock database holding the role-name lock; ending it
  * releases the lock. An admin that cannot reach that database applies without it.
@@ -402,11 +425,9 @@ async function holdClusterRoleLock(
   spec: DatabaseSpec,
   timeoutMs: number,
 ): Promise<() => Promise<void>> {
-  const url = new URL(spec.url);
-  url.pathname = `/${CLUSTER_LOCK_DATABASE}`;
   let client: Awaited<ReturnType<typeof openAdmin>>;
   try {
-    client = await openAdmin(ctx, { ...spec, url: url.toString() });
+    client = await openAdmin(ctx, { ...spec, url: clusterLockUrl(spec) });
   } catch (error) {
     ctx.progress(
       `${spec.name}: applying without the cluster's role-name lock (${(error as Error).message}); ` +
@@ -421,7 +442,14 @@ async function holdClusterRoleLock(
     throw error;
   }
   return async () => {
-    await client.end().catch(() => undefined);
+    // Released here, so the session can end later: a fleet's next apply on this
+    // cluster must find the lock free, not a backend still exiting with it.
+    const released = await unlockClusterRoles(client).then(
+      () => true,
+      () => false,
+    );
+    if (released) await endAdmin(ctx, client);
+    else await client.end().catch(() => undefined);
   };
 }
 
@@ -452,8 +480,12 @@ async function applyOnce(
       },
       async () => {
         await options.read?.(client);
-        const known = await ctx.control.getPasswords(source.name);
-        const password = (username: string) => passwordFor(ctx.control, source.name, username, known);
+        // Asked now and awaited when needed: on a first apply the control store is still
+        // being created, and the database is inspected meanwhile.
+        const knownPasswords = ctx.control.getPasswords(source.name);
+        knownPasswords.catch(() => undefined);
+        const password = async (username: string) =>
+          passwordFor(ctx.control, source.name, username, await knownPasswords);
         let prepared: Plan | undefined;
         set.length = 0;
         if (options.prepare) {
@@ -475,7 +507,7 @@ async function applyOnce(
         await options.verify?.(plan, live, client);
         if (plan.changes.length === 0 || (options.confirm && !(await options.confirm(plan))))
           return { commit: false, value: { plan, applied: false } };
-        await keepNewPasswords(ctx.control, source.name, main, known);
+        await keepNewPasswords(ctx.control, source.name, main, await knownPasswords);
         set.push(...(await executePlan(client, spec.name, main, password)));
         return { commit: true, value: { plan, applied: true } };
       },
@@ -493,7 +525,8 @@ async function applyOnce(
     }
     return result;
   } finally {
-    await client.end().catch(() => undefined);
+    await endAdmin(ctx, client);
+    // Never later: another apply on the cluster may be waiting for this lock.
     await releaseClusterLock?.();
   }
 }

@@ -7,7 +7,12 @@ import type { DatabaseSpec } from '../../model/config';
 import { hasDrift, type Plan } from '../../model/plan';
 import { inspectDatabase, refuseUnlessWritable } from '../../reconciler/credentials';
 import type { LiveState } from '../../reconciler/live-state';
-import { applyDatabase, planDatabase, type ReconcileContext } from '../../reconciler/reconcile';
+import {
+  applyDatabase,
+  clusterLockUrl,
+  planDatabase,
+  type ReconcileContext,
+} from '../../reconciler/reconcile';
 import {
   COMMENT_LIMIT,
   type CommentOptions,
@@ -193,6 +198,7 @@ export function registerPlanCommands(program: Command, context: () => CommandCon
         const ctx = context();
         ctx.changeNothing();
         const specs = targets(ctx, database, options).filter((db) => db.role !== 'follower');
+        ctx.openAhead(specs, options.parallel);
         const rc = await ctx.reconcileContext();
         const comment = () => ({
           limit: options.commentLimit,
@@ -281,6 +287,8 @@ export function registerPlanCommands(program: Command, context: () => CommandCon
         const journalOf = options.manifest ? resolve(ctx.io.cwd, options.manifest) : ctx.configPath;
         const resumed = options.resume ? RunJournal.resume(journalOf, 'apply') : undefined;
         const specs = resumed ? selected.filter((spec) => !resumed.has(spec.name)) : selected;
+        // With the role-name lock's database: a first apply, or one adding a credential, takes it.
+        ctx.openAhead(specs, options.parallel, clusterLockUrl);
         const rc = await ctx.reconcileContext();
         if (resumed)
           ctx.io.stderr(
@@ -395,6 +403,7 @@ export function registerPlanCommands(program: Command, context: () => CommandCon
         ctx.changeNothing();
         ctx.allowUnreachableControl();
         const specs = targets(ctx, database, options);
+        ctx.openAhead(specs, options.parallel);
         const rc = await ctx.reconcileContext();
         const drifted = (plan: Plan) => hasDrift(plan, options.strict);
         const outcomes = await runFleet<Plan>(ctx, specs, { ...options, drifted }, async (spec, say) => {

@@ -23,7 +23,12 @@ SELECT current_setting('server_version_num')::int AS version_num,
            WHERE a.grantee <> d.datdba),
          '[]') AS acl,
        (SELECT r.rolname FROM pg_namespace n JOIN pg_roles r ON r.oid = n.nspowner
-         WHERE n.nspname = 'public') AS public_schema_owner
+         WHERE n.nspname = 'public') AS public_schema_owner,
+       -- For the rest of the transaction: starting a parallel worker costs more than
+       -- scanning a catalog of some tens of thousands of relations (measured at 20,000:
+       -- a worker made each pg_class pass slower); the planner still scans larger ones in
+       -- parallel. SET LOCAL without a round trip of its own.
+       set_config('parallel_setup_cost', '5000', true) AS parallel_setup_cost
   FROM pg_database d
   JOIN pg_roles o ON o.oid = d.datdba
  WHERE d.datname = current_database();
