@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import type { Client } from 'pg';
 import { defaultColor, loadConfigFile } from '../config/load';
 import { MasterKey } from '../control/crypto';
 import {
@@ -12,7 +13,13 @@ import { KeptPasswords } from '../control/kept-passwords';
 import { ControlStore, ControlUnreachableError } from '../control/store';
 import type { Config, DatabaseSpec } from '../model/config';
 import { showName } from '../model/names';
-import { connectAdmin, connectTimeoutFrom, openAhead, setConnectTimeout } from '../postgres/connection';
+import {
+  connectAdmin,
+  connectTimeoutFrom,
+  endBeforeExit,
+  openAhead,
+  setConnectTimeout,
+} from '../postgres/connection';
 import type { ReconcileContext } from '../reconciler/reconcile';
 import { type Io, UserError } from './io';
 
@@ -247,7 +254,7 @@ export class CommandContext {
       control: await this.controlStore(),
       progress: (line) => this.io.stderr(`${line}\n`),
       endLater: (client) => {
-        this.ending.push(client.end().catch(() => undefined));
+        this.ending.push(endBeforeExit(client as Client));
       },
     };
   }
@@ -304,6 +311,6 @@ export class CommandContext {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.control?.close(), ...this.ending.splice(0)]);
+    await Promise.all([this.control?.close(endBeforeExit), ...this.ending.splice(0)]);
   }
 }

@@ -150,12 +150,13 @@ export class ControlStore {
     return new ControlStore(none, key, 'unknown', defaultActor(), kept, true, false, reason);
   }
 
-  async close(): Promise<void> {
+  /** `end`: how its connection ends (a command about to exit need not wait for the server). */
+  async close(end: (client: Client) => Promise<void> = (client) => client.end()): Promise<void> {
     // A store still being created is finished first, or rolled back whole by its error.
     await this.gate.settled();
     // A read-only session's transaction ends with it, rolled back by the server: no
     // ROLLBACK round trip first.
-    await this.client.end().catch(() => undefined);
+    await end(this.client).catch(() => undefined);
   }
 
   /** The first key used with a store is remembered by its fingerprint, so a wrong key fails here and not in a URL. */

@@ -332,11 +332,19 @@ export function diff(desired: DesiredDatabase, live: LiveState): Plan {
     access.database.delete('CONNECT');
     accesses.set(name, access);
   }
+  // The credentials at one level share one expansion, only read: at 60 credentials
+  // over 50 schemas, expanding each was a tenth of a cold apply's planning.
+  const perLevel = new Map<string, ExpandedAccess>();
   for (const credential of desired.credentials) {
     if (scope && !scope.has(credential.name)) continue;
-    const access = expandAccess(credential.access, schemas);
-    effective.set(credential.name, access);
     const viaRole = credential.access.kind === 'level' && levelRoles.size > 0;
+    let access: ExpandedAccess;
+    if (viaRole && credential.access.kind === 'level') {
+      const level = credential.access.level;
+      access = perLevel.get(level) ?? expandAccess(credential.access, schemas);
+      perLevel.set(level, access);
+    } else access = expandAccess(credential.access, schemas);
+    effective.set(credential.name, access);
     accesses.set(credential.name, viaRole ? connectOnly() : access);
   }
   const levelOf = new Map<string, RoleLevel>();

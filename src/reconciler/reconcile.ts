@@ -512,16 +512,24 @@ async function applyOnce(
         return { commit: true, value: { plan, applied: true } };
       },
     );
-    // The passwords it set, and those it verified by PBKDF2 (kept before this version,
-    // or set by hand to what pgcred knows): their digests spare the next checks.
-    if (result !== CLAIMS_NAMES) await keepVerifierDigests(ctx.control, source.name, set);
-    if (result !== CLAIMS_NAMES && result.applied) {
-      await ctx.control.audit({
-        action: options.audit?.action ?? 'apply',
-        database: spec.name,
-        ...(options.audit?.subject ? { subject: options.audit.subject } : {}),
-        detail: auditDetail(result.plan),
-      });
+    // The roles it created are committed: the role-name lock is released while the
+    // store is written, not after.
+    const unlocking = releaseClusterLock?.();
+    releaseClusterLock = undefined;
+    try {
+      // The passwords it set, and those it verified by PBKDF2 (kept before this version,
+      // or set by hand to what pgcred knows): their digests spare the next checks.
+      if (result !== CLAIMS_NAMES) await keepVerifierDigests(ctx.control, source.name, set);
+      if (result !== CLAIMS_NAMES && result.applied) {
+        await ctx.control.audit({
+          action: options.audit?.action ?? 'apply',
+          database: spec.name,
+          ...(options.audit?.subject ? { subject: options.audit.subject } : {}),
+          detail: auditDetail(result.plan),
+        });
+      }
+    } finally {
+      await unlocking;
     }
     return result;
   } finally {
