@@ -180,7 +180,34 @@ async function verifiersFor(
 
 /** At most this many statements go to the server in one round trip. */
 const BATCH_STATEMENTS = 100;
-const BATCH_SAVEPOINT = 'pgcred_statements';
+
+/**
+ * Counts the commands the server reports complete on a client's connection until
+ * stop(), which returns the count. Undefined when the driver's connection is not the
+ * event emitter node-postgres 8 has: the batch then runs one statement at a time.
+ */
+function countCompleted(client: ClientBase): { stop(): number } | undefined {
+  const connection = (client as { connection?: unknown }).connection as
+    | {
+        on?: (event: string, listener: () => void) => void;
+        off?: (event: string, listener: () => void) => void;
+      }
+    | undefined;
+  if (typeof connection?.on !== 'function' || typeof connection.off !== 'function') return undefined;
+  let count = 0;
+  let listening = true;
+  const listener = () => {
+    count += 1;
+  };
+  connection.on('commandComplete', listener);
+  return {
+    stop: () => {
+      if (listening) connection.off?.('commandComplete', listener);
+      listening = false;
+      return count;
+    },
+  };
+}
 
 /** A password a plan set, with the SCRAM verifier it went to PostgreSQL as. */
 export interface SetVerifier {
@@ -218,32 +245,28 @@ export async function executePlan(
       throw failure(statement, error);
     }
   };
-  // Small statements (CREATE ROLE, COMMENT, memberships) go to the server together, in
-  // a savepoint: 60 new credentials are some 200 of them, and one round trip each was
-  // a tenth of a cold apply. A batch that fails is rolled back to its savepoint and run
-  // again one statement at a time, so the failure still names its own change.
+  // Small statements (CREATE ROLE, COMMENT, memberships) go to the server together, as
+  // one query: 60 new credentials are some 200 of them, and a round trip each was a
+  // tenth of a cold apply. The server stops at the first that fails (the transaction is
+  // aborted, as it was one statement at a time); the commands it completed before say
+  // which one that was, so the failure still names its own change.
   let batch: { statement: Statement; sql: string }[] = [];
   const flush = async () => {
     const group = batch;
     batch = [];
     if (group.length === 0) return;
-    if (group.length === 1) return runOne(group[0]!.statement, group[0]!.sql);
-    try {
-      await client.query(
-        [
-          `SAVEPOINT ${BATCH_SAVEPOINT}`,
-          ...group.map((g) => g.sql),
-          `RELEASE SAVEPOINT ${BATCH_SAVEPOINT}`,
-          // On a line of its own: a statement's last line never swallows the separator.
-        ].join('\n;\n'),
-      );
-    } catch (error) {
-      const rolledBack = await client.query(`ROLLBACK TO SAVEPOINT ${BATCH_SAVEPOINT}`).then(
-        () => true,
-        () => false,
-      );
-      if (!rolledBack) throw failure(group[0]!.statement, error);
+    const completed = group.length > 1 ? countCompleted(client) : undefined;
+    if (!completed) {
       for (const g of group) await runOne(g.statement, g.sql);
+      return;
+    }
+    try {
+      // Each on a line of its own: a statement's last line never swallows the separator.
+      await client.query(group.map((g) => g.sql).join('\n;\n'));
+    } catch (error) {
+      throw failure(group[Math.min(completed.stop(), group.length - 1)]!.statement, error);
+    } finally {
+      completed.stop();
     }
   };
   for (const statement of plan.statements) {
