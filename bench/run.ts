@@ -10,6 +10,7 @@
  * catalog bloat an earlier one left. pgcred runs as its CLI, as a user runs it;
  * the baselines run as psql scripts. See BENCHMARKS.md for what each case does.
  */
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -166,6 +167,9 @@ async function onCopy(
   const server = await startCopy(template);
   try {
     if (prepare) await prepare(server);
+    // The copy's files (and the run before's) are written out first: at M the copy is some
+    // hundreds of MB, and its writeback would land in whichever run came next.
+    execFileSync('sync');
     // Every run starts with the catalogs in the server's caches, as on a server in use.
     await withClient(server, (c) => c.query(FLOOR_SQL));
     try {

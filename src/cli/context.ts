@@ -254,13 +254,14 @@ export class CommandContext {
       control: await this.controlStore(),
       progress: (line) => this.io.stderr(`${line}\n`),
       endLater: (client) => {
-        this.ending.push(endBeforeExit(client as Client));
+        const ending = endBeforeExit(client as Client).finally(() => this.ending.delete(ending));
+        this.ending.add(ending);
       },
     };
   }
 
   /** Admin connections ended and not yet closed by their server: close() waits for them. */
-  private readonly ending: Promise<void>[] = [];
+  private readonly ending = new Set<Promise<void>>();
 
   /**
    * Opens the admin connections of the first databases a command works on while the
@@ -311,6 +312,6 @@ export class CommandContext {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.control?.close(endBeforeExit), ...this.ending.splice(0)]);
+    await Promise.all([this.control?.close(endBeforeExit), ...this.ending]);
   }
 }
