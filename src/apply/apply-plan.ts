@@ -265,9 +265,8 @@ export async function executePlan(
       await client.query(group.map((g) => g.sql).join('\n;\n'));
     } catch (error) {
       throw failure(group[Math.min(completed.stop(), group.length - 1)]!.statement, error);
-    } finally {
-      completed.stop();
     }
+    completed.stop();
   };
   for (const statement of plan.statements) {
     let sql: string | undefined = statement.sql;

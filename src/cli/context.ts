@@ -267,11 +267,8 @@ export class CommandContext {
    * Opens the admin connections of the first databases a command works on while the
    * control store opens, instead of after it (see openAhead).
    */
-  openAhead(specs: readonly DatabaseSpec[], parallel = 1, also?: (spec: DatabaseSpec) => string): void {
-    for (const spec of specs.slice(0, parallel)) {
-      openAhead(spec.url);
-      if (also) openAhead(also(spec));
-    }
+  openAhead(specs: readonly DatabaseSpec[], parallel = 1): void {
+    for (const spec of specs.slice(0, parallel)) openAhead(spec.url);
   }
 
   /**

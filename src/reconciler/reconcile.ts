@@ -410,7 +410,7 @@ export async function applyDatabase(
 const CLAIMS_NAMES = Symbol('the plan claims role names');
 
 /** The admin URL of the database of a cluster where applies take its role-name lock. */
-export function clusterLockUrl(spec: DatabaseSpec): string {
+function clusterLockUrl(spec: DatabaseSpec): string {
   const url = new URL(spec.url);
   url.pathname = `/${CLUSTER_LOCK_DATABASE}`;
   return url.toString();

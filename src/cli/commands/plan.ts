@@ -7,12 +7,7 @@ import type { DatabaseSpec } from '../../model/config';
 import { hasDrift, type Plan } from '../../model/plan';
 import { inspectDatabase, refuseUnlessWritable } from '../../reconciler/credentials';
 import type { LiveState } from '../../reconciler/live-state';
-import {
-  applyDatabase,
-  clusterLockUrl,
-  planDatabase,
-  type ReconcileContext,
-} from '../../reconciler/reconcile';
+import { applyDatabase, planDatabase, type ReconcileContext } from '../../reconciler/reconcile';
 import {
   COMMENT_LIMIT,
   type CommentOptions,
@@ -287,8 +282,7 @@ export function registerPlanCommands(program: Command, context: () => CommandCon
         const journalOf = options.manifest ? resolve(ctx.io.cwd, options.manifest) : ctx.configPath;
         const resumed = options.resume ? RunJournal.resume(journalOf, 'apply') : undefined;
         const specs = resumed ? selected.filter((spec) => !resumed.has(spec.name)) : selected;
-        // With the role-name lock's database: a first apply, or one adding a credential, takes it.
-        ctx.openAhead(specs, options.parallel, clusterLockUrl);
+        ctx.openAhead(specs, options.parallel);
         const rc = await ctx.reconcileContext();
         if (resumed)
           ctx.io.stderr(
