@@ -98,7 +98,10 @@ export async function inspect(client: ClientBase, options: InspectOptions = {}):
   const roles = (await client.query(catalogSql('roles'))).rows;
   const schemas = (await client.query(catalogSql('schemas'))).rows;
   const relations = (
-    await client.query<RelationPrivilegeRow>(catalogSql('relation_privileges'), [EXCEPTION_CAP])
+    await client.query<RelationPrivilegeRow>(catalogSql('relation_privileges'), [
+      EXCEPTION_CAP,
+      options.owner ?? null,
+    ])
   ).rows;
   const defaults = (await client.query(catalogSql('default_privileges'))).rows;
   const rare = relations.filter((row) => row.kind === 'rare');
@@ -109,6 +112,7 @@ export async function inspect(client: ClientBase, options: InspectOptions = {}):
       rare.map((row) => row.class),
       rare.map((row) => row.acl_text),
       rare.map((row) => row.acl),
+      detailSchemas(relations),
     ])
   ).rows;
   for (const row of details) {
@@ -250,6 +254,28 @@ export async function inspect(client: ClientBase, options: InspectOptions = {}):
       return { key: routineKey(r), ...(row?.name ? { routine: liveRoutine(row) } : {}) };
     }),
   };
+}
+
+/**
+ * The schemas relation_details.sql must look in (those with rare ACLs, relations another
+ * role owns, or row-level security), or null for a pass over every relation: looking a
+ * schema's relations up one by one costs some ten times a pass's share for each, so it
+ * pays while they are under a tenth of the database's.
+ */
+export function detailSchemas(rows: readonly RelationPrivilegeRow[]): string[] | null {
+  const sizes = new Map<string, number>();
+  let all = 0;
+  for (const row of rows) {
+    if (row.kind !== 'total') continue;
+    sizes.set(row.schema!, (sizes.get(row.schema!) ?? 0) + row.count!);
+    all += row.count!;
+  }
+  const wanted = new Set(
+    rows.filter((row) => row.kind === 'rare' || row.kind === 'detail').map((row) => row.schema!),
+  );
+  let within = 0;
+  for (const schema of wanted) within += sizes.get(schema) ?? 0;
+  return within * 10 <= all ? [...wanted].sort() : null;
 }
 
 /**

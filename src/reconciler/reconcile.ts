@@ -156,12 +156,12 @@ async function desiredState(
   client: ClientBase | undefined,
   live: LiveState,
   options: PlanOptions,
+  stored: StoredFacts,
   verified?: SetVerifier[],
 ): Promise<DesiredDatabase> {
   const source = credentialSource(ctx.config, spec);
   const owner = ownerName(source, live);
-  const down = ctx.control.unreachable !== undefined;
-  const rotating = down ? [] : await openRotations(ctx.control, source.name);
+  const rotating = await stored.rotating;
   // The diff works on role names: each credential goes in as its username (the
   // database's username scheme), and the plan's subjects come back as credential names.
   const username = (name: string) => credentialUsername(source, name);
@@ -177,10 +177,8 @@ async function desiredState(
   const read = options.reading?.passwords;
   const passwords = read
     ? new Map(names.filter((name) => read.has(name)).map((name) => [name, read.get(name)!]))
-    : await passwordStatuses(ctx, spec, client!, live, owner, names, verified);
-  const attached = down
-    ? new Map<string, string[]>()
-    : await attachedApps(ctx.control, source.name, username);
+    : await passwordStatuses(ctx, spec, client!, live, owner, names, stored, verified);
+  const attached = attachedApps(await stored.attachments, username);
   return {
     name: source.name,
     executor: spec.executor,
@@ -212,17 +210,17 @@ async function passwordStatuses(
   live: LiveState,
   owner: string,
   names: readonly string[],
+  stored: StoredPasswords,
   verified?: SetVerifier[],
 ): Promise<Map<string, PasswordStatus>> {
   // Without the control store (drift while it is down) nothing is known: the
   // privileges are checked, the passwords are reported as not checked.
   const down = ctx.control.unreachable !== undefined;
-  const source = credentialSource(ctx.config, spec);
-  const known = down ? new Map<string, string>() : await ctx.control.getPasswords(source.name);
+  const known = new Map(await stored.passwords);
   const adminPassword = new URL(spec.url).password;
   if (owner === live.server.currentUser && adminPassword && !known.has(owner))
     known.set(owner, decodeURIComponent(adminPassword));
-  const madeFrom = down ? undefined : await ctx.control.verifierDigests(source.name);
+  const madeFrom = await stored.verifierDigests;
   const passwords = await checkPasswords(
     client,
     live,
@@ -237,8 +235,49 @@ async function passwordStatuses(
   return passwords;
 }
 
-async function openRotations(control: ControlStore, database: string): Promise<string[]> {
-  return (await control.rotations.openAll(database)).map((rotation) => rotation.credential);
+/**
+ * What a plan reads from the control store, asked for before the database is
+ * inspected: the store has its own connection, so its few queries run while the
+ * catalogs are read instead of after. Each is awaited where it is needed; without the
+ * store (drift while it is down) nothing is known.
+ */
+interface StoredFacts {
+  readonly rotating: Promise<string[]>;
+  readonly passwords: Promise<ReadonlyMap<string, string>>;
+  readonly verifierDigests: Promise<Awaited<ReturnType<ControlStore['verifierDigests']>> | undefined>;
+  readonly attachments: Promise<Awaited<ReturnType<ControlStore['attachments']['list']>>>;
+}
+
+type StoredPasswords = Pick<StoredFacts, 'passwords' | 'verifierDigests'>;
+
+function askStore(ctx: ReconcileContext, database: string): StoredFacts {
+  const down = ctx.control.unreachable !== undefined;
+  return {
+    ...askStoredPasswords(ctx, database),
+    rotating: asked(
+      down
+        ? []
+        : ctx.control.rotations
+            .openAll(database)
+            .then((rotations) => rotations.map((rotation) => rotation.credential)),
+    ),
+    attachments: asked(down ? [] : ctx.control.attachments.list({ database })),
+  };
+}
+
+function askStoredPasswords(ctx: ReconcileContext, database: string): StoredPasswords {
+  const down = ctx.control.unreachable !== undefined;
+  return {
+    passwords: asked(down ? new Map() : ctx.control.getPasswords(database)),
+    verifierDigests: asked(down ? undefined : ctx.control.verifierDigests(database)),
+  };
+}
+
+/** A question to the store that a plan failing first (inspection, a refusal) never awaits. */
+function asked<T>(answer: T | Promise<T>): Promise<T> {
+  const promise = Promise.resolve(answer);
+  promise.catch(() => undefined);
+  return promise;
 }
 
 /**
@@ -246,17 +285,16 @@ async function openRotations(control: ControlStore, database: string): Promise<s
  * scheme, and the username the attachment's URL holds, which differ after the scheme
  * changed (a role no app uses any more is the only one prune may take).
  */
-async function attachedApps(
-  control: ControlStore,
-  database: string,
+function attachedApps(
+  attachments: Awaited<StoredFacts['attachments']>,
   username: (credential: string) => string,
-): Promise<Map<string, string[]>> {
+): Map<string, string[]> {
   const apps = new Map<string, string[]>();
   const add = (role: string, app: string) => {
     const list = apps.get(role) ?? [];
     if (!list.includes(app)) apps.set(role, [...list, app].sort());
   };
-  for (const a of await control.attachments.list({ database })) {
+  for (const a of attachments) {
     add(username(a.credential), a.app);
     if (a.username !== username(a.credential) && !a.username.endsWith(ROTATING_SUFFIX))
       add(a.username, a.app);
@@ -312,12 +350,16 @@ export async function readDatabase(
   const client = await openAdmin(ctx, spec);
   try {
     return await inSnapshot(client, async () => {
+      const stored = options.passwords ? askStoredPasswords(ctx, source.name) : undefined;
       const live = await inspect(client, inspectOptionsOf(source, accesses));
       const reading = { live, accesses: [...accesses], lookups: lookupKeys(accesses) };
-      if (!options.passwords) return reading;
+      if (!stored) return reading;
       const owner = ownerName(source, live);
       const names = [...new Set([owner, ...live.roles.keys()])];
-      return { ...reading, passwords: await passwordStatuses(ctx, spec, client, live, owner, names) };
+      return {
+        ...reading,
+        passwords: await passwordStatuses(ctx, spec, client, live, owner, names, stored),
+      };
     });
   } finally {
     await client.end().catch(() => undefined);
@@ -332,13 +374,14 @@ async function computePlan(
   verified?: SetVerifier[],
 ): Promise<{ plan: Plan; live: LiveState }> {
   const source = credentialSource(ctx.config, spec);
+  const stored = askStore(ctx, source.name);
   const live =
     client === undefined
       ? options.reading!.live
       : await inspect(client, inspectOptionsOf(source, plannedAccesses(ctx, spec, options)));
   // Under a client the plan reads for itself: a reading is for plans that open none.
   const own: PlanOptions = client ? { ...options, reading: undefined } : options;
-  const desired = await desiredState(ctx, spec, client, live, own, verified);
+  const desired = await desiredState(ctx, spec, client, live, own, stored, verified);
   const plan = diff(desired, live);
   const refusals = options.check?.(live, ownerName(desired, live)) ?? [];
   // A plan from a reading (no connection) changes nothing; apply plans again and checks.

@@ -2,7 +2,7 @@ import type { RelationClass, RelationPrivilegeGroup } from './live-state';
 
 /** A row of relation_privileges.sql; which fields are set depends on its kind. */
 export interface RelationPrivilegeRow {
-  readonly kind: 'held' | 'total' | 'rare' | 'few' | 'few-item';
+  readonly kind: 'held' | 'total' | 'rare' | 'few' | 'few-item' | 'detail';
   readonly schema: string | null;
   readonly class: RelationClass | null;
   readonly grantee: string | null;
