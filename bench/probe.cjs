@@ -18,8 +18,8 @@ const out = process.env.PGCRED_BENCH_PROBE;
 const trace = process.env.PGCRED_BENCH_TRACE === '1' ? new Map() : undefined;
 const counts = { roundTrips: 0, statements: 0 };
 const load = Module._load;
-Module._load = function loadCounted(request) {
-  const exported = load.apply(this, arguments);
+Module._load = function loadCounted(request, ...rest) {
+  const exported = load.call(this, request, ...rest);
   if (request === 'pg') {
     Module._load = load;
     count(exported.Client);

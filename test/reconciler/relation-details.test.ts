@@ -1,5 +1,5 @@
-import { EXCEPTION_CAP } from '../../src/reconciler/live-state';
 import { catalogSql, detailSchemas, inspect } from '../../src/reconciler/inspect';
+import { EXCEPTION_CAP } from '../../src/reconciler/live-state';
 import type { RelationPrivilegeRow } from '../../src/reconciler/relation-groups';
 import { createTestDatabase, dropRoles, type TestDatabase, uniqueName, withClient } from '../harness/pg';
 
@@ -98,7 +98,8 @@ describe('relation details', () => {
       expect(looked.chosen).toBeNull();
       const live = await withClient(db.url, (client) => inspect(client));
       const t1 = live.relationPrivileges.find(
-        (p) => p.schema === 'bulk' && p.class === 'tables' && p.grantee === reader && p.privilege === 'SELECT',
+        (p) =>
+          p.schema === 'bulk' && p.class === 'tables' && p.grantee === reader && p.privilege === 'SELECT',
       );
       expect(t1?.holders).toEqual(['t1']);
     } finally {
