@@ -13,7 +13,14 @@ if (globalThis.navigator === undefined) {
   }
 }
 
-const { runCli } = require('../dist/cli/main.js');
+// The CLI as one file (scripts/bundle-cli.js), else as tsc wrote it.
+let cli;
+try {
+  cli = require.resolve('../dist/cli/main.bundle.js');
+} catch {
+  cli = '../dist/cli/main.js';
+}
+const { runCli } = require(cli);
 
 runCli(process.argv.slice(2)).then((code) => {
   process.exitCode = code;

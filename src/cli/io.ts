@@ -1,4 +1,5 @@
 import { createInterface } from 'node:readline';
+import { isatty } from 'node:tty';
 
 /** Where a command reads and writes: the process, or a test. Data to stdout, progress to stderr. */
 export interface Io {
@@ -15,12 +16,15 @@ export interface Io {
 }
 
 export function processIo(): Io {
+  // Asked of the descriptors: process.stdin builds its stream when first touched, which
+  // a command that reads nothing need not wait for.
+  const stdinIsTerminal = isatty(0);
   return {
     stdout: (text) => process.stdout.write(text),
     stderr: (text) => process.stderr.write(text),
     env: process.env,
     cwd: process.cwd(),
-    interactive: Boolean(process.stdin.isTTY && process.stderr.isTTY),
+    interactive: stdinIsTerminal && isatty(2),
     prompt: (question) =>
       new Promise((resolve) => {
         const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
@@ -29,7 +33,7 @@ export function processIo(): Io {
           resolve(answer);
         });
       }),
-    ...(process.stdin.isTTY
+    ...(stdinIsTerminal
       ? {}
       : {
           readStdin: async () => {

@@ -44,12 +44,23 @@ export function standaloneValidator(file: string): string {
   return standaloneCode(ajv, validate);
 }
 
+/**
+ * Where the build wrote the validators: beside this module in dist/config, and in
+ * dist/config too when this module runs inside the CLI's bundle (dist/cli). From
+ * src/ (tests, tsx) neither exists, and the schemas are compiled.
+ */
+function builtValidator(file: string): string | undefined {
+  return [__dirname, join(__dirname, '..', 'config')]
+    .map((dir) => standalonePath(dir, file))
+    .find((path) => existsSync(path));
+}
+
 /** The validator of a schema of schemas/: the one the build wrote, else compiled once per process. */
 export function schemaValidator(file: string): ValidateFunction {
   let validate = validators.get(file);
   if (!validate) {
-    const built = standalonePath(__dirname, file);
-    validate = existsSync(built) ? (require(built) as ValidateFunction) : compileSchema(file).validate;
+    const built = builtValidator(file);
+    validate = built ? (require(built) as ValidateFunction) : compileSchema(file).validate;
     validators.set(file, validate);
   }
   return validate;

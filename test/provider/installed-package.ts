@@ -42,15 +42,14 @@ export function buildPackage(): string {
     '--outDir',
     join(dir, 'dist'),
   ]);
-  // `npm run build`'s second step, run against this build (it writes beside ../dist).
+  // `npm run build`'s other steps, run against this build (they write beside ../dist).
   mkdirSync(join(dir, 'build-scripts'));
-  copyFileSync(
-    join(ROOT, 'scripts', 'build-validators.js'),
-    join(dir, 'build-scripts', 'build-validators.js'),
-  );
-  execFileSync(process.execPath, [join(dir, 'build-scripts', 'build-validators.js')], {
-    env: { ...process.env, NODE_PATH: join(ROOT, 'node_modules') },
-  });
+  for (const step of ['build-validators.js', 'bundle-cli.js']) {
+    copyFileSync(join(ROOT, 'scripts', step), join(dir, 'build-scripts', step));
+    execFileSync(process.execPath, [join(dir, 'build-scripts', step)], {
+      env: { ...process.env, NODE_PATH: join(ROOT, 'node_modules') },
+    });
+  }
   rmSync(join(dir, 'build-scripts'), { recursive: true });
   built = dir;
   return dir;
