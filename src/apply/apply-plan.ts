@@ -143,18 +143,49 @@ export async function inApplyTransaction<T>(
  * first statement: no statement of a plan creates or drops a relation, so they are the
  * ones each statement would find when it runs.
  */
-async function relationsInSchemas(client: ClientBase, plan: Plan): Promise<(target: InSchemas) => string> {
+async function relationsInSchemas(
+  client: ClientBase,
+  plan: Plan,
+  ahead?: RelationsAhead,
+): Promise<(target: InSchemas) => string> {
   const schemas = new Set(plan.statements.flatMap((s) => s.inSchemas?.schemas ?? []));
   const byClass = new Map<string, string>();
   if (schemas.size > 0) {
-    const { rows } = await client.query<{ schema: string; class: string; names: string }>(
-      sqlFile('apply', 'relations_in_schemas'),
-      [[...schemas]],
-    );
+    const rows = [...schemas].every((schema) => ahead?.schemas.has(schema))
+      ? await ahead!.rows
+      : (await client.query<RelationNames>(sqlFile('apply', 'relations_in_schemas'), [[...schemas]])).rows;
     for (const row of rows) byClass.set(`${row.class}\u0000${row.schema}`, row.names);
   }
   return (target) =>
     target.schemas.flatMap((schema) => byClass.get(`${target.class}\u0000${schema}`) ?? []).join(', ');
+}
+
+interface RelationNames {
+  readonly schema: string;
+  readonly class: string;
+  readonly names: string;
+}
+
+/** The relations of some schemas, asked for before the plan that needs them is made. */
+export interface RelationsAhead {
+  readonly schemas: ReadonlySet<string>;
+  readonly rows: Promise<RelationNames[]>;
+}
+
+/**
+ * Asks for the relations of these schemas now, on the transaction the plan will run in,
+ * while the plan is computed: a first apply grants the levels on every schema, and the
+ * server's pass over pg_class then runs beside the planning instead of after it. Only
+ * before the transaction changes anything, so that the names are those its statements
+ * will find.
+ */
+export function askRelationsAhead(client: ClientBase, schemas: readonly string[]): RelationsAhead {
+  const rows = client
+    .query<RelationNames>(sqlFile('apply', 'relations_in_schemas'), [[...schemas]])
+    .then((result) => result.rows);
+  // A plan that needs none of them (nothing to change, a refusal) never awaits them.
+  rows.catch(() => undefined);
+  return { schemas: new Set(schemas), rows };
 }
 
 /**
@@ -226,9 +257,10 @@ export async function executePlan(
   label: string,
   plan: Plan,
   password: (username: string) => Promise<string>,
+  ahead?: RelationsAhead,
 ): Promise<SetVerifier[]> {
   const [relationsOf, verifiers] = await Promise.all([
-    relationsInSchemas(client, plan),
+    relationsInSchemas(client, plan, ahead),
     verifiersFor(plan, password),
   ]);
   const failure = (statement: Statement, error: unknown) => {

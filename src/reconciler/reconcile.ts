@@ -1,11 +1,13 @@
 import type { ClientBase } from 'pg';
 import {
+  askRelationsAhead,
   auditDetail,
   CLUSTER_LOCK_DATABASE,
   claimsRoleNames,
   executePlan,
   inApplyTransaction,
   lockClusterRoles,
+  type RelationsAhead,
   type SetVerifier,
   unlockClusterRoles,
 } from '../apply/apply-plan';
@@ -372,6 +374,8 @@ async function computePlan(
   client: ClientBase | undefined,
   options: PlanOptions,
   verified?: SetVerifier[],
+  /** Called with the live state once every query planning needs has been answered. */
+  beforeDiff?: (live: LiveState) => void,
 ): Promise<{ plan: Plan; live: LiveState }> {
   const source = credentialSource(ctx.config, spec);
   const stored = askStore(ctx, source.name);
@@ -382,6 +386,7 @@ async function computePlan(
   // Under a client the plan reads for itself: a reading is for plans that open none.
   const own: PlanOptions = client ? { ...options, reading: undefined } : options;
   const desired = await desiredState(ctx, spec, client, live, own, stored, verified);
+  beforeDiff?.(live);
   const plan = diff(desired, live);
   const refusals = options.check?.(live, ownerName(desired, live)) ?? [];
   // A plan from a reading (no connection) changes nothing; apply plans again and checks.
@@ -542,7 +547,15 @@ async function applyOnce(
           if (prepared.errors.length > 0) throw new PlanRefusedError(spec.name, prepared.errors);
           set.push(...(await executePlan(client, spec.name, prepared, password)));
         }
-        const { plan: main, live } = await computePlan(ctx, spec, client, options, set);
+        let ahead: RelationsAhead | undefined;
+        const { plan: main, live } = await computePlan(ctx, spec, client, options, set, (live) => {
+          // A first apply (no level roles yet) grants the levels on every schema.
+          if (!prepared && missesLevelRoles(live, source))
+            ahead = askRelationsAhead(
+              client,
+              live.schemas.map((schema) => schema.name).filter((name) => name !== CONTROL_SCHEMA),
+            );
+        });
         const plan = prepared ? concatPlans(prepared, main) : main;
         if (plan.errors.length > 0) throw new PlanRefusedError(spec.name, plan.errors);
         if (!clusterLocked && claimsRoleNames(plan))
@@ -551,7 +564,7 @@ async function applyOnce(
         if (plan.changes.length === 0 || (options.confirm && !(await options.confirm(plan))))
           return { commit: false, value: { plan, applied: false } };
         await keepNewPasswords(ctx.control, source.name, main, await knownPasswords);
-        set.push(...(await executePlan(client, spec.name, main, password)));
+        set.push(...(await executePlan(client, spec.name, main, password, ahead)));
         return { commit: true, value: { plan, applied: true } };
       },
     );
@@ -580,6 +593,11 @@ async function applyOnce(
     // Never later: another apply on the cluster may be waiting for this lock.
     await releaseClusterLock?.();
   }
+}
+
+/** Whether a level role of the database does not exist yet: its first apply, or the one upgrading to level roles. */
+function missesLevelRoles(live: LiveState, source: DatabaseSpec): boolean {
+  return [...levelRoleNames(source.name).values()].some((name) => !live.roles.has(name));
 }
 
 /**
