@@ -277,6 +277,8 @@ async function driftCase(size: Size, applied: Template, project: Project): Promi
   const RUNS = runsOf(size);
   const server = await startCopy(applied);
   try {
+    // As in onCopy: the copy's writeback (1.9 GB at L) must not land in the runs.
+    execFileSync('sync');
     const drift = new Collector('pgcred');
     const floorProc = new Collector('Node + pg, floor query only (process)');
     const inspection = new Collector('inspection (in process)');

@@ -18,7 +18,9 @@ import {
   connectTimeoutFrom,
   endBeforeExit,
   openAhead,
+  openSpareAhead,
   setConnectTimeout,
+  takeSpare,
 } from '../postgres/connection';
 import type { ReconcileContext } from '../reconciler/reconcile';
 import { type Io, UserError } from './io';
@@ -253,6 +255,7 @@ export class CommandContext {
       config: this.config(true),
       control: await this.controlStore(),
       progress: (line) => this.io.stderr(`${line}\n`),
+      spare: (spec) => takeSpare(spec.url),
       endLater: (client) => {
         const ending = endBeforeExit(client as Client).finally(() => this.ending.delete(ending));
         this.ending.add(ending);
@@ -269,6 +272,8 @@ export class CommandContext {
    */
   openAhead(specs: readonly DatabaseSpec[], parallel = 1): void {
     for (const spec of specs.slice(0, parallel)) openAhead(spec.url);
+    // One database: a second connection for inspection to read beside the first.
+    if (specs.length === 1) openSpareAhead(specs[0]!.url);
   }
 
   /**

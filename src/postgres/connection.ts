@@ -103,10 +103,33 @@ function takeAhead(url: string): Promise<Client> | undefined {
   return opening;
 }
 
+/**
+ * A second admin connection to a database, opened ahead beside the first for a command
+ * that works on that one database: inspection reads most catalogs there while the
+ * first reads pg_class (see inspect's helper). Only ever one opened ahead: a command
+ * that would have to open it when needed gains nothing from it.
+ */
+const spares = new Map<string, Promise<Client>>();
+
+export function openSpareAhead(url: string): void {
+  if (spares.has(url)) return;
+  const opening = openClient(url, 'pgcred');
+  opening.catch(() => undefined);
+  spares.set(url, opening);
+}
+
+/** The spare connection of a URL, if one was opened ahead and opened; undefined otherwise. */
+export async function takeSpare(url: string): Promise<Client | undefined> {
+  const opening = spares.get(url);
+  spares.delete(url);
+  return opening?.catch(() => undefined);
+}
+
 /** Ends the connections opened ahead that no command took (it failed before it needed them). */
 export async function closeUnclaimed(): Promise<void> {
-  const left = [...ahead.values()];
+  const left = [...ahead.values(), ...spares.values()];
   ahead.clear();
+  spares.clear();
   await Promise.all(left.map((opening) => opening.then(endBeforeExit).catch(() => undefined)));
 }
 

@@ -1,6 +1,12 @@
 import type { ClientBase } from 'pg';
 import { routineKey } from '../model/access';
-import { type QualifiedName, quoteIdent, quoteRoutine, type RoutineSignature } from '../model/identifiers';
+import {
+  type QualifiedName,
+  quoteIdent,
+  quoteLiteral,
+  quoteRoutine,
+  type RoutineSignature,
+} from '../model/identifiers';
 import { sqlFile } from '../project';
 import {
   type AclEntry,
@@ -54,6 +60,11 @@ export interface InspectOptions {
    * describes those). Plan and drift find columns through the roles their ACLs name.
    */
   readonly allColumns?: boolean;
+  /**
+   * A second connection to the same database, idle: most catalogs are read there, in
+   * the same snapshot, while pg_class is read on the first (see joinSnapshot).
+   */
+  readonly helper?: ClientBase;
 }
 
 /**
@@ -88,59 +99,100 @@ export async function inSnapshot<T>(
  */
 export async function inspect(client: ClientBase, options: InspectOptions = {}): Promise<LiveState> {
   if (client.getTransactionStatus() !== 'T') return inSnapshot(client, () => inspect(client, options));
-  const declared = options.declaredObjects ?? [];
-  // One after the other: a pg client runs one query at a time anyway.
-  const server = (await client.query(catalogSql('server'))).rows[0];
-  if (server.isolation !== 'repeatable read' && server.isolation !== 'serializable') {
+  const helper = options.helper ? await joinSnapshot(client, options.helper) : undefined;
+  try {
+    const side = helper ?? client;
+    // pg_class's pass on the transaction's own connection, the rest beside it on the
+    // helper's when there is one (each waits for the other's server otherwise).
+    const catalogs = async () => {
+      const server = (await side.query(catalogSql('server'))).rows[0];
+      checkIsolation(server.isolation);
+      return {
+        server,
+        roles: (await side.query(catalogSql('roles'))).rows,
+        schemas: (await side.query(catalogSql('schemas'))).rows,
+        ...(await otherCatalogs(side, options)),
+      };
+    };
+    const relationsOf = async () => {
+      const relations = (
+        await client.query<RelationPrivilegeRow>(catalogSql('relation_privileges'), [
+          EXCEPTION_CAP,
+          options.owner ?? null,
+        ])
+      ).rows;
+      const rare = relations.filter((row) => row.kind === 'rare');
+      const details = (
+        await client.query<RelationDetailRow>(catalogSql('relation_details'), [
+          options.owner ?? null,
+          rare.map((row) => row.schema),
+          rare.map((row) => row.class),
+          rare.map((row) => row.acl_text),
+          rare.map((row) => row.acl),
+          detailSchemas(relations),
+        ])
+      ).rows;
+      return { relations, details };
+    };
+    // Without a helper, the server's row first: it checks the isolation level.
+    const [read, { relations, details }] = helper
+      ? await bothOrFirstError(catalogs(), relationsOf())
+      : await (async () => {
+          const first = await catalogs();
+          return [first, await relationsOf()] as const;
+        })();
+    return liveStateOf(read, relations, details, options);
+  } finally {
+    // Read only: nothing to keep.
+    if (helper) await helper.query('ROLLBACK').catch(() => undefined);
+  }
+}
+
+/**
+ * Both results, or the first error once neither is still running on its connection:
+ * the caller ends the transactions they ran in.
+ */
+async function bothOrFirstError<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
+  const [x, y] = await Promise.allSettled([a, b]);
+  if (x.status === 'rejected') throw x.reason;
+  if (y.status === 'rejected') throw y.reason;
+  return [x.value, y.value];
+}
+
+function checkIsolation(isolation: string): void {
+  if (isolation !== 'repeatable read' && isolation !== 'serializable') {
     // Each query would read its own snapshot: a plan from such a view can be wrong.
-    throw new Error(`inspection needs a REPEATABLE READ transaction, not ${server.isolation}`);
+    throw new Error(`inspection needs a REPEATABLE READ transaction, not ${isolation}`);
   }
-  const roles = (await client.query(catalogSql('roles'))).rows;
-  const schemas = (await client.query(catalogSql('schemas'))).rows;
-  const relations = (
-    await client.query<RelationPrivilegeRow>(catalogSql('relation_privileges'), [
-      EXCEPTION_CAP,
-      options.owner ?? null,
-    ])
-  ).rows;
-  const defaults = (await client.query(catalogSql('default_privileges'))).rows;
-  const rare = relations.filter((row) => row.kind === 'rare');
-  const details = (
-    await client.query<RelationDetailRow>(catalogSql('relation_details'), [
-      options.owner ?? null,
-      rare.map((row) => row.schema),
-      rare.map((row) => row.class),
-      rare.map((row) => row.acl_text),
-      rare.map((row) => row.acl),
-      detailSchemas(relations),
-    ])
-  ).rows;
-  for (const row of details) {
-    if (row.kind === 'few')
-      relations.push({
-        kind: 'few',
-        schema: row.schema,
-        class: row.object_kind as RelationClass,
-        grantee: null,
-        privilege: null,
-        count: null,
-        acl: row.id,
-        acl_text: null,
-        names: row.names,
-      });
-  }
-  const owners = details
-    .filter((row) => row.kind === 'owned')
-    .map(
-      (row): ForeignOwnership => ({
-        owner: row.owner!,
-        schema: row.schema,
-        kind: row.object_kind as ForeignOwnership['kind'],
-        count: row.count!,
-        sample: row.names ?? [],
-      }),
+}
+
+/**
+ * Puts `helper` (a second connection to the same database, idle) in a read-only
+ * transaction that reads the snapshot of `client`'s: what inspection reads there is
+ * what it would read on `client`. Undefined when it cannot: on a standby, which
+ * exports no snapshot, or when the helper fails; inspection then reads everything on
+ * `client`. Only before `client`'s transaction has changed anything, which the helper
+ * would not see.
+ */
+async function joinSnapshot(client: ClientBase, helper: ClientBase): Promise<ClientBase | undefined> {
+  const exported = (await client.query(catalogSql('snapshot_export'))).rows[0];
+  checkIsolation(exported.isolation);
+  if (!exported.snapshot) return undefined;
+  try {
+    await helper.query(
+      `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT ${quoteLiteral(exported.snapshot)}`,
     );
-  const rowSecurity = details.filter((row) => row.kind === 'rls');
+    return helper;
+  } catch {
+    await helper.query('ROLLBACK').catch(() => undefined);
+    return undefined;
+  }
+}
+
+/** The catalogs besides roles, schemas and relations. */
+async function otherCatalogs(client: ClientBase, options: InspectOptions) {
+  const declared = options.declaredObjects ?? [];
+  const defaults = (await client.query(catalogSql('default_privileges'))).rows;
   const definers = (await client.query(catalogSql('definer_functions'))).rows;
   const objects =
     declared.length > 0
@@ -171,6 +223,61 @@ export async function inspect(client: ClientBase, options: InspectOptions = {}):
       await resolvable(client, routines.map(quoteRoutine)),
     ])
   ).rows;
+  return { defaults, definers, objects, columnPrivileges, declaredColumns, routineRows };
+}
+
+/** The live state from inspection's rows. */
+function liveStateOf(
+  read: Awaited<ReturnType<typeof otherCatalogs>> & {
+    // biome-ignore lint/suspicious/noExplicitAny: rows of catalog SQL, typed where they are read
+    server: any;
+    // biome-ignore lint/suspicious/noExplicitAny: rows of catalog SQL, typed where they are read
+    roles: any[];
+    // biome-ignore lint/suspicious/noExplicitAny: rows of catalog SQL, typed where they are read
+    schemas: any[];
+  },
+  relations: RelationPrivilegeRow[],
+  details: RelationDetailRow[],
+  options: InspectOptions,
+): LiveState {
+  const {
+    server,
+    roles,
+    schemas,
+    defaults,
+    definers,
+    objects,
+    columnPrivileges,
+    declaredColumns,
+    routineRows,
+  } = read;
+  const routines = options.declaredRoutines ?? [];
+  for (const row of details) {
+    if (row.kind === 'few')
+      relations.push({
+        kind: 'few',
+        schema: row.schema,
+        class: row.object_kind as RelationClass,
+        grantee: null,
+        privilege: null,
+        count: null,
+        acl: row.id,
+        acl_text: null,
+        names: row.names,
+      });
+  }
+  const owners = details
+    .filter((row) => row.kind === 'owned')
+    .map(
+      (row): ForeignOwnership => ({
+        owner: row.owner!,
+        schema: row.schema,
+        kind: row.object_kind as ForeignOwnership['kind'],
+        count: row.count!,
+        sample: row.names ?? [],
+      }),
+    );
+  const rowSecurity = details.filter((row) => row.kind === 'rls');
   const liveRoutine = (row: {
     schema: string;
     name: string;

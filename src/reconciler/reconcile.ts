@@ -47,6 +47,11 @@ export interface ReconcileContext {
    * before it exits. Without it, every connection is ended and waited for in turn.
    */
   readonly endLater?: (client: ClientBase & { end(): Promise<void> }) => void;
+  /**
+   * A second admin connection to the database, when one was opened ahead: inspection
+   * reads beside the first connection on it. Undefined: everything on the first.
+   */
+  readonly spare?: (spec: DatabaseSpec) => Promise<(ClientBase & { end(): Promise<void> }) | undefined>;
 }
 
 /** Ends an admin connection whose work is done: later, if the context allows it. */
@@ -376,13 +381,18 @@ async function computePlan(
   verified?: SetVerifier[],
   /** Called with the live state once every query planning needs has been answered. */
   beforeDiff?: (live: LiveState) => void,
+  /** A second connection for inspection (ReconcileContext.spare), before the transaction changes anything. */
+  helper?: ClientBase,
 ): Promise<{ plan: Plan; live: LiveState }> {
   const source = credentialSource(ctx.config, spec);
   const stored = askStore(ctx, source.name);
   const live =
     client === undefined
       ? options.reading!.live
-      : await inspect(client, inspectOptionsOf(source, plannedAccesses(ctx, spec, options)));
+      : await inspect(client, {
+          ...inspectOptionsOf(source, plannedAccesses(ctx, spec, options)),
+          ...(helper ? { helper } : {}),
+        });
   // Under a client the plan reads for itself: a reading is for plans that open none.
   const own: PlanOptions = client ? { ...options, reading: undefined } : options;
   const desired = await desiredState(ctx, spec, client, live, own, stored, verified);
@@ -420,9 +430,13 @@ export async function planDatabaseWithLive(
 ): Promise<{ plan: Plan; live: LiveState }> {
   if (readingServes(ctx, spec, options)) return computePlan(ctx, spec, undefined, options);
   const client = await openAdmin(ctx, spec);
+  const helper = await ctx.spare?.(spec);
   try {
-    return await inSnapshot(client, () => computePlan(ctx, spec, client, options));
+    return await inSnapshot(client, () =>
+      computePlan(ctx, spec, client, options, undefined, undefined, helper),
+    );
   } finally {
+    if (helper) await endAdmin(ctx, helper);
     await endAdmin(ctx, client);
   }
 }
@@ -508,6 +522,9 @@ async function applyOnce(
   clusterLocked: boolean,
 ): Promise<ApplyResult | typeof CLAIMS_NAMES> {
   const client = await openAdmin(ctx, spec);
+  // Inspection's helper, for the first plan only: a second one (after the role-name
+  // lock, after prepared changes) reads on the transaction's own connection.
+  let helper = clusterLocked ? undefined : await ctx.spare?.(spec);
   const source = credentialSource(ctx.config, spec);
   let releaseClusterLock: (() => Promise<void>) | undefined;
   const set: SetVerifier[] = [];
@@ -548,14 +565,26 @@ async function applyOnce(
           set.push(...(await executePlan(client, spec.name, prepared, password)));
         }
         let ahead: RelationsAhead | undefined;
-        const { plan: main, live } = await computePlan(ctx, spec, client, options, set, (live) => {
-          // A first apply (no level roles yet) grants the levels on every schema.
-          if (!prepared && missesLevelRoles(live, source))
-            ahead = askRelationsAhead(
-              client,
-              live.schemas.map((schema) => schema.name).filter((name) => name !== CONTROL_SCHEMA),
-            );
-        });
+        const { plan: main, live } = await computePlan(
+          ctx,
+          spec,
+          client,
+          options,
+          set,
+          (live) => {
+            // A first apply (no level roles yet) grants the levels on every schema.
+            if (!prepared && missesLevelRoles(live, source))
+              ahead = askRelationsAhead(
+                client,
+                live.schemas.map((schema) => schema.name).filter((name) => name !== CONTROL_SCHEMA),
+              );
+          },
+          prepared ? undefined : helper,
+        );
+        if (helper) {
+          await endAdmin(ctx, helper);
+          helper = undefined;
+        }
         const plan = prepared ? concatPlans(prepared, main) : main;
         if (plan.errors.length > 0) throw new PlanRefusedError(spec.name, plan.errors);
         if (!clusterLocked && claimsRoleNames(plan))
@@ -589,6 +618,7 @@ async function applyOnce(
     }
     return result;
   } finally {
+    if (helper) await endAdmin(ctx, helper);
     await endAdmin(ctx, client);
     // Never later: another apply on the cluster may be waiting for this lock.
     await releaseClusterLock?.();
