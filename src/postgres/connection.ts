@@ -89,18 +89,22 @@ export async function openClient(url: string, applicationName: string, password?
  */
 const ahead = new Map<string, Promise<Client>>();
 
-export function openAhead(url: string): void {
-  if (ahead.has(url)) return;
+/** Opens a connection to `url` into `opened`, unless one is there; handled where it is taken, or by closeUnclaimed. */
+function openInto(opened: Map<string, Promise<Client>>, url: string): void {
+  if (opened.has(url)) return;
   const opening = openClient(url, 'pgcred');
-  // Handled where it is taken; one never taken is closed by closeUnclaimed.
   opening.catch(() => undefined);
-  ahead.set(url, opening);
+  opened.set(url, opening);
 }
 
-function takeAhead(url: string): Promise<Client> | undefined {
-  const opening = ahead.get(url);
-  ahead.delete(url);
+function takeFrom(opened: Map<string, Promise<Client>>, url: string): Promise<Client> | undefined {
+  const opening = opened.get(url);
+  opened.delete(url);
   return opening;
+}
+
+export function openAhead(url: string): void {
+  openInto(ahead, url);
 }
 
 /**
@@ -112,17 +116,12 @@ function takeAhead(url: string): Promise<Client> | undefined {
 const spares = new Map<string, Promise<Client>>();
 
 export function openSpareAhead(url: string): void {
-  if (spares.has(url)) return;
-  const opening = openClient(url, 'pgcred');
-  opening.catch(() => undefined);
-  spares.set(url, opening);
+  openInto(spares, url);
 }
 
 /** The spare connection of a URL, if one was opened ahead and opened; undefined otherwise. */
 export async function takeSpare(url: string): Promise<Client | undefined> {
-  const opening = spares.get(url);
-  spares.delete(url);
-  return opening?.catch(() => undefined);
+  return takeFrom(spares, url)?.catch(() => undefined);
 }
 
 /** Ends the connections opened ahead that no command took (it failed before it needed them). */
@@ -175,7 +174,7 @@ export async function connectAdmin(
 ): Promise<Client> {
   const open = (password?: string) => openClient(url, 'pgcred', password);
   try {
-    return await (takeAhead(url) ?? open());
+    return await (takeFrom(ahead, url) ?? open());
   } catch (error) {
     if ((error as { code?: string }).code === '28P01' && storedPassword) {
       const user = decodeURIComponent(new URL(url).username);
