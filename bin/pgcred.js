@@ -13,15 +13,18 @@ if (globalThis.navigator === undefined) {
   }
 }
 
-// The CLI as one file (scripts/bundle-cli.js), else as tsc wrote it.
+// The CLI as one file with its code cache (scripts/bundle-cli.js), else as tsc wrote it.
+const { existsSync } = require('node:fs');
+const { join } = require('node:path');
+const bundle = join(__dirname, '..', 'dist', 'cli', 'main.bundle.js');
 let cli;
-try {
-  cli = require.resolve('../dist/cli/main.bundle.js');
-} catch {
-  cli = '../dist/cli/main.js';
+if (existsSync(bundle)) {
+  const { cacheOf, loadBundle } = require('./load-cli.js');
+  cli = loadBundle(bundle, module, cacheOf(bundle)).exports;
+} else {
+  cli = require('../dist/cli/main.js');
 }
-const { runCli } = require(cli);
 
-runCli(process.argv.slice(2)).then((code) => {
+cli.runCli(process.argv.slice(2)).then((code) => {
   process.exitCode = code;
 });

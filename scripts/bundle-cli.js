@@ -8,8 +8,10 @@
  * used as before, so the bundle does not hold the dashboard's server or the importer's
  * TypeScript; pg stays outside too, so that there is one pg in the process. Run by
  * `npm run build` after tsc and build-validators.js; the library (dist/index.js) and
- * the Terraform provider load dist/ as tsc wrote it.
+ * the Terraform provider load dist/ as tsc wrote it. code-cache.js then writes the
+ * bundle's V8 code cache beside it.
  */
+const { execFileSync } = require('node:child_process');
 const { existsSync } = require('node:fs');
 const { join } = require('node:path');
 const { build } = require('esbuild');
@@ -34,9 +36,11 @@ const packagesOutside = {
   },
 };
 
+const outfile = join(dist, 'cli', 'main.bundle.js');
+
 build({
   entryPoints: [entry],
-  outfile: join(dist, 'cli', 'main.bundle.js'),
+  outfile,
   bundle: true,
   platform: 'node',
   format: 'cjs',
@@ -45,7 +49,11 @@ build({
   // A package built outside the repository (test/provider/installed-package.ts) finds them there.
   nodePaths: process.env.NODE_PATH ? process.env.NODE_PATH.split(':') : [],
   logLevel: 'warning',
-}).catch((error) => {
-  process.stderr.write(`${error.message}\n`);
-  process.exit(1);
-});
+})
+  .then(() =>
+    execFileSync(process.execPath, [join(__dirname, 'code-cache.js'), outfile], { stdio: 'inherit' }),
+  )
+  .catch((error) => {
+    process.stderr.write(`${error.message}\n`);
+    process.exit(1);
+  });

@@ -44,8 +44,9 @@ export function buildPackage(): string {
   ]);
   // `npm run build`'s other steps, run against this build (they write beside ../dist).
   mkdirSync(join(dir, 'build-scripts'));
-  for (const step of ['build-validators.js', 'bundle-cli.js']) {
+  for (const step of ['build-validators.js', 'bundle-cli.js', 'code-cache.js'])
     copyFileSync(join(ROOT, 'scripts', step), join(dir, 'build-scripts', step));
+  for (const step of ['build-validators.js', 'bundle-cli.js']) {
     execFileSync(process.execPath, [join(dir, 'build-scripts', step)], {
       env: { ...process.env, NODE_PATH: join(ROOT, 'node_modules') },
     });
