@@ -1,6 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { parseDocument } from 'yaml';
 import { ATTACHMENT_COLORS } from '../model/colors';
 import {
   type Access,
@@ -16,6 +15,7 @@ import { parseDuration } from '../model/duration';
 import type { PermissionLevelName } from '../model/permission-level';
 import { InvalidInputError, type Problem } from '../model/problem';
 import { validateConfig } from '../model/validate';
+import { readYaml } from './read-yaml';
 import { validateAgainstSchema } from './schema';
 
 /** Larger files are refused before parsing: no credential file is a megabyte. */
@@ -49,25 +49,7 @@ export function parseConfig(text: string, options: LoadOptions & { file?: string
       { path: '', message: `${file}: larger than the ${MAX_CONFIG_BYTES}-byte limit` },
     ]);
   }
-  // A small alias budget stops "billion laughs" documents before they expand.
-  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
-  if (doc.errors.length > 0) {
-    // The first syntax error is the one to fix; the rest usually follow from it.
-    const error = doc.errors[0]!;
-    const pos = error.linePos?.[0];
-    const message = readable(error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, ''));
-    throw new InvalidInputError([
-      { path: '', message: `${file}${pos ? `:${pos.line}:${pos.col}` : ''}: ${message}` },
-    ]);
-  }
-  let raw: unknown;
-  try {
-    raw = doc.toJS({ maxAliasCount: 50 });
-  } catch (error) {
-    throw new InvalidInputError([
-      { path: '', message: `${file}: ${readable((error as Error).message.split('\n')[0]!)}` },
-    ]);
-  }
+  const raw = readYaml(text, file);
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new InvalidInputError([
       { path: '', message: `${file}: must be a mapping with version and databases` },
@@ -89,11 +71,6 @@ export function parseConfig(text: string, options: LoadOptions & { file?: string
   const semantic = validateConfig(config);
   if (semantic.length > 0) throw new InvalidInputError(semantic, file);
   return config;
-}
-
-/** The parser's words for a document nested past the stack, in the reader's. */
-function readable(message: string): string {
-  return /call stack/i.test(message) ? 'nested too deeply to be a pgcred file' : message;
 }
 
 /**
