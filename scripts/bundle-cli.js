@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * Writes the CLI as one file, dist/cli/main.bundle.js, which bin/pgcred.js loads:
- * pgcred's own modules with yaml and commander, the packages every command loads.
+ * pgcred's own modules with yaml, js-yaml and commander, the packages every command loads.
  * Node resolves, reads and compiles each CommonJS file on its own, and a no-op drift
  * loaded some 150 of them (76 of pgcred's, 72 of yaml's): one file starts each
  * command about 20 ms sooner. Every other package stays outside, loaded where it is
@@ -21,9 +21,9 @@ const dist = process.argv[2] ?? join(root, 'dist');
 const entry = join(dist, 'cli', 'main.js');
 if (!existsSync(entry)) throw new Error(`${entry}: run tsc first`);
 
-const inside = new Set(['yaml', 'commander']);
+const inside = new Set(['yaml', 'js-yaml', 'commander']);
 
-/** Every package but yaml and commander is loaded from node_modules, as before. */
+/** Every package but those three is loaded from node_modules, as before. */
 const packagesOutside = {
   name: 'packages-outside',
   setup(build) {
