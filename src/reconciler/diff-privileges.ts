@@ -38,6 +38,8 @@ function aclByGrantee(acl: readonly AclEntry[]): Map<string, Set<string>> {
   return out;
 }
 
+const NOTHING: ReadonlySet<string> = new Set();
+
 function minus(a: Iterable<string>, b: ReadonlySet<string>): string[] {
   return [...a].filter((x) => !b.has(x)).sort(comparePrivileges);
 }
@@ -66,8 +68,10 @@ export function planSchemaPrivileges(
     const actual = aclByGrantee(schema.acl);
     const target = `schema ${displayIdent(schema.name)}`;
     for (const [grantee, access] of accesses) {
-      const want = access.schemas.get(schema.name) ?? new Set<string>();
-      const have = actual.get(grantee) ?? new Set<string>();
+      const want = access.schemas.get(schema.name) ?? NOTHING;
+      const have = actual.get(grantee) ?? NOTHING;
+      // Most credentials hold nothing on a schema directly (their level role does).
+      if (want.size === 0 && have.size === 0) continue;
       const grant = minus(want, have);
       const revoke = minus(have, want);
       b.converge({ kind: 'schema', sort: '', object: schema.name }, grantee, target, grant, revoke);
