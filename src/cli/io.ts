@@ -20,8 +20,8 @@ export function processIo(): Io {
   // a command that reads nothing need not wait for.
   const stdinIsTerminal = isatty(0);
   return {
-    stdout: (text) => process.stdout.write(text),
-    stderr: (text) => process.stderr.write(text),
+    stdout: writerTo(process.stdout),
+    stderr: writerTo(process.stderr),
     env: process.env,
     cwd: process.cwd(),
     interactive: stdinIsTerminal && isatty(2),
@@ -42,6 +42,22 @@ export function processIo(): Io {
             return Buffer.concat(chunks).toString('utf8');
           },
         }),
+  };
+}
+
+/**
+ * A reader that stops early (`pgcred credentials | head`) closes the pipe: the rest of
+ * the output is dropped, and the command ends as it would have, with its own exit
+ * code, instead of dying of an unhandled EPIPE.
+ */
+function writerTo(stream: NodeJS.WriteStream): (text: string) => void {
+  let readerGone = false;
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    readerGone = true;
+  });
+  return (text) => {
+    if (!readerGone) stream.write(text);
   };
 }
 

@@ -92,4 +92,21 @@ process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(loade
     expect(drift.stdout).toContain('No changes: the database matches the declaration.');
     expect(drift.status).toBe(0);
   });
+
+  it('ends quietly, with its own exit code, when the reader of its output goes away', () => {
+    // `true` reads nothing and exits: every write of pgcred's meets a closed pipe.
+    for (const args of ['--help', 'drift', 'credentials']) {
+      const run = spawnSync(
+        'bash',
+        [
+          '--noprofile',
+          '--norc',
+          '-c',
+          `"${process.execPath}" "${join(REPO, 'bin', 'pgcred.js')}" ${args} | true; echo "exit \${PIPESTATUS[0]}" >&2`,
+        ],
+        { cwd: p.dir, env: { PATH: process.env.PATH, ...p.env, BASH_ENV: '' }, encoding: 'utf8' },
+      );
+      expect({ args, stderr: run.stderr }).toEqual({ args, stderr: 'exit 0\n' });
+    }
+  });
 });
