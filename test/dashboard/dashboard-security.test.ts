@@ -49,7 +49,9 @@ databases:
     await p.db.sql(`CREATE SCHEMA "${XSS_SCHEMA}"; CREATE TABLE "${XSS_SCHEMA}".t (id int)`);
     await p.ok('apply', 'sunny', '--yes');
     await p.ok('apply', 'tiny', '--yes');
-    [dashboard, browser] = await Promise.all([serveProject(p, 'bob'), launchBrowser()]);
+    // The browser first: a machine without chromium fails here, before a server is left open.
+    browser = await launchBrowser();
+    dashboard = await serveProject(p, 'bob');
     page = await browser.newPage();
     await signIn(page, dashboard);
   });

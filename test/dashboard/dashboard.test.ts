@@ -35,7 +35,9 @@ databases:
     reporter = p.name('reporter');
     await p.db.sql('CREATE TABLE public.items (id int); INSERT INTO public.items VALUES (1), (2)');
     await p.ok('apply', '--yes');
-    [dashboard, browser] = await Promise.all([serveProject(p), launchBrowser()]);
+    // The browser first: a machine without chromium fails here, before a server is left open.
+    browser = await launchBrowser();
+    dashboard = await serveProject(p);
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   });
   afterAll(async () => {
