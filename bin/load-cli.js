@@ -12,6 +12,22 @@ const Module = require('node:module');
 const { dirname } = require('node:path');
 const vm = require('node:vm');
 
+/**
+ * When pg loads, it asks whether it runs in a Cloudflare Worker: with no `navigator`
+ * global (Node 20 has none) it constructs a fetch Response, which loads Node's fetch
+ * implementation, undici: some 15 ms of every command's start. A navigator that says
+ * Node.js answers that probe; it is gone again once pg is loaded.
+ */
+function loadPg() {
+  if (globalThis.navigator !== undefined) return;
+  globalThis.navigator = { userAgent: `Node.js/${process.versions.node}` };
+  try {
+    require('pg');
+  } finally {
+    delete globalThis.navigator;
+  }
+}
+
 /** The bundle's module, and its compiled script (whose cache code-cache.js writes). */
 function loadBundle(file, parent, cachedData) {
   const script = new vm.Script(Module.wrap(readFileSync(file, 'utf8')), {
@@ -36,4 +52,4 @@ function cacheOf(file) {
   }
 }
 
-module.exports = { loadBundle, cacheOf };
+module.exports = { cacheOf, loadBundle, loadPg };

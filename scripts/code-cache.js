@@ -15,12 +15,10 @@ const { join } = require('node:path');
 const bundle = process.argv[2];
 if (!bundle) throw new Error('usage: code-cache.js DIST/cli/main.bundle.js');
 
-// As bin/pgcred.js loads pg (see there).
-globalThis.navigator = { userAgent: `Node.js/${process.versions.node}` };
-require('pg');
-delete globalThis.navigator;
+const { loadBundle, loadPg } = require(join(__dirname, '..', 'bin', 'load-cli.js'));
 
-const { loadBundle } = require(join(__dirname, '..', 'bin', 'load-cli.js'));
+// As bin/pgcred.js loads it.
+loadPg();
 
 const LEVELS = ['none', 'read-only', 'read-write'];
 const credentials = Array.from({ length: 60 }, (_, i) => {

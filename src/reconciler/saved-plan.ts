@@ -6,8 +6,8 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import { parseDocument } from 'yaml';
 import { MAX_CONFIG_BYTES } from '../config/load';
+import { readYaml } from '../config/read-yaml';
 import type { ControlStore } from '../control/store';
 import type { DatabaseSpec } from '../model/config';
 import { CONTROL_SCHEMA } from '../model/control-schema';
@@ -91,7 +91,7 @@ export function readDeclaration(source: DeclarationSource): unknown {
   if (statSync(source.path).size > MAX_CONFIG_BYTES) throw new Error(`${source.path}: too large`);
   const text = readFileSync(source.path, 'utf8');
   if (source.kind === 'manifest') return (JSON.parse(text) as { config?: unknown }).config;
-  return parseDocument(text, { uniqueKeys: true }).toJS({ maxAliasCount: 50 });
+  return readYaml(text, source.path);
 }
 
 function withoutPassword(value: unknown): unknown {

@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, relative } from 'node:path';
 import { TerraformStack } from 'cdktf';
 import type { Construct } from 'constructs';
-import { parse } from 'yaml';
 import { loadConfigFile } from '../config/load';
+import { readYaml } from '../config/read-yaml';
 import {
   AdminConnection,
   Application,
@@ -70,7 +70,7 @@ export class ConfigFileStack extends TerraformStack {
     // The file as written: which databases name an executor, and which ${VAR} each URL is.
     let raw: RawFile | null = null;
     try {
-      raw = parse(readFileSync(props.file, 'utf8')) as RawFile | null;
+      raw = readYaml(readFileSync(props.file, 'utf8'), props.file) as RawFile | null;
     } catch {
       // A missing or broken file: the loader reports it below, in its words.
     }
